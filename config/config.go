@@ -1,0 +1,144 @@
+// Package config is the TOML schema of tesla2mqtt: defaults in one place,
+// strict decoding (unknown keys are errors), secrets from the environment or
+// *_file keys, and Validate, which reports every problem at once with its key
+// path. It imports no other package of the project: cmd maps Config onto each
+// package's own Options.
+package config
+
+// Config is the whole configuration file.
+type Config struct {
+	// StateDir holds the token, budget counters and session cache.
+	StateDir string `toml:"state_dir"`
+	// Units: "native" (the API's own units, each with its HA unit), "metric" or "imperial".
+	Units string `toml:"units"`
+
+	Tesla    Tesla     `toml:"tesla"`
+	MQTT     MQTT      `toml:"mqtt"`
+	Broker   Broker    `toml:"broker"`
+	Vehicles []Vehicle `toml:"vehicle"`
+	Sites    []Site    `toml:"site"`
+	Schedule Schedule  `toml:"schedule"`
+	Entities Entities  `toml:"entities"`
+	Log      Log       `toml:"log"`
+}
+
+// Tesla is the [tesla] table: the developer app and the Fleet API hosts.
+type Tesla struct {
+	ClientID         string   `toml:"client_id"`
+	ClientSecret     string   `toml:"client_secret"`
+	ClientSecretFile string   `toml:"client_secret_file"`
+	Domain           string   `toml:"domain"`
+	Region           string   `toml:"region"` // auto, na, eu, cn
+	Scopes           []string `toml:"scopes"`
+	RedirectURI      string   `toml:"redirect_uri"`
+	PrivateKeyFile   string   `toml:"private_key_file"`
+	// APIBaseURL and AuthBaseURL override Tesla's hosts (fleetsim, a proxy). Empty = Tesla's.
+	APIBaseURL  string `toml:"api_base_url"`
+	AuthBaseURL string `toml:"auth_base_url"`
+	// Timeout of one Fleet API request, as a Go duration ("30s").
+	Timeout string `toml:"timeout"`
+}
+
+// MQTT is the [mqtt] table: the broker the bridge publishes to.
+type MQTT struct {
+	// URL of an external broker (tcp://host:1883, ssl://host:8883). Empty = embedded broker.
+	URL             string `toml:"url"`
+	BaseTopic       string `toml:"base_topic"`
+	DiscoveryPrefix string `toml:"discovery_prefix"`
+	// Discovery turns Home Assistant discovery on or off.
+	Discovery    bool   `toml:"discovery"`
+	Username     string `toml:"username"`
+	Password     string `toml:"password"`
+	PasswordFile string `toml:"password_file"`
+	ClientID     string `toml:"client_id"`
+}
+
+// Broker is the [broker] table: the embedded broker used when mqtt.url is empty.
+type Broker struct {
+	Addr string `toml:"addr"`
+}
+
+// Vehicle is one [[vehicle]] entry: it names a car of the account. Cars that
+// are not listed are bridged too, under their VIN.
+type Vehicle struct {
+	VIN  string `toml:"vin"`
+	Name string `toml:"name"`
+}
+
+// Site is one [[site]] entry.
+type Site struct {
+	ID   int64  `toml:"id"`
+	Name string `toml:"name"`
+}
+
+// Schedule is the [schedule] table: cron specs (robfig/cron, standard five
+// fields or @every/@hourly descriptors).
+type Schedule struct {
+	// Connectivity: GET /api/1/vehicles for all cars at once; never wakes a car.
+	Connectivity string `toml:"connectivity"`
+	// VehicleDataDriving, VehicleDataCharging, VehicleDataIdle: vehicle_data for
+	// online cars in that condition.
+	VehicleDataDriving  string `toml:"vehicle_data_driving"`
+	VehicleDataCharging string `toml:"vehicle_data_charging"`
+	VehicleDataIdle     string `toml:"vehicle_data_idle"`
+	// LiveStatus and SiteInfo: energy site reads.
+	LiveStatus string `toml:"live_status"`
+	SiteInfo   string `toml:"site_info"`
+	// Products: re-reads the account's products to find added and removed devices.
+	Products string `toml:"products"`
+	// FullRepublish republishes all retained state so a wiped broker recovers.
+	FullRepublish string `toml:"full_republish"`
+}
+
+// Entities is the [entities] table: user choices by entity key.
+type Entities struct {
+	// Disable lists entity keys not to publish or discover.
+	Disable []string `toml:"disable"`
+	// Names renames entities in Home Assistant: key = "New name".
+	Names map[string]string `toml:"names"`
+}
+
+// Log is the [log] table.
+type Log struct {
+	Level  string `toml:"level"`  // trace, debug, info, warn, error
+	Format string `toml:"format"` // auto, console, json
+}
+
+// DefaultScopes are requested at login unless the config says otherwise.
+var DefaultScopes = []string{
+	"openid", "offline_access", "user_data", "vehicle_device_data", "vehicle_location",
+	"vehicle_cmds", "vehicle_charging_cmds", "energy_device_data", "energy_cmds",
+}
+
+// Default returns the configuration used for every key the file leaves out.
+// It is the one place where defaults live.
+func Default() Config {
+	return Config{
+		StateDir: "./state",
+		Units:    "native",
+		Tesla: Tesla{
+			Region:      "auto",
+			Scopes:      append([]string(nil), DefaultScopes...),
+			RedirectURI: "http://localhost:8099/callback",
+			Timeout:     "30s",
+		},
+		MQTT: MQTT{
+			BaseTopic:       "tesla2mqtt",
+			DiscoveryPrefix: "homeassistant",
+			Discovery:       true,
+			ClientID:        "tesla2mqtt",
+		},
+		Broker: Broker{Addr: "127.0.0.1:1883"},
+		Schedule: Schedule{
+			Connectivity:        "@every 1m",
+			VehicleDataDriving:  "@every 1m",
+			VehicleDataCharging: "@every 5m",
+			VehicleDataIdle:     "@every 15m",
+			LiveStatus:          "@every 1m",
+			SiteInfo:            "@every 1h",
+			Products:            "@every 6h",
+			FullRepublish:       "@every 1h",
+		},
+		Log: Log{Level: "info", Format: "auto"},
+	}
+}

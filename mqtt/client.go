@@ -1,0 +1,57 @@
+// Package mqtt is the bridge's one MQTT connection: connect and auto-reconnect,
+// last will, re-subscribing every handler on each connect, retained publishes,
+// and handler dispatch off the paho goroutine. It knows topics and payloads,
+// never cars or energy sites.
+package mqtt
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Options configure a Client.
+type Options struct {
+	// URL of the broker: tcp://host:port, ssl://host:port, ws://…
+	URL string
+	// ClientID (default "tesla2mqtt-<random>").
+	ClientID string
+	// Username and Password for the broker (optional).
+	Username string
+	Password string
+	// WillTopic gets WillPayload (retained) from the broker when the connection
+	// dies, and OnlinePayload (retained) after each connect. Empty disables both.
+	WillTopic     string
+	WillPayload   string
+	OnlinePayload string
+	// ConnectTimeout bounds the first connect (default 10 s).
+	ConnectTimeout time.Duration
+	// QueueSize is the number of inbound messages buffered for handlers
+	// (default 256); when full, the oldest handling waits, never the paho goroutine.
+	QueueSize int
+	// Logger for connection events.
+	Logger zerolog.Logger
+}
+
+// Message is one inbound message handed to a Handler.
+type Message struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+}
+
+// Handler handles one inbound message. Handlers run on the client's own
+// dispatch goroutine, one at a time in arrival order; a slow handler delays
+// other handlers but never the network loop.
+type Handler func(Message)
+
+// The contract implemented in client_impl.go:
+//
+//	func New(opts Options) *Client
+//	func (c *Client) Connect(ctx context.Context) error   // first connect; auto-reconnects afterwards
+//	func (c *Client) Publish(topic string, payload []byte, retained bool) error
+//	func (c *Client) Subscribe(topic string, h Handler) error // remembered and re-made on every connect
+//	func (c *Client) Unsubscribe(topic string) error
+//	func (c *Client) OnConnect(f func())   // called (off the paho goroutine) after every (re)connect, after re-subscribing
+//	func (c *Client) IsConnected() bool
+//	func (c *Client) Close(ctx context.Context) error // publishes WillPayload retained, then disconnects
