@@ -42,6 +42,12 @@ var (
 	ErrTimeout = errors.New("Fleet API request timed out")
 )
 
+// ErrNetwork: no HTTP response arrived (DNS, connect, TLS, connection reset,
+// cancelled context). Kept apart from ErrServer because nothing was billed and
+// nothing reached Tesla, so the bridge can report "offline" rather than
+// "Tesla failing" and retry freely.
+var ErrNetwork = errors.New("Fleet API unreachable")
+
 // APIError is a failed Fleet API call.
 type APIError struct {
 	// Endpoint is the metering name of the call ("vehicle_data", "live_status"…).

@@ -44,8 +44,9 @@ type Vehicle struct {
 // Product is one item of GET /api/1/products: a vehicle (VIN set) or an
 // energy site (EnergySiteID set).
 type Product struct {
+	// ID is a number for vehicles and a string ("STE…") for energy sites.
+	ID any `json:"id"`
 	// Vehicle fields.
-	ID             int64  `json:"id"`
 	VIN            string `json:"vin"`
 	DisplayName    string `json:"display_name"`
 	State          string `json:"state"`

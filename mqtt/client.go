@@ -14,7 +14,8 @@ import (
 type Options struct {
 	// URL of the broker: tcp://host:port, ssl://host:port, ws://…
 	URL string
-	// ClientID (default "tesla2mqtt-<random>").
+	// ClientID (default "<program name>-<random hex>"). With a clean session
+	// the id only has to be unique among the broker's current clients.
 	ClientID string
 	// Username and Password for the broker (optional).
 	Username string
@@ -24,10 +25,17 @@ type Options struct {
 	WillTopic     string
 	WillPayload   string
 	OnlinePayload string
-	// ConnectTimeout bounds the first connect (default 10 s).
+	// ConnectTimeout bounds the first connect and every later connection
+	// attempt (default 10 s).
 	ConnectTimeout time.Duration
+	// ReconnectInterval caps the back-off between reconnect attempts
+	// (default 30 s, which is also the maximum). Paho starts at 1 s, or at this
+	// value when it is smaller; tests set it low to reconnect quickly.
+	ReconnectInterval time.Duration
 	// QueueSize is the number of inbound messages buffered for handlers
-	// (default 256); when full, the oldest handling waits, never the paho goroutine.
+	// (default 256). When the queue is full the message is dropped with a
+	// warning: blocking the network goroutine instead would stall keep-alive
+	// pings and, in the end, the whole connection.
 	QueueSize int
 	// Logger for connection events.
 	Logger zerolog.Logger

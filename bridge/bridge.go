@@ -1,0 +1,336 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
+)
+
+// FleetAPI is the part of fleet.Client the bridge reads with; tests may fake it.
+type FleetAPI interface {
+	Products(ctx context.Context) ([]fleet.Product, error)
+	Vehicles(ctx context.Context) ([]fleet.Vehicle, error)
+	VehicleData(ctx context.Context, vin string, endpoints []fleet.Endpoint) (*fleet.VehicleData, error)
+	LiveStatus(ctx context.Context, siteID int64) (*fleet.LiveStatus, error)
+	SiteInfo(ctx context.Context, siteID int64) (*fleet.SiteInfo, error)
+}
+
+// Publisher is the part of mqtt.Client the bridge needs.
+type Publisher interface {
+	Publish(topic string, payload []byte, retained bool) error
+	Subscribe(topic string, h mqtt.Handler) error
+	OnConnect(f func())
+}
+
+// VehicleName names one car; Name is the topic segment ("" = the VIN).
+type VehicleName struct {
+	VIN, Name string
+}
+
+// SiteName names one energy site; Name is the topic segment ("" = the id).
+type SiteName struct {
+	ID   int64
+	Name string
+}
+
+// Schedule holds the cron specs of the polling jobs.
+type Schedule struct {
+	Connectivity        string
+	VehicleDataDriving  string
+	VehicleDataCharging string
+	VehicleDataIdle     string
+	LiveStatus          string
+	SiteInfo            string
+	Products            string
+	FullRepublish       string
+}
+
+// Options configure a Bridge. cmd builds them from config.Config, tests
+// build them directly.
+type Options struct {
+	BaseTopic       string
+	DiscoveryPrefix string
+	// Discovery turns Home Assistant discovery on.
+	Discovery bool
+	// Units is UnitsNative, UnitsMetric or UnitsImperial.
+	Units    string
+	Version  string
+	Vehicles []VehicleName
+	Sites    []SiteName
+	Schedule Schedule
+	// DisabledEntities are keys not to publish or discover.
+	DisabledEntities []string
+	// EntityNames rename entities in discovery, by key.
+	EntityNames map[string]string
+	// GrantedScopes returns the scopes of the current token (nil func: all granted).
+	GrantedScopes func() []string
+	// Meter, if set, feeds request counts into bridge/info.
+	Meter *fleet.Meter
+	// RefreshMinInterval rate-limits get and refresh requests per device (default 30 s).
+	RefreshMinInterval time.Duration
+	// BirthDelay is the wait before republishing after HA's birth message.
+	BirthDelay time.Duration
+	Now        func() time.Time
+	Scheduler  Scheduler
+	Logger     zerolog.Logger
+}
+
+// Bridge joins the Fleet API and MQTT: it owns the devices, their state and
+// discovery, and the polling jobs.
+type Bridge struct {
+	opts   Options
+	fleet  FleetAPI
+	pub    Publisher
+	log    zerolog.Logger
+	origin hass.Origin
+
+	mu          sync.Mutex
+	devices     map[string]*device // by topic name
+	byUID       map[string]*device // by VIN or site id
+	lastRefresh map[string]time.Time
+	discovered  bool
+	ctx         context.Context
+}
+
+// New builds a Bridge and registers its MQTT handlers; nothing is polled
+// until Run.
+func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
+	if opts.BaseTopic == "" {
+		opts.BaseTopic = "tesla2mqtt"
+	}
+	if opts.DiscoveryPrefix == "" {
+		opts.DiscoveryPrefix = "homeassistant"
+	}
+	if opts.Units == "" {
+		opts.Units = UnitsNative
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RefreshMinInterval == 0 {
+		opts.RefreshMinInterval = 30 * time.Second
+	}
+	if opts.Scheduler == nil {
+		opts.Scheduler = NewCronScheduler(opts.Logger)
+	}
+	b := &Bridge{
+		opts:        opts,
+		fleet:       api,
+		pub:         pub,
+		log:         opts.Logger.With().Str("component", "bridge").Logger(),
+		origin:      hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
+		devices:     map[string]*device{},
+		byUID:       map[string]*device{},
+		lastRefresh: map[string]time.Time{},
+		ctx:         context.Background(),
+	}
+	if err := b.subscribe(); err != nil {
+		return nil, err
+	}
+	pub.OnConnect(b.republishAll)
+	return b, nil
+}
+
+// Run discovers the account's devices, reads them once, then polls on the
+// schedule until ctx ends. On return the jobs have stopped and each device's
+// availability is left offline.
+func (b *Bridge) Run(ctx context.Context) error {
+	b.mu.Lock()
+	b.ctx = ctx
+	b.mu.Unlock()
+	for {
+		err := b.discover(ctx)
+		if err == nil {
+			break
+		}
+		b.log.Error().Err(err).Msg("cannot list the account's products; retrying in 30s")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(30 * time.Second):
+		}
+	}
+	b.PollConnectivity(ctx)
+	b.PollVehicles(ctx, "")
+	b.PollSites(ctx, true)
+	b.publishInfo()
+	if err := b.schedule(ctx); err != nil {
+		return err
+	}
+	b.opts.Scheduler.Start()
+	<-ctx.Done()
+	stopped := b.opts.Scheduler.Stop()
+	select {
+	case <-stopped.Done():
+	case <-time.After(3 * time.Second):
+		b.log.Warn().Msg("polling jobs did not finish within 3s")
+	}
+	b.setAllAvailability("offline")
+	return nil
+}
+
+func (b *Bridge) schedule(ctx context.Context) error {
+	s := b.opts.Schedule
+	jobs := []struct {
+		name, spec string
+		job        func()
+	}{
+		{"connectivity", s.Connectivity, func() { b.PollConnectivity(ctx) }},
+		{"vehicle_data_driving", s.VehicleDataDriving, func() { b.PollVehicles(ctx, modeDriving) }},
+		{"vehicle_data_charging", s.VehicleDataCharging, func() { b.PollVehicles(ctx, modeCharging) }},
+		{"vehicle_data_idle", s.VehicleDataIdle, func() { b.PollVehicles(ctx, modeIdle) }},
+		{"live_status", s.LiveStatus, func() { b.PollSites(ctx, false) }},
+		{"site_info", s.SiteInfo, func() { b.pollSiteInfo(ctx) }},
+		{"products", s.Products, func() { _ = b.discover(ctx) }},
+		{"full_republish", s.FullRepublish, func() { b.publishInfo(); b.republishState() }},
+	}
+	var errs []error
+	for _, j := range jobs {
+		if j.spec == "" {
+			continue
+		}
+		job := j.job
+		name := j.name
+		if err := b.opts.Scheduler.Add(name, j.spec, func() { b.guard(name, job) }); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// guard runs a job and turns a panic into a log line: one device's odd data
+// must never take the bridge down.
+func (b *Bridge) guard(name string, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.log.Error().Str("job", name).Interface("panic", r).Msg("job panicked; recovered")
+		}
+	}()
+	f()
+}
+
+// discover reads the products of the account and adds the devices it finds.
+func (b *Bridge) discover(ctx context.Context) error {
+	products, err := b.fleet.Products(ctx)
+	if err != nil {
+		return fmt.Errorf("list products: %w", err)
+	}
+	var added []*device
+	b.mu.Lock()
+	for _, p := range products {
+		switch {
+		case p.IsVehicle():
+			if _, ok := b.byUID[p.VIN]; ok {
+				continue
+			}
+			d := b.newVehicle(p)
+			added = append(added, d)
+		case p.IsEnergySite():
+			uid := strconv.FormatInt(p.EnergySiteID, 10)
+			if _, ok := b.byUID[uid]; ok {
+				continue
+			}
+			added = append(added, b.newSite(p))
+		}
+	}
+	b.discovered = true
+	b.mu.Unlock()
+	for _, d := range added {
+		b.log.Info().Str("device", d.name).Str("id", d.uid).Msg("device added")
+		b.publishDevice(d)
+	}
+	if len(added) > 0 {
+		b.publishInfo()
+	}
+	return nil
+}
+
+func (b *Bridge) newVehicle(p fleet.Product) *device {
+	name := p.VIN
+	for _, v := range b.opts.Vehicles {
+		if v.VIN == p.VIN && v.Name != "" {
+			name = v.Name
+		}
+	}
+	view := &VehicleView{VIN: p.VIN, DisplayName: p.DisplayName, State: p.State, CommandSigning: p.CommandSigning}
+	d := &device{kind: kindVehicle, name: name, uid: p.VIN, vehicle: view, available: true,
+		lastDiscovery: map[string][]byte{}}
+	d.entities = b.filter(bind(vehicleEntities, func() *VehicleView { return view }))
+	d.hassDevice = vehicleHassDevice(d)
+	b.devices[name] = d
+	b.byUID[p.VIN] = d
+	return d
+}
+
+func (b *Bridge) newSite(p fleet.Product) *device {
+	uid := strconv.FormatInt(p.EnergySiteID, 10)
+	name := uid
+	for _, s := range b.opts.Sites {
+		if s.ID == p.EnergySiteID && s.Name != "" {
+			name = s.Name
+		}
+	}
+	view := &SiteView{ID: p.EnergySiteID, Name: p.SiteName}
+	d := &device{kind: kindSite, name: name, uid: uid, site: view, available: true,
+		lastDiscovery: map[string][]byte{}}
+	d.entities = b.filter(bind(siteEntities, func() *SiteView { return view }))
+	d.hassDevice = siteHassDevice(d, p)
+	b.devices[name] = d
+	b.byUID[uid] = d
+	return d
+}
+
+// filter drops the entities the user disabled and those whose scope the
+// token lacks, so nothing is offered that would fail at every poll.
+func (b *Bridge) filter(in []binding) []binding {
+	disabled := map[string]bool{}
+	for _, k := range b.opts.DisabledEntities {
+		disabled[k] = true
+	}
+	granted := b.granted()
+	out := in[:0]
+	for _, e := range in {
+		if disabled[e.key] {
+			continue
+		}
+		if e.scope != "" && granted != nil && !granted[e.scope] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// granted returns the granted scopes as a set, or nil when unknown (all allowed).
+func (b *Bridge) granted() map[string]bool {
+	if b.opts.GrantedScopes == nil {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, s := range b.opts.GrantedScopes() {
+		set[s] = true
+	}
+	return set
+}
+
+// sortedDevices returns the devices ordered by name, for stable output.
+func (b *Bridge) sortedDevices() []*device {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]*device, 0, len(b.devices))
+	for _, d := range b.devices {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}

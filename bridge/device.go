@@ -1,0 +1,178 @@
+package bridge
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
+)
+
+// VehicleView is what vehicle entities read: the newest copy of every
+// vehicle_data block, plus what the bridge knows itself. Blocks are replaced
+// whole by newer ones and kept when a read did not return them, so a sleeping
+// car keeps its last known values.
+type VehicleView struct {
+	VIN         string
+	DisplayName string
+	// State is the Fleet state: online, asleep or offline.
+	State string
+	// CommandSigning is "required", "allowed" or "off" as far as known.
+	CommandSigning string
+	Data           fleet.VehicleData
+	// LastSeen is the time of the last successful vehicle_data read.
+	LastSeen time.Time
+}
+
+// merge takes the blocks a read returned and keeps the others.
+func (v *VehicleView) merge(d *fleet.VehicleData) {
+	if d == nil {
+		return
+	}
+	if d.DisplayName != "" {
+		v.DisplayName = d.DisplayName
+	}
+	if d.Charge != nil {
+		v.Data.Charge = d.Charge
+	}
+	if d.Climate != nil {
+		v.Data.Climate = d.Climate
+	}
+	if d.Drive != nil {
+		v.Data.Drive = d.Drive
+	}
+	if d.Vehicle != nil {
+		v.Data.Vehicle = d.Vehicle
+	}
+	if d.Config != nil {
+		v.Data.Config = d.Config
+	}
+	if d.GUI != nil {
+		v.Data.GUI = d.GUI
+	}
+}
+
+// SiteView is what energy-site entities read.
+type SiteView struct {
+	ID   int64
+	Name string
+	Live *fleet.LiveStatus
+	Info *fleet.SiteInfo
+}
+
+// binding is a table row bound to one device: the generic parts of Entity
+// closed over the device's view, so the publishing code needs no generics.
+type binding struct {
+	key         string
+	platform    hass.Platform
+	name        string
+	deviceClass hass.DeviceClass
+	stateClass  hass.StateClass
+	unit        string
+	quantity    Quantity
+	precision   *int
+	icon        string
+	category    hass.EntityCategory
+	source      fleet.Endpoint
+	scope       string
+	number      *NumberSpec
+	options     []string
+	disabled    bool
+	configure   func(*hass.Component, Topics)
+	writable    bool
+	value       func() any
+	command     func(v any) (fleet.Command, error)
+	cmdScopes   []string
+}
+
+// bind closes the rows of a table over a view getter.
+func bind[D any](rows []Entity[D], view func() D) []binding {
+	out := make([]binding, 0, len(rows))
+	for _, r := range rows {
+		r := r
+		b := binding{
+			key: r.Key, platform: r.Platform, name: r.Name, deviceClass: r.DeviceClass,
+			stateClass: r.StateClass, unit: r.Unit, quantity: r.Quantity, precision: r.Precision,
+			icon: r.Icon, category: r.Category, source: r.Source, scope: r.Scope, number: r.Number,
+			options: r.Options, disabled: r.Disabled, configure: r.Configure,
+			writable: r.Command != nil, cmdScopes: r.CommandScopes,
+		}
+		if r.Value != nil {
+			b.value = func() any { return present(r.Value(view())) }
+		} else {
+			b.value = func() any { return nil }
+		}
+		if r.Command != nil {
+			b.command = func(v any) (fleet.Command, error) { return r.Command(v, view()) }
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// deviceKind tells cars from energy sites.
+type deviceKind int
+
+const (
+	kindVehicle deviceKind = iota
+	kindSite
+)
+
+// device is one bridged car or site. All fields are guarded by Bridge.mu.
+type device struct {
+	kind deviceKind
+	// name is the topic segment: the configured name, else the VIN or site id.
+	name string
+	// uid is the id used in unique_ids: the VIN or the site id.
+	uid      string
+	vehicle  *VehicleView
+	site     *SiteView
+	entities []binding
+	// hassDevice is the HA device block; rebuilt when the model or firmware changes.
+	hassDevice hass.Device
+	// updatedAt is the time of the last successful read of any kind.
+	updatedAt time.Time
+	// lastState is the last state payload published, to publish on change only.
+	lastState []byte
+	// lastDiscovery remembers which discovery topics were published.
+	lastDiscovery map[string][]byte
+	// available is false when the bridge cannot serve the device.
+	available bool
+	// lastError is the last Fleet error for this device ("" after a success).
+	lastError string
+}
+
+// stateJSON builds the device's state object: every entity key (null when
+// absent, so HA templates render None = unknown: one null policy), plus
+// state and updated_at.
+func (d *device) stateJSON(units string) ([]byte, error) {
+	m := make(map[string]any, len(d.entities)+2)
+	for _, e := range d.entities {
+		v := e.value()
+		if f, ok := v.(float64); ok && e.quantity != QNone {
+			v = convert(e.quantity, units, f)
+		}
+		m[e.key] = v
+	}
+	if d.vehicle != nil {
+		m["state"] = d.vehicle.State
+	} else {
+		m["state"] = "online"
+	}
+	if !d.updatedAt.IsZero() {
+		m["updated_at"] = d.updatedAt.UTC().Format(time.RFC3339)
+	} else {
+		m["updated_at"] = nil
+	}
+	return json.Marshal(m)
+}
+
+// entity returns the binding of a key, or nil.
+func (d *device) entity(key string) *binding {
+	for i := range d.entities {
+		if d.entities[i].key == key {
+			return &d.entities[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,217 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+)
+
+// fakePub records publishes and routes injected messages to handlers.
+type fakePub struct {
+	mu       sync.Mutex
+	retained map[string][]byte
+	all      []mqtt.Message
+	handlers map[string]mqtt.Handler
+	connect  []func()
+}
+
+func newFakePub() *fakePub {
+	return &fakePub{retained: map[string][]byte{}, handlers: map[string]mqtt.Handler{}}
+}
+
+func (p *fakePub) Publish(topic string, payload []byte, retained bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if retained {
+		if len(payload) == 0 {
+			delete(p.retained, topic)
+		} else {
+			p.retained[topic] = payload
+		}
+	}
+	p.all = append(p.all, mqtt.Message{Topic: topic, Payload: payload, Retained: retained})
+	return nil
+}
+
+func (p *fakePub) Subscribe(topic string, h mqtt.Handler) error {
+	p.mu.Lock()
+	p.handlers[topic] = h
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *fakePub) OnConnect(f func()) { p.connect = append(p.connect, f) }
+
+// inject delivers a message to every matching handler, synchronously.
+func (p *fakePub) inject(topic string, payload string) {
+	p.mu.Lock()
+	var hs []mqtt.Handler
+	for f, h := range p.handlers {
+		if mqtt.Match(f, topic) {
+			hs = append(hs, h)
+		}
+	}
+	p.mu.Unlock()
+	for _, h := range hs {
+		h(mqtt.Message{Topic: topic, Payload: []byte(payload)})
+	}
+}
+
+func (p *fakePub) state(t *testing.T, topic string) map[string]any {
+	t.Helper()
+	p.mu.Lock()
+	raw, ok := p.retained[topic]
+	p.mu.Unlock()
+	if !ok {
+		t.Fatalf("nothing retained on %s", topic)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("state on %s is not JSON: %v", topic, err)
+	}
+	return m
+}
+
+func (p *fakePub) count(topic string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, m := range p.all {
+		if m.Topic == topic {
+			n++
+		}
+	}
+	return n
+}
+
+func (p *fakePub) last(topic string) (mqtt.Message, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.all) - 1; i >= 0; i-- {
+		if p.all[i].Topic == topic {
+			return p.all[i], true
+		}
+	}
+	return mqtt.Message{}, false
+}
+
+// fakeFleet answers from fields the test sets.
+type fakeFleet struct {
+	mu       sync.Mutex
+	products []fleet.Product
+	vehicles []fleet.Vehicle
+	data     map[string]*fleet.VehicleData
+	dataErr  map[string]error
+	live     map[int64]*fleet.LiveStatus
+	info     map[int64]*fleet.SiteInfo
+	calls    map[string]int
+	lastEps  []fleet.Endpoint
+}
+
+func newFakeFleet() *fakeFleet {
+	return &fakeFleet{data: map[string]*fleet.VehicleData{}, dataErr: map[string]error{},
+		live: map[int64]*fleet.LiveStatus{}, info: map[int64]*fleet.SiteInfo{}, calls: map[string]int{}}
+}
+
+func (f *fakeFleet) inc(n string) { f.calls[n]++ }
+
+func (f *fakeFleet) Products(context.Context) ([]fleet.Product, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("products")
+	return f.products, nil
+}
+
+func (f *fakeFleet) Vehicles(context.Context) ([]fleet.Vehicle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("vehicles")
+	return f.vehicles, nil
+}
+
+func (f *fakeFleet) VehicleData(_ context.Context, vin string, eps []fleet.Endpoint) (*fleet.VehicleData, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("vehicle_data")
+	f.lastEps = eps
+	if err := f.dataErr[vin]; err != nil {
+		return nil, err
+	}
+	return f.data[vin], nil
+}
+
+func (f *fakeFleet) LiveStatus(_ context.Context, id int64) (*fleet.LiveStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("live_status")
+	return f.live[id], nil
+}
+
+func (f *fakeFleet) SiteInfo(_ context.Context, id int64) (*fleet.SiteInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("site_info")
+	return f.info[id], nil
+}
+
+func (f *fakeFleet) set(fn func()) {
+	f.mu.Lock()
+	fn()
+	f.mu.Unlock()
+}
+
+const testVIN = "5YJ3E1EA7PF000001"
+
+// newTestBridge builds a bridge over fakes with one online car and one site,
+// discovered and read once.
+func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler) {
+	t.Helper()
+	ff := newFakeFleet()
+	ff.products = []fleet.Product{
+		{VIN: testVIN, DisplayName: "Red Three", State: "online"},
+		{EnergySiteID: 42, SiteName: "Home", Components: &fleet.SiteComponents{Battery: Ptr(true)}},
+	}
+	ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "online"}}
+	ff.data[testVIN] = &fleet.VehicleData{VIN: testVIN, State: "online",
+		Charge:  &fleet.ChargeStateData{BatteryLevel: Ptr(62.0), ChargingState: Ptr("Charging"), BatteryRange: Ptr(200.0)},
+		Climate: &fleet.ClimateStateData{InsideTemp: Ptr(21.5)},
+		Drive:   &fleet.DriveStateData{Latitude: Ptr(52.5), Longitude: Ptr(13.4), Heading: Ptr(90.0)},
+		Vehicle: &fleet.VehicleStateData{Locked: Ptr(true), Odometer: Ptr(1000.0), CarVersion: Ptr("2026.32.5 abc")},
+		Config:  &fleet.VehicleConfigData{CarType: Ptr("model3")},
+	}
+	ff.live[42] = &fleet.LiveStatus{SolarPower: Ptr(3000.0), PercentageCharged: Ptr(55.5), GridStatus: Ptr("Active")}
+	ff.info[42] = &fleet.SiteInfo{ID: "x"}
+	pub := newFakePub()
+	sched := NewManualScheduler()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	opts := Options{
+		BaseTopic: "t2m", DiscoveryPrefix: "homeassistant", Discovery: true, Version: "test",
+		Schedule:  Schedule{Connectivity: "@every 1m", VehicleDataDriving: "@every 1m", VehicleDataCharging: "@every 5m", VehicleDataIdle: "@every 15m", LiveStatus: "@every 1m", SiteInfo: "@every 1h"},
+		Scheduler: sched, Now: func() time.Time { return now }, Logger: zerolog.Nop(),
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	b, err := New(opts, ff, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-sched.Started():
+	case <-time.After(5 * time.Second):
+		t.Fatal("bridge did not start within 5s")
+	}
+	return b, ff, pub, sched
+}
+

@@ -1,0 +1,68 @@
+package bridge
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Info is the retained payload of <base>/bridge/info.
+type Info struct {
+	Version  string       `json:"version"`
+	Devices  []DeviceInfo `json:"devices"`
+	Requests *Requests    `json:"requests,omitempty"`
+	At       string       `json:"at"`
+}
+
+// DeviceInfo describes one bridged device in bridge/info.
+type DeviceInfo struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	ID    string `json:"id"`
+	Model string `json:"model"`
+	Label string `json:"label"`
+	State string `json:"state,omitempty"`
+	Error string `json:"last_error,omitempty"`
+}
+
+// Requests counts Fleet API responses since start.
+type Requests struct {
+	// Billable counts billable responses by billing category.
+	Billable map[string]int `json:"billable"`
+	// ByEndpoint counts all responses by endpoint.
+	ByEndpoint map[string]int `json:"by_endpoint"`
+}
+
+// info builds the bridge/info payload.
+func (b *Bridge) info() Info {
+	inf := Info{Version: b.opts.Version, At: b.opts.Now().UTC().Format(time.RFC3339), Devices: []DeviceInfo{}}
+	for _, d := range b.sortedDevices() {
+		b.mu.Lock()
+		di := DeviceInfo{Name: d.name, ID: d.uid, Model: d.hassDevice.Model, Label: d.hassDevice.Name, Error: d.lastError}
+		if d.kind == kindVehicle {
+			di.Kind = "vehicle"
+			di.State = d.vehicle.State
+		} else {
+			di.Kind = "energy_site"
+		}
+		b.mu.Unlock()
+		inf.Devices = append(inf.Devices, di)
+	}
+	if m := b.opts.Meter; m != nil {
+		r := &Requests{Billable: map[string]int{}, ByEndpoint: m.Total()}
+		for c, n := range m.Billable() {
+			r.Billable[string(c)] = n
+		}
+		inf.Requests = r
+	}
+	return inf
+}
+
+// publishInfo publishes the retained bridge/info.
+func (b *Bridge) publishInfo() {
+	payload, err := json.Marshal(b.info())
+	if err != nil {
+		b.log.Error().Err(err).Msg("cannot encode bridge info")
+		return
+	}
+	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
+}

@@ -1,0 +1,48 @@
+package bridge
+
+import "math"
+
+// Unit systems the user can ask for ([units] in the config).
+const (
+	UnitsNative   = "native"   // the API's own units: miles, mph, °C, bar
+	UnitsMetric   = "metric"   // km, km/h, °C, bar
+	UnitsImperial = "imperial" // mi, mph, °F, psi
+)
+
+// convert is the one place where values change units. It returns the value
+// and the unit to announce in discovery. Unknown combinations pass through
+// unchanged, so a table row with QNone is never touched.
+func convert(q Quantity, system string, v float64) float64 {
+	switch {
+	case q == QDistanceMi && system == UnitsMetric:
+		return round(v*1.609344, 2)
+	case q == QSpeedMph && system == UnitsMetric:
+		return round(v*1.609344, 1)
+	case q == QTempC && system == UnitsImperial:
+		return round(v*9/5+32, 1)
+	case q == QPressureBar && system == UnitsImperial:
+		return round(v*14.503774, 1)
+	}
+	return v
+}
+
+// unitFor returns the unit of measurement announced for a quantity, given the
+// native unit of the row and the user's unit system.
+func unitFor(q Quantity, system, native string) string {
+	switch {
+	case q == QDistanceMi && system == UnitsMetric:
+		return "km"
+	case q == QSpeedMph && system == UnitsMetric:
+		return "km/h"
+	case q == QTempC && system == UnitsImperial:
+		return "°F"
+	case q == QPressureBar && system == UnitsImperial:
+		return "psi"
+	}
+	return native
+}
+
+func round(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/config"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const (
+	model3 = "5YJ3E1EA7PF000001"
+	modelY = "7SAYGDEE1PF000002"
+	siteID = "1000000001"
+)
+
+// watcher is an MQTT client that remembers the last message per topic and
+// wakes waiters on every message, so tests wait for messages, not for time.
+type watcher struct {
+	mu     sync.Mutex
+	last   map[string][]byte
+	notify chan struct{}
+}
+
+func newWatcher(t *testing.T, url string) *watcher {
+	t.Helper()
+	w := &watcher{last: map[string][]byte{}, notify: make(chan struct{}, 1)}
+	c := mqtt.New(mqtt.Options{URL: url, ClientID: "e2e-watcher", Logger: zerolog.Nop()})
+	if err := c.Subscribe("#", func(m mqtt.Message) {
+		w.mu.Lock()
+		w.last[m.Topic] = append([]byte(nil), m.Payload...)
+		w.mu.Unlock()
+		select {
+		case w.notify <- struct{}{}:
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return w
+}
+
+// waitJSON waits until topic carries a JSON object for which ok is true.
+func (w *watcher) waitJSON(t *testing.T, topic string, ok func(map[string]any) bool) map[string]any {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		w.mu.Lock()
+		raw := w.last[topic]
+		w.mu.Unlock()
+		if raw != nil {
+			m := map[string]any{}
+			if json.Unmarshal(raw, &m) == nil && ok(m) {
+				return m
+			}
+		}
+		select {
+		case <-w.notify:
+		case <-deadline:
+			t.Fatalf("%s never satisfied the condition; last payload: %s", topic, raw)
+		}
+	}
+}
+
+func (w *watcher) get(topic string) []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last[topic]
+}
+
+// e2e is a running bridge against fleetsim and an embedded broker on free ports.
+type e2e struct {
+	sim   *fleetsim.Sim
+	clock *fleetsim.ManualClock
+	sched *bridge.ManualScheduler
+	w     *watcher
+	stop  func()
+}
+
+func startE2E(t *testing.T, brokerURL string) *e2e {
+	t.Helper()
+	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	sim := fleetsim.New(fleetsim.Options{Clock: clock})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cfg := config.Default()
+	cfg.StateDir = t.TempDir()
+	cfg.Broker.Addr = "127.0.0.1:0"
+	cfg.MQTT.URL = brokerURL
+	sched := bridge.NewManualScheduler()
+	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now}, zerolog.Nop())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	url := brokerURL
+	if url == "" {
+		url = "tcp://" + st.BrokerAddr
+	}
+	w := newWatcher(t, url)
+	done := make(chan struct{})
+	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
+	select {
+	case <-sched.Started():
+	case <-time.After(10 * time.Second):
+		t.Fatal("bridge did not start")
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return &e2e{sim: sim, clock: clock, sched: sched, w: w, stop: stop}
+}
+
+func TestEndToEndStateAndDiscovery(t *testing.T) {
+	buildVersion = "test"
+	e := startE2E(t, "")
+	car := e.w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" })
+	snap := e.sim.Snapshot(model3)
+	if car["battery_level"] != float64(int(snap.BatteryLevel)) && car["battery_level"] != snap.BatteryLevel {
+		t.Errorf("battery_level = %v, simulator has %v", car["battery_level"], snap.BatteryLevel)
+	}
+	if car["charging_state"] != "Charging" || car["charge_limit"] != 80.0 || car["locked"] != true {
+		t.Errorf("car state = %v", car)
+	}
+	if _, ok := car["latitude"].(float64); !ok {
+		t.Errorf("latitude = %v, want a number", car["latitude"])
+	}
+	y := e.w.waitJSON(t, "tesla2mqtt/"+modelY, func(m map[string]any) bool { return m["state"] == "asleep" })
+	if y["battery_level"] != nil {
+		t.Errorf("asleep car never read, but battery_level = %v", y["battery_level"])
+	}
+	site := e.w.waitJSON(t, "tesla2mqtt/"+siteID, func(m map[string]any) bool { return m["grid_status"] != nil })
+	if site["grid_status"] != "Active" {
+		t.Errorf("site = %v", site)
+	}
+	if string(e.w.get("tesla2mqtt/bridge/state")) != "online" {
+		t.Errorf("bridge/state = %q", e.w.get("tesla2mqtt/bridge/state"))
+	}
+
+	// The sleeping car wakes by itself: the connectivity check sees it and it is read once.
+	if err := e.sim.SetVehicleState(modelY, "online"); err != nil {
+		t.Fatal(err)
+	}
+	e.sched.Fire("connectivity")
+	y = e.w.waitJSON(t, "tesla2mqtt/"+modelY, func(m map[string]any) bool { return m["battery_level"] != nil })
+	if y["state"] != "online" {
+		t.Errorf("woken car state = %v", y["state"])
+	}
+
+	compareGolden(t, e.w, "vehicle", "homeassistant/", "tesla2mqtt_"+model3+"_")
+	compareGolden(t, e.w, "site", "homeassistant/", "tesla2mqtt_"+siteID+"_")
+}
+
+func TestEndToEndShutdownLeavesOffline(t *testing.T) {
+	b := broker.New(broker.Options{Addr: "127.0.0.1:0", Logger: zerolog.Nop()})
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	url := "tcp://" + b.Addr()
+	e := startE2E(t, url)
+	e.w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" })
+	e.stop()
+	// A fresh client sees what is retained after the bridge is gone.
+	w := newWatcher(t, url)
+	deadline := time.After(5 * time.Second)
+	for string(w.get("tesla2mqtt/bridge/state")) != "offline" || string(w.get("tesla2mqtt/"+model3+"/availability")) != "offline" {
+		select {
+		case <-w.notify:
+		case <-deadline:
+			t.Fatalf("after shutdown bridge/state = %q, availability = %q", w.get("tesla2mqtt/bridge/state"), w.get("tesla2mqtt/"+model3+"/availability"))
+		}
+	}
+}
+
+// compareGolden checks every discovery config of one device against
+// testdata/golden/<name>.json, a map of topic to payload.
+func compareGolden(t *testing.T, w *watcher, name, prefix, idPart string) {
+	t.Helper()
+	got := map[string]json.RawMessage{}
+	w.mu.Lock()
+	for topic, p := range w.last {
+		if strings.HasPrefix(topic, prefix) && strings.Contains(topic, idPart) && len(p) > 0 {
+			got[topic] = json.RawMessage(p)
+		}
+	}
+	w.mu.Unlock()
+	if len(got) == 0 {
+		t.Fatalf("no discovery configs for %s", name)
+	}
+	topics := make([]string, 0, len(got))
+	for k := range got {
+		topics = append(topics, k)
+	}
+	sort.Strings(topics)
+	out, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, '\n')
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/tesla2mqtt -run EndToEnd -update to create it)", err)
+	}
+	if !bytes.Equal(want, out) {
+		t.Errorf("discovery for %s differs from %s (%d configs; run with -update if the change is intended)\n%s",
+			name, path, len(topics), firstDiff(string(want), string(out)))
+	}
+}
+
+// firstDiff shows the first differing line, enough to see what changed.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return "line " + strconv.Itoa(i+1) + ":\n- " + al[i] + "\n+ " + bl[i]
+		}
+	}
+	return "lengths differ"
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/config"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
+)
+
+// stack is everything a running bridge consists of, so that the shutdown
+// order lives in one place.
+type stack struct {
+	broker *broker.Broker
+	mqtt   *mqtt.Client
+	bridge *bridge.Bridge
+	meter  *fleet.Meter
+	// BrokerAddr is the embedded broker's address ("" with an external broker).
+	BrokerAddr string
+}
+
+// wiring is what differs between `run` and `demo`.
+type wiring struct {
+	tokens    oauth2.TokenSource
+	baseURL   string
+	scheduler bridge.Scheduler
+	scopes    func() []string
+	now       func() time.Time
+}
+
+// startStack starts the embedded broker (when no external broker is
+// configured), the MQTT client and the bridge. The caller runs the bridge
+// and then calls shutdown.
+func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.Logger) (*stack, error) {
+	s := &stack{meter: fleet.NewMeter()}
+	url := cfg.MQTT.URL
+	if url == "" {
+		s.broker = broker.New(broker.Options{Addr: cfg.Broker.Addr, Logger: log.With().Str("component", "broker").Logger()})
+		if err := s.broker.Start(); err != nil {
+			if errors.Is(err, broker.ErrAddrInUse) {
+				return nil, &exitError{code: 2, err: err}
+			}
+			return nil, fmt.Errorf("embedded broker: %w", err)
+		}
+		s.BrokerAddr = s.broker.Addr()
+		url = "tcp://" + s.BrokerAddr
+	}
+	timeout, err := time.ParseDuration(cfg.Tesla.Timeout)
+	if err != nil {
+		timeout = 30 * time.Second
+	}
+	api, err := fleet.New(fleet.Options{
+		BaseURL:     w.baseURL,
+		TokenSource: w.tokens,
+		Timeout:     timeout,
+		Recorder:    s.meter,
+		UserAgent:   "tesla2mqtt/" + version(),
+		Now:         w.now,
+		Logger:      log.With().Str("component", "fleet").Logger(),
+	})
+	if err != nil {
+		s.shutdown(ctx)
+		return nil, err
+	}
+	base := cfg.MQTT.BaseTopic
+	s.mqtt = mqtt.New(mqtt.Options{
+		URL:           url,
+		ClientID:      cfg.MQTT.ClientID,
+		Username:      cfg.MQTT.Username,
+		Password:      cfg.MQTT.Password,
+		WillTopic:     base + "/bridge/state",
+		WillPayload:   "offline",
+		OnlinePayload: "online",
+		Logger:        log.With().Str("component", "mqtt").Logger(),
+	})
+	s.bridge, err = bridge.New(bridgeOptions(cfg, w, s.meter, log), api, s.mqtt)
+	if err != nil {
+		s.shutdown(ctx)
+		return nil, err
+	}
+	if err := s.mqtt.Connect(ctx); err != nil {
+		s.shutdown(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// bridgeOptions maps the config onto the bridge's own options.
+func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog.Logger) bridge.Options {
+	opts := bridge.Options{
+		BaseTopic:        cfg.MQTT.BaseTopic,
+		DiscoveryPrefix:  cfg.MQTT.DiscoveryPrefix,
+		Discovery:        cfg.MQTT.Discovery,
+		Units:            cfg.Units,
+		Version:          version(),
+		DisabledEntities: cfg.Entities.Disable,
+		EntityNames:      cfg.Entities.Names,
+		GrantedScopes:    w.scopes,
+		Meter:            meter,
+		BirthDelay:       2 * time.Second,
+		Now:              w.now,
+		Scheduler:        w.scheduler,
+		Logger:           log,
+		Schedule: bridge.Schedule{
+			Connectivity:        cfg.Schedule.Connectivity,
+			VehicleDataDriving:  cfg.Schedule.VehicleDataDriving,
+			VehicleDataCharging: cfg.Schedule.VehicleDataCharging,
+			VehicleDataIdle:     cfg.Schedule.VehicleDataIdle,
+			LiveStatus:          cfg.Schedule.LiveStatus,
+			SiteInfo:            cfg.Schedule.SiteInfo,
+			Products:            cfg.Schedule.Products,
+			FullRepublish:       cfg.Schedule.FullRepublish,
+		},
+	}
+	for _, v := range cfg.Vehicles {
+		opts.Vehicles = append(opts.Vehicles, bridge.VehicleName{VIN: v.VIN, Name: v.Name})
+	}
+	for _, s := range cfg.Sites {
+		opts.Sites = append(opts.Sites, bridge.SiteName{ID: s.ID, Name: s.Name})
+	}
+	return opts
+}
+
+// shutdown stops what startStack started, in order: the bridge has already
+// stopped its jobs and marked devices offline when Run returned; then the
+// MQTT client leaves "offline" retained on bridge/state and disconnects;
+// then the embedded broker closes.
+func (s *stack) shutdown(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if s.mqtt != nil {
+		_ = s.mqtt.Close(ctx)
+	}
+	if s.broker != nil {
+		_ = s.broker.Close()
+	}
+}

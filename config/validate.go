@@ -1,0 +1,214 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Validate checks the whole configuration and returns an *Error holding every
+// problem with its key path, or nil. It reports all problems at once so that
+// a user fixes the file in one pass instead of one restart per mistake.
+// Array entries are named by their 0-based index: vehicle[0] is the first
+// [[vehicle]] of the file.
+func (c *Config) Validate() error {
+	var ps problems
+	if c.StateDir == "" {
+		ps.add("state_dir", "must not be empty: the token is kept there")
+	}
+	oneOf(&ps, "units", c.Units, "native", "metric", "imperial")
+	c.Tesla.validate(&ps)
+	c.MQTT.validate(&ps)
+	validateHostPort(&ps, "broker.addr", c.Broker.Addr)
+	c.validateDevices(&ps)
+	c.Schedule.validate(&ps)
+	validateEntities(&ps, c.Entities)
+	oneOf(&ps, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
+	oneOf(&ps, "log.format", c.Log.Format, "auto", "console", "json")
+	return ps.err()
+}
+
+func (t *Tesla) validate(ps *problems) {
+	oneOf(ps, "tesla.region", t.Region, "auto", "na", "eu", "cn")
+	for i, s := range t.Scopes {
+		if !slices.Contains(DefaultScopes, s) {
+			ps.add(fmt.Sprintf("tesla.scopes[%d]", i), "unknown scope %q (known: %s)",
+				s, strings.Join(DefaultScopes, ", "))
+		}
+	}
+	for _, s := range []string{"openid", "offline_access"} {
+		if !slices.Contains(t.Scopes, s) {
+			ps.add("tesla.scopes", "must include %q: without it Tesla issues no refresh token and every login expires within hours", s)
+		}
+	}
+	validateURL(ps, "tesla.redirect_uri", t.RedirectURI, false)
+	validateURL(ps, "tesla.api_base_url", t.APIBaseURL, true)
+	validateURL(ps, "tesla.auth_base_url", t.AuthBaseURL, true)
+	if d, err := time.ParseDuration(t.Timeout); err != nil {
+		ps.add("tesla.timeout", "%q is not a Go duration such as \"30s\" or \"1m\"", t.Timeout)
+	} else if d <= 0 {
+		ps.add("tesla.timeout", "must be greater than 0, got %q", t.Timeout)
+	}
+}
+
+// validateURL requires an absolute http(s) URL with a host; empty is accepted
+// when optional (the key then means "Tesla's own host").
+func validateURL(ps *problems, key, s string, optional bool) {
+	if s == "" && optional {
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ps.add(key, "%q is not an absolute http:// or https:// URL", s)
+	}
+}
+
+// mqttSchemes are the URL schemes paho connects to.
+var mqttSchemes = []string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}
+
+func (m *MQTT) validate(ps *problems) {
+	if m.URL != "" {
+		u, err := url.Parse(m.URL)
+		switch {
+		case err != nil:
+			ps.add("mqtt.url", "%q is not a URL", m.URL)
+		case !slices.Contains(mqttSchemes, u.Scheme):
+			ps.add("mqtt.url", "scheme of %q must be one of %s", m.URL, strings.Join(mqttSchemes, ", "))
+		case u.Host == "":
+			ps.add("mqtt.url", "%q has no host (write it as tcp://host:1883)", m.URL)
+		}
+	}
+	validateTopic(ps, "mqtt.base_topic", m.BaseTopic)
+	validateTopic(ps, "mqtt.discovery_prefix", m.DiscoveryPrefix)
+}
+
+// validateTopic checks a topic prefix that device topics are appended to:
+// wildcards would make it unpublishable, and a stray '/' would create an
+// empty level that Home Assistant and most tools treat as a different topic.
+func validateTopic(ps *problems, key, topic string) {
+	switch {
+	case topic == "":
+		ps.add(key, "must not be empty")
+	case strings.ContainsAny(topic, "+#"):
+		ps.add(key, "%q must not contain the wildcards '+' or '#'", topic)
+	case strings.HasPrefix(topic, "/") || strings.HasSuffix(topic, "/"):
+		ps.add(key, "%q must not start or end with '/'", topic)
+	case strings.Contains(topic, "//"):
+		ps.add(key, "%q must not contain an empty level ('//')", topic)
+	}
+}
+
+func validateHostPort(ps *problems, key, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		ps.add(key, "%q is not host:port (such as 127.0.0.1:1883 or :1883)", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		ps.add(key, "port %q of %q must be a number from 0 to 65535", port, addr)
+	}
+}
+
+var (
+	// vinPattern: ISO 3779 leaves out I, O and Q, which read like 1 and 0.
+	vinPattern = regexp.MustCompile(`^[A-HJ-NPR-Z0-9]{17}$`)
+	// namePattern: device names become MQTT topic segments and HA object ids.
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	// snakeCase is the form of every entity key.
+	snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+)
+
+// reservedName would collide with <base>/bridge/... topics.
+const reservedName = "bridge"
+
+func (c *Config) validateDevices(ps *problems) {
+	vins := map[string]string{}  // VIN → key of its first use
+	names := map[string]string{} // name → key of its first use, across cars and sites
+	ids := map[int64]string{}    // site id → key of its first use
+	checkName := func(key, name string) {
+		switch {
+		case name == "":
+			return
+		case !namePattern.MatchString(name):
+			ps.add(key, "%q may only hold letters, digits, '_' and '-' (it becomes an MQTT topic level)", name)
+		case name == reservedName:
+			ps.add(key, "%q is reserved for the bridge's own topics", name)
+		case names[name] != "":
+			ps.add(key, "%q is already used by %s", name, names[name])
+		default:
+			names[name] = key
+		}
+	}
+	for i, v := range c.Vehicles {
+		key := fmt.Sprintf("vehicle[%d].vin", i)
+		switch {
+		case len(v.VIN) != 17:
+			ps.add(key, "%q must be 17 characters, got %d", v.VIN, len(v.VIN))
+		case !vinPattern.MatchString(v.VIN):
+			ps.add(key, "%q may only hold digits and upper-case letters other than I, O and Q", v.VIN)
+		case vins[v.VIN] != "":
+			ps.add(key, "%q is already listed as %s", v.VIN, vins[v.VIN])
+		default:
+			vins[v.VIN] = key
+		}
+		checkName(fmt.Sprintf("vehicle[%d].name", i), v.Name)
+	}
+	for i, s := range c.Sites {
+		key := fmt.Sprintf("site[%d].id", i)
+		switch {
+		case s.ID <= 0:
+			ps.add(key, "must be the energy_site_id, a number greater than 0; got %d", s.ID)
+		case ids[s.ID] != "":
+			ps.add(key, "%d is already listed as %s", s.ID, ids[s.ID])
+		default:
+			ids[s.ID] = key
+		}
+		checkName(fmt.Sprintf("site[%d].name", i), s.Name)
+	}
+}
+
+// validate parses every field of Schedule as a cron spec. It walks the struct
+// so that a schedule added later cannot escape the check.
+func (s *Schedule) validate(ps *problems) {
+	v := reflect.ValueOf(*s)
+	for i := range v.NumField() {
+		key := "schedule." + tomlName(v.Type().Field(i))
+		spec := v.Field(i).String()
+		if _, err := cron.ParseStandard(spec); err != nil {
+			ps.add(key, "invalid cron spec %q: %v", spec, err)
+		}
+	}
+}
+
+func validateEntities(ps *problems, e Entities) {
+	for i, k := range e.Disable {
+		if !snakeCase.MatchString(k) {
+			ps.add(fmt.Sprintf("entities.disable[%d]", i), "%q is not an entity key (keys are snake_case, such as charge_limit)", k)
+		}
+	}
+	keys := make([]string, 0, len(e.Names))
+	for k := range e.Names {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !snakeCase.MatchString(k) {
+			ps.add(joinKey("entities.names", k), "%q is not an entity key (keys are snake_case, such as charge_limit)", k)
+		}
+	}
+}
+
+// oneOf reports a value outside the allowed list, naming the list.
+func oneOf(ps *problems, key, value string, allowed ...string) {
+	if !slices.Contains(allowed, value) {
+		ps.add(key, "%q must be one of %s", value, strings.Join(allowed, ", "))
+	}
+}

@@ -1,0 +1,619 @@
+package fleetsim
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+)
+
+// Charging states the simulator uses (FLEET_API §3.1).
+const (
+	ChargingCharging     = "Charging"
+	ChargingStopped      = "Stopped"
+	ChargingComplete     = "Complete"
+	ChargingDisconnected = "Disconnected"
+)
+
+// VehicleSnapshot holds the main simulated values of a car, in the Fleet
+// API's own units (miles, mph, °C, bar, kW). Tests read it with
+// Sim.Snapshot and change it with Sim.Update; command handlers change the
+// same struct inside the simulator.
+type VehicleSnapshot struct {
+	VIN            string
+	DisplayName    string
+	State          string // fleet.StateOnline, StateAsleep or StateOffline
+	CommandSigning string // "allowed" or "required" (REST commands get 403 when required)
+
+	BatteryLevel      float64 // % (fractional; the API reports it rounded down)
+	ChargeLimit       float64 // charge_limit_soc, %
+	ChargingState     string  // ChargingCharging, ChargingStopped, ChargingComplete, ChargingDisconnected
+	ChargeAmps        float64 // requested current, A (charge_amps, charge_current_request)
+	ChargeCurrentMax  float64 // charge_current_request_max, A
+	ChargerVoltage    float64 // V while charging
+	ChargerPhases     int     // while charging
+	ChargeEnergyAdded float64 // kWh added this session
+	ChargePortOpen    bool
+
+	InsideTemp    float64 // °C
+	OutsideTemp   float64 // °C
+	DriverTemp    float64 // driver_temp_setting, °C
+	PassengerTemp float64 // passenger_temp_setting, °C
+	ClimateOn     bool
+
+	Locked bool
+	Sentry bool
+
+	Latitude   float64
+	Longitude  float64
+	Heading    float64
+	ShiftState string  // "" when parked (the API sends null), else "P", "D", "R", "N"
+	Speed      float64 // mph while driving
+
+	Odometer   float64 // miles
+	CarVersion string  // e.g. "2026.32.5 abcdef123456"
+	TpmsFL     float64 // bar
+	TpmsFR     float64
+	TpmsRL     float64
+	TpmsRR     float64
+
+	PackKWh         float64 // usable pack energy, drives the charging physics
+	RatedRangeMiles float64 // rated range at 100 %
+}
+
+// PluggedIn reports whether a charge cable is connected.
+func (v VehicleSnapshot) PluggedIn() bool {
+	return v.ChargingState != ChargingDisconnected && v.ChargingState != ""
+}
+
+// ChargerPowerKW is the AC power the car draws while charging, else 0.
+func (v VehicleSnapshot) ChargerPowerKW() float64 {
+	if v.ChargingState != ChargingCharging {
+		return 0
+	}
+	phases := v.ChargerPhases
+	if phases < 1 {
+		phases = 1
+	}
+	return v.ChargeAmps * v.ChargerVoltage * float64(phases) / 1000
+}
+
+// chargeEfficiency is the share of AC power that ends up in the pack.
+const chargeEfficiency = 0.92
+
+// vehicleConfig is the static part of a car (vehicle_config, gui_settings).
+type vehicleConfig struct {
+	carType, trim, color, wheels, chargePort, cable string
+	plg                                             bool
+	distanceUnits, tempUnits                        string
+}
+
+// vehicleSim is one simulated car. All fields are guarded by Sim.mu.
+// Command handlers change snap and call touch.
+type vehicleSim struct {
+	id, vehicleID int64
+	cfg           vehicleConfig
+	snap          VehicleSnapshot
+
+	updated    time.Time // the simulation has been advanced up to here
+	lastActive time.Time // last vehicle_data, command or wake (idle timer)
+	wakeAt     time.Time // non-zero while a wake_up is pending
+}
+
+func defaultVehicles(now time.Time) []*vehicleSim {
+	red := &vehicleSim{
+		id: 3744000000000001, vehicleID: 1492000001,
+		cfg: vehicleConfig{carType: "model3", trim: "74d", color: "RedMultiCoat", wheels: "Pinwheel18CapKit",
+			chargePort: "CCS", cable: "IEC", distanceUnits: "km/hr", tempUnits: "C"},
+		snap: VehicleSnapshot{
+			VIN: "5YJ3E1EA7PF000001", DisplayName: "Red Three", State: fleet.StateOnline, CommandSigning: "allowed",
+			BatteryLevel: 62, ChargeLimit: 80, ChargingState: ChargingCharging,
+			ChargeAmps: 32, ChargeCurrentMax: 32, ChargerVoltage: 230, ChargerPhases: 1, ChargePortOpen: true,
+			InsideTemp: 21.5, OutsideTemp: 8, DriverTemp: 21, PassengerTemp: 21,
+			Locked: true, Latitude: 52.390612, Longitude: 13.064523, Heading: 185,
+			Odometer: 12345.6, CarVersion: "2026.32.5 abcdef123456",
+			TpmsFL: 2.9, TpmsFR: 2.875, TpmsRL: 2.9, TpmsRR: 2.925,
+			PackKWh: 75, RatedRangeMiles: 333,
+		},
+	}
+	blue := &vehicleSim{
+		id: 3744000000000002, vehicleID: 1492000002,
+		cfg: vehicleConfig{carType: "modely", trim: "74d", color: "DeepBlue", wheels: "Apollo19",
+			chargePort: "CCS", cable: "<invalid>", plg: true, distanceUnits: "km/hr", tempUnits: "C"},
+		snap: VehicleSnapshot{
+			VIN: "7SAYGDEE1PF000002", DisplayName: "Blue Y", State: fleet.StateAsleep, CommandSigning: "required",
+			BatteryLevel: 74, ChargeLimit: 90, ChargingState: ChargingDisconnected,
+			ChargeAmps: 16, ChargeCurrentMax: 16,
+			InsideTemp: 11, OutsideTemp: 8, DriverTemp: 20.5, PassengerTemp: 20.5,
+			Locked: true, Latitude: 52.520008, Longitude: 13.404954, Heading: 90,
+			Odometer: 8901.2, CarVersion: "2026.32.5 abcdef123456",
+			TpmsFL: 2.85, TpmsFR: 2.85, TpmsRL: 2.875, TpmsRR: 2.875,
+			PackKWh: 75, RatedRangeMiles: 310,
+		},
+	}
+	for _, v := range []*vehicleSim{red, blue} {
+		v.updated, v.lastActive = now, now
+	}
+	return []*vehicleSim{red, blue}
+}
+
+// vehicleByTag finds a car by VIN or numeric id. Callers hold Sim.mu.
+func (s *Sim) vehicleByTag(tag string) *vehicleSim {
+	id, err := strconv.ParseInt(tag, 10, 64)
+	for _, v := range s.vehicles {
+		if v.snap.VIN == tag || (err == nil && v.id == id) {
+			return v
+		}
+	}
+	return nil
+}
+
+// online reports whether the car answers live requests (vehicle_data, commands).
+func (v *vehicleSim) online() bool { return v.snap.State == fleet.StateOnline }
+
+// touch records activity that keeps an online car awake (vehicle_data, commands).
+func (v *vehicleSim) touch(now time.Time) {
+	if now.After(v.lastActive) {
+		v.lastActive = now
+	}
+}
+
+// wake handles wake_up: an asleep car comes online WakeDelay later; an
+// online car just counts it as activity; an offline car stays offline.
+func (v *vehicleSim) wake(now time.Time, delay time.Duration) {
+	switch v.snap.State {
+	case fleet.StateAsleep:
+		if v.wakeAt.IsZero() {
+			v.wakeAt = now.Add(delay)
+		}
+	case fleet.StateOnline:
+		v.touch(now)
+	}
+}
+
+func (v *vehicleSim) setState(state string, now time.Time) error {
+	switch state {
+	case fleet.StateOnline, fleet.StateAsleep, fleet.StateOffline:
+	default:
+		return fmt.Errorf("fleetsim: invalid vehicle state %q", state)
+	}
+	v.snap.State = state
+	v.wakeAt = time.Time{}
+	if state == fleet.StateOnline {
+		v.lastActive = now
+	}
+	return nil
+}
+
+// canSleep: only a parked, idle car falls asleep.
+func (v *vehicleSim) canSleep() bool {
+	s := &v.snap
+	return s.ChargingState != ChargingCharging && (s.ShiftState == "" || s.ShiftState == "P") &&
+		!s.ClimateOn && !s.Sentry
+}
+
+// advance runs the car's physics from v.updated to now: a pending wake
+// completes, charging adds energy until the limit, driving adds miles, and
+// an idle car falls asleep SleepAfter after its last activity.
+func (v *vehicleSim) advance(now time.Time, sleepAfter time.Duration) {
+	if !now.After(v.updated) {
+		return
+	}
+	from := v.updated
+	if !v.wakeAt.IsZero() && !now.Before(v.wakeAt) {
+		v.snap.State = fleet.StateOnline
+		v.lastActive = v.wakeAt
+		if v.wakeAt.After(from) {
+			from = v.wakeAt
+		}
+		v.wakeAt = time.Time{}
+	}
+	if v.online() {
+		v.charge(from, now)
+		v.drive(from, now)
+		v.climate(from, now)
+		if v.canSleep() && !now.Before(v.lastActive.Add(sleepAfter)) {
+			v.snap.State = fleet.StateAsleep
+		}
+	}
+	v.updated = now
+}
+
+func (v *vehicleSim) charge(from, now time.Time) {
+	s := &v.snap
+	if s.ChargingState != ChargingCharging || s.PackKWh <= 0 {
+		return
+	}
+	if s.BatteryLevel >= s.ChargeLimit {
+		s.ChargingState = ChargingComplete
+		v.touch(from)
+		return
+	}
+	ratePerHour := s.ChargerPowerKW() * chargeEfficiency / s.PackKWh * 100 // %/h
+	if ratePerHour <= 0 {
+		return
+	}
+	hours := now.Sub(from).Hours()
+	need := s.ChargeLimit - s.BatteryLevel
+	if ratePerHour*hours >= need {
+		s.BatteryLevel = s.ChargeLimit
+		s.ChargeEnergyAdded += need / 100 * s.PackKWh
+		s.ChargingState = ChargingComplete
+		v.touch(from.Add(time.Duration(need / ratePerHour * float64(time.Hour))))
+		return
+	}
+	s.BatteryLevel += ratePerHour * hours
+	s.ChargeEnergyAdded += ratePerHour * hours / 100 * s.PackKWh
+}
+
+// drive moves the odometer and drains the battery (250 Wh/mi) while driving.
+func (v *vehicleSim) drive(from, now time.Time) {
+	s := &v.snap
+	if s.ShiftState != "D" && s.ShiftState != "R" || s.Speed <= 0 {
+		return
+	}
+	miles := s.Speed * now.Sub(from).Hours()
+	s.Odometer += miles
+	if s.PackKWh > 0 {
+		s.BatteryLevel = math.Max(0, s.BatteryLevel-miles*0.25/s.PackKWh*100)
+	}
+	v.touch(now)
+}
+
+// climate moves the cabin towards the setting (climate on, τ 10 min) or
+// leaves it alone (parked cars are assumed sheltered).
+func (v *vehicleSim) climate(from, now time.Time) {
+	s := &v.snap
+	if !s.ClimateOn {
+		return
+	}
+	k := 1 - math.Exp(-now.Sub(from).Minutes()/10)
+	s.InsideTemp += (s.DriverTemp - s.InsideTemp) * k
+}
+
+// ---- JSON shapes ----
+
+func (v *vehicleSim) idS() string { return strconv.FormatInt(v.id, 10) }
+
+// summary is the vehicle object of /vehicles, /vehicles/{tag}, products and
+// wake_up (FLEET_API §3.1).
+func (v *vehicleSim) summary() map[string]any {
+	return map[string]any{
+		"id":                        v.id,
+		"vehicle_id":                v.vehicleID,
+		"vin":                       v.snap.VIN,
+		"color":                     nil,
+		"access_type":               "OWNER",
+		"display_name":              v.snap.DisplayName,
+		"option_codes":              nil,
+		"cached_data":               "",
+		"granular_access":           map[string]any{"hide_private": false},
+		"tokens":                    nil,
+		"state":                     v.snap.State,
+		"in_service":                false,
+		"id_s":                      v.idS(),
+		"calendar_enabled":          true,
+		"api_version":               84,
+		"backseat_token":            nil,
+		"backseat_token_updated_at": nil,
+		"ble_autopair_enrolled":     false,
+		"command_signing":           v.snap.CommandSigning,
+		"release_notes_supported":   true,
+	}
+}
+
+// Blocks of vehicle_data (FLEET_API §3.1).
+var defaultBlocks = []string{"charge_state", "climate_state", "drive_state", "gui_settings", "vehicle_config", "vehicle_state"}
+
+func round(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
+
+// vehicleData builds the vehicle_data response for the requested blocks.
+// drive_state is dropped entirely without the vehicle_location scope, and
+// carries the position only when location_data was asked for.
+func (v *vehicleSim) vehicleData(now time.Time, blocks map[string]bool, locationScope bool) map[string]any {
+	out := map[string]any{
+		"id": v.id, "user_id": 800001, "vehicle_id": v.vehicleID, "vin": v.snap.VIN,
+		"color": nil, "access_type": "OWNER", "display_name": v.snap.DisplayName,
+		"granular_access": map[string]any{"hide_private": false}, "tokens": nil,
+		"state": v.snap.State, "in_service": false, "id_s": v.idS(), "calendar_enabled": true,
+		"api_version": 84, "backseat_token": nil, "backseat_token_updated_at": nil,
+		"ble_autopair_enrolled": false,
+	}
+	ts := now.UnixMilli()
+	if blocks["charge_state"] {
+		out["charge_state"] = v.chargeState(ts)
+	}
+	if blocks["climate_state"] {
+		out["climate_state"] = v.climateState(ts)
+	}
+	if locationScope && (blocks["drive_state"] || blocks["location_data"]) {
+		out["drive_state"] = v.driveState(now, blocks["location_data"])
+	}
+	if blocks["gui_settings"] {
+		out["gui_settings"] = map[string]any{
+			"gui_24_hour_time": true, "gui_charge_rate_units": "kW",
+			"gui_distance_units": v.cfg.distanceUnits, "gui_range_display": "Rated",
+			"gui_temperature_units": v.cfg.tempUnits, "gui_tirepressure_units": "Bar",
+			"show_range_units": false, "timestamp": ts,
+		}
+	}
+	if blocks["vehicle_config"] {
+		out["vehicle_config"] = v.vehicleConfig(now, ts)
+	}
+	if blocks["vehicle_state"] || blocks["closures_state"] {
+		out["vehicle_state"] = v.vehicleState(now, ts)
+	}
+	if blocks["charge_schedule_data"] {
+		out["charge_schedule_data"] = map[string]any{
+			"charge_schedules": []any{}, "max_num_charge_schedules": 10, "next_schedule": false, "timestamp": ts,
+		}
+	}
+	if blocks["preconditioning_schedule_data"] {
+		out["preconditioning_schedule_data"] = map[string]any{
+			"precondition_schedules": []any{}, "max_num_precondition_schedules": 10, "next_schedule": false, "timestamp": ts,
+		}
+	}
+	return out
+}
+
+func (v *vehicleSim) chargeState(ts int64) map[string]any {
+	s := &v.snap
+	charging := s.ChargingState == ChargingCharging
+	level := math.Floor(s.BatteryLevel)
+	rangeMi := s.BatteryLevel / 100 * s.RatedRangeMiles
+	powerKW := s.ChargerPowerKW()
+	var phases, actual, voltage, rate, hours any = nil, 0, 0, 0.0, 0.0
+	minutes := 0
+	if charging {
+		phases, actual, voltage = max(s.ChargerPhases, 1), s.ChargeAmps, s.ChargerVoltage
+		if s.PackKWh > 0 {
+			pctPerHour := powerKW * chargeEfficiency / s.PackKWh * 100
+			rate = round(pctPerHour/100*s.RatedRangeMiles, 1)
+			if pctPerHour > 0 {
+				h := math.Max(0, s.ChargeLimit-s.BatteryLevel) / pctPerHour
+				hours, minutes = round(h, 2), int(math.Round(h*60))
+			}
+		}
+	} else if s.PluggedIn() {
+		voltage = 2
+	}
+	cable, latch := "<invalid>", "Disengaged"
+	if s.PluggedIn() {
+		cable, latch = v.cfg.cable, "Engaged"
+		if cable == "<invalid>" {
+			cable = "IEC"
+		}
+	}
+	var addedRated float64
+	if s.PackKWh > 0 {
+		addedRated = s.ChargeEnergyAdded / s.PackKWh * s.RatedRangeMiles
+	}
+	return map[string]any{
+		"battery_heater_on":                   false,
+		"battery_level":                       level,
+		"battery_range":                       round(rangeMi, 2),
+		"charge_amps":                         s.ChargeAmps,
+		"charge_current_request":              s.ChargeAmps,
+		"charge_current_request_max":          s.ChargeCurrentMax,
+		"charge_enable_request":               charging,
+		"charge_energy_added":                 round(s.ChargeEnergyAdded, 2),
+		"charge_limit_soc":                    s.ChargeLimit,
+		"charge_limit_soc_max":                100,
+		"charge_limit_soc_min":                50,
+		"charge_limit_soc_std":                80,
+		"charge_miles_added_ideal":            round(addedRated, 1),
+		"charge_miles_added_rated":            round(addedRated, 1),
+		"charge_port_cold_weather_mode":       false,
+		"charge_port_color":                   "<invalid>",
+		"charge_port_door_open":               s.ChargePortOpen,
+		"charge_port_latch":                   latch,
+		"charge_rate":                         rate,
+		"charger_actual_current":              actual,
+		"charger_phases":                      phases,
+		"charger_pilot_current":               s.ChargeCurrentMax,
+		"charger_power":                       math.Round(powerKW),
+		"charger_voltage":                     voltage,
+		"charging_state":                      s.ChargingState,
+		"conn_charge_cable":                   cable,
+		"est_battery_range":                   round(rangeMi*0.92, 2),
+		"fast_charger_brand":                  "<invalid>",
+		"fast_charger_present":                false,
+		"fast_charger_type":                   "<invalid>",
+		"ideal_battery_range":                 round(rangeMi, 2),
+		"max_range_charge_counter":            0,
+		"minutes_to_full_charge":              minutes,
+		"not_enough_power_to_heat":            nil,
+		"off_peak_charging_enabled":           false,
+		"off_peak_charging_times":             "all_week",
+		"off_peak_hours_end_time":             360,
+		"preconditioning_enabled":             false,
+		"preconditioning_times":               "all_week",
+		"scheduled_charging_mode":             "Off",
+		"scheduled_charging_pending":          false,
+		"scheduled_charging_start_time":       nil,
+		"scheduled_departure_time_minutes":    480,
+		"supercharger_session_trip_planner":   false,
+		"time_to_full_charge":                 hours,
+		"timestamp":                           ts,
+		"trip_charging":                       false,
+		"usable_battery_level":                math.Max(0, level-1),
+		"user_charge_enable_request":          nil,
+		"energy_remaining":                    round(s.BatteryLevel/100*s.PackKWh, 2),
+		"lifetime_energy_used":                round(s.Odometer*0.25, 1),
+		"outlet_available":                    false,
+		"managed_charging_active":             false,
+		"managed_charging_user_canceled":      false,
+		"managed_charging_start_time":         nil,
+		"scheduled_departure_time":            nil,
+		"off_peak_charging_weekdays_only":     false,
+		"preconditioning_weekdays_only":       false,
+		"charge_limit_soc_lock_hidden":        false,
+		"battery_heater_no_power":             nil,
+		"charge_current_request_max_reserved": nil,
+	}
+}
+
+func (v *vehicleSim) climateState(ts int64) map[string]any {
+	s := &v.snap
+	fan := 0
+	if s.ClimateOn {
+		fan = 4
+	}
+	return map[string]any{
+		"allow_cabin_overheat_protection":             true,
+		"auto_seat_climate_left":                      false,
+		"auto_seat_climate_right":                     false,
+		"auto_steering_wheel_heat":                    false,
+		"battery_heater":                              false,
+		"battery_heater_no_power":                     nil,
+		"bioweapon_mode":                              false,
+		"cabin_overheat_protection":                   "On",
+		"cabin_overheat_protection_actively_cooling":  false,
+		"climate_keeper_mode":                         "off",
+		"cop_activation_temperature":                  "High",
+		"defrost_mode":                                0,
+		"driver_temp_setting":                         s.DriverTemp,
+		"fan_status":                                  fan,
+		"hvac_auto_request":                           "On",
+		"inside_temp":                                 round(s.InsideTemp, 1),
+		"is_auto_conditioning_on":                     s.ClimateOn,
+		"is_climate_on":                               s.ClimateOn,
+		"is_front_defroster_on":                       false,
+		"is_preconditioning":                          false,
+		"is_rear_defroster_on":                        false,
+		"left_temp_direction":                         0,
+		"max_avail_temp":                              28,
+		"min_avail_temp":                              15,
+		"outside_temp":                                round(s.OutsideTemp, 1),
+		"passenger_temp_setting":                      s.PassengerTemp,
+		"remote_heater_control_enabled":               s.ClimateOn,
+		"right_temp_direction":                        0,
+		"seat_heater_left":                            0,
+		"seat_heater_rear_center":                     0,
+		"seat_heater_rear_left":                       0,
+		"seat_heater_rear_right":                      0,
+		"seat_heater_right":                           0,
+		"side_mirror_heaters":                         false,
+		"steering_wheel_heat_level":                   0,
+		"steering_wheel_heater":                       false,
+		"supports_fan_only_cabin_overheat_protection": true,
+		"timestamp":                                   ts,
+		"wiper_blade_heater":                          false,
+	}
+}
+
+func (v *vehicleSim) driveState(now time.Time, withLocation bool) map[string]any {
+	s := &v.snap
+	var shift, speed any
+	power := 0.0
+	if s.ShiftState != "" {
+		shift = s.ShiftState
+	}
+	if (s.ShiftState == "D" || s.ShiftState == "R") && s.Speed > 0 {
+		speed = math.Round(s.Speed)
+		power = math.Round(s.Speed * 0.25)
+	} else if s.ChargingState == ChargingCharging {
+		power = -math.Round(s.ChargerPowerKW())
+	}
+	out := map[string]any{
+		"active_route_traffic_minutes_delay": 0,
+		"power":                              power,
+		"shift_state":                        shift,
+		"speed":                              speed,
+		"timestamp":                          now.UnixMilli(),
+	}
+	if withLocation {
+		out["latitude"] = s.Latitude
+		out["longitude"] = s.Longitude
+		out["heading"] = s.Heading
+		out["gps_as_of"] = now.Unix()
+		out["native_latitude"] = s.Latitude
+		out["native_longitude"] = s.Longitude
+		out["native_location_supported"] = 1
+		out["native_type"] = "wgs"
+	}
+	return out
+}
+
+func (v *vehicleSim) vehicleConfig(now time.Time, ts int64) map[string]any {
+	_, offset := now.In(homeLocation).Zone()
+	return map[string]any{
+		"aux_park_lamps": "Eu", "badge_version": 0, "can_accept_navigation_requests": true,
+		"can_actuate_trunks": true, "car_special_type": "base", "car_type": v.cfg.carType,
+		"charge_port_type": v.cfg.chargePort, "cop_user_set_temp_supported": true,
+		"dashcam_clip_save_supported": true, "default_charge_to_max": false,
+		"driver_assist": "TeslaAP3", "ece_restrictions": false, "efficiency_package": "Default",
+		"eu_vehicle": false, "exterior_color": v.cfg.color, "exterior_trim": "Black",
+		"exterior_trim_override": "", "has_air_suspension": false, "has_ludicrous_mode": false,
+		"has_seat_cooling": false, "headlamp_type": "Global", "interior_trim_type": "Black2",
+		"key_version": 2, "motorized_charge_port": true, "paint_color_override": "",
+		"performance_package": "Base", "plg": v.cfg.plg, "pws": true, "rear_drive_unit": "PM216MOSFET",
+		"rear_seat_heaters": 1, "rear_seat_type": 0, "rhd": false, "roof_color": "RoofColorGlass",
+		"seat_type": nil, "spoiler_type": "None", "sun_roof_installed": nil,
+		"supports_qr_pairing": false, "third_row_seats": "None", "timestamp": ts,
+		"trim_badging": v.cfg.trim, "use_range_badging": true, "utc_offset": offset,
+		"webcam_selfie_supported": true, "webcam_supported": true, "wheel_type": v.cfg.wheels,
+	}
+}
+
+func (v *vehicleSim) vehicleState(now time.Time, ts int64) map[string]any {
+	s := &v.snap
+	seen := now.Add(-5 * time.Minute).Unix()
+	sentryAvail := true
+	return map[string]any{
+		"api_version": 84, "autopark_state_v3": "ready", "autopark_style": "dead_man",
+		"calendar_supported": true, "car_version": s.CarVersion, "center_display_state": 0,
+		"dashcam_clip_save_available": false, "dashcam_state": "Unavailable",
+		"df": 0, "dr": 0, "pf": 0, "pr": 0, "ft": 0, "rt": 0,
+		"fd_window": 0, "fp_window": 0, "rd_window": 0, "rp_window": 0,
+		"feature_bitmask": "fbdffbff,187f", "homelink_device_count": 0, "homelink_nearby": false,
+		"is_user_present": false, "last_autopark_error": "no_error", "locked": s.Locked,
+		"media_info": map[string]any{
+			"a2dp_source_name": "", "audio_volume": 2.3333, "audio_volume_increment": 0.333333,
+			"audio_volume_max": 10.333333, "media_playback_status": "Stopped", "now_playing_album": "",
+			"now_playing_artist": "", "now_playing_duration": 0, "now_playing_elapsed": 0,
+			"now_playing_source": "", "now_playing_station": "", "now_playing_title": "",
+		},
+		"media_state":             map[string]any{"remote_control_enabled": true},
+		"notifications_supported": true, "odometer": round(s.Odometer, 6),
+		"parsed_calendar_supported": true, "remote_start": false, "remote_start_enabled": true,
+		"remote_start_supported": true, "santa_mode": 0, "sentry_mode": s.Sentry,
+		"sentry_mode_available": sentryAvail, "service_mode": false, "service_mode_plus": false,
+		"software_update": map[string]any{
+			"download_perc": 0, "expected_duration_sec": 2700, "install_perc": 1, "status": "", "version": " ",
+		},
+		"speed_limit_mode": map[string]any{
+			"active": false, "current_limit_mph": 85, "max_limit_mph": 120, "min_limit_mph": 50, "pin_code_set": false,
+		},
+		"timestamp":                       ts,
+		"tpms_hard_warning_fl":            false,
+		"tpms_hard_warning_fr":            false,
+		"tpms_hard_warning_rl":            false,
+		"tpms_hard_warning_rr":            false,
+		"tpms_last_seen_pressure_time_fl": seen,
+		"tpms_last_seen_pressure_time_fr": seen,
+		"tpms_last_seen_pressure_time_rl": seen,
+		"tpms_last_seen_pressure_time_rr": seen,
+		"tpms_pressure_fl":                s.TpmsFL,
+		"tpms_pressure_fr":                s.TpmsFR,
+		"tpms_pressure_rl":                s.TpmsRL,
+		"tpms_pressure_rr":                s.TpmsRR,
+		"tpms_rcp_front_value":            2.9,
+		"tpms_rcp_rear_value":             2.9,
+		"tpms_soft_warning_fl":            false,
+		"tpms_soft_warning_fr":            false,
+		"tpms_soft_warning_rl":            false,
+		"tpms_soft_warning_rr":            false,
+		"valet_mode":                      false,
+		"valet_pin_needed":                true,
+		"vehicle_name":                    s.DisplayName,
+		"vehicle_self_test_progress":      0,
+		"vehicle_self_test_requested":     false,
+		"webcam_available":                true,
+	}
+}

@@ -1,0 +1,292 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+)
+
+// ErrLoginRequired: Tesla refused the refresh token or code (401
+// login_required, 400 invalid_grant): it expired, was cycled out, or the
+// user changed their password. Only a new login helps.
+var ErrLoginRequired = errors.New("Tesla login required: run tesla2mqtt login")
+
+// OAuthError is an error answer of Tesla's token or authorize endpoint.
+// errors.Is(err, ErrLoginRequired) holds for login_required and invalid_grant.
+type OAuthError struct {
+	Status      int    // HTTP status; 0 for an error in a redirect URL
+	Code        string // the "error" field, e.g. "login_required"
+	Description string // the "error_description" field
+}
+
+func (e *OAuthError) Error() string {
+	msg := "oauth error"
+	if e.Status != 0 {
+		msg += fmt.Sprintf(": HTTP %d", e.Status)
+	}
+	if e.Code != "" {
+		msg += ": " + e.Code
+	}
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	return msg
+}
+
+// Is matches ErrLoginRequired for the codes that mean the grant is dead.
+func (e *OAuthError) Is(target error) bool {
+	return target == ErrLoginRequired && (e.Code == "login_required" || e.Code == "invalid_grant")
+}
+
+// TokenSourceOptions configure a TokenSource.
+type TokenSourceOptions struct {
+	// Store holds the token; every rotated token is saved here before use. Required.
+	Store TokenStore
+	// ClientID is the app's client id, sent with every refresh. Required.
+	ClientID string
+	// TokenURL defaults to DefaultTokenURL.
+	TokenURL string
+	// HTTPClient defaults to a client with a 30 s timeout.
+	HTTPClient *http.Client
+	// RefreshBefore: refresh once the access token has less than this left
+	// (default 5 min), so no request goes out with a token about to die.
+	RefreshBefore time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger gets "token refreshed" with the expiry, never a token. The
+	// caller adds the component field.
+	Logger zerolog.Logger
+	// OnRefresh is called after each saved refresh, e.g. to rebuild the
+	// vehicle-command Account and re-check the granted scopes. c is nil when
+	// the access token's claims cannot be read. Optional.
+	OnRefresh func(t *Token, c *Claims)
+	// OnLoginRequired is called once when Tesla rejects the refresh token
+	// for good, e.g. to publish a "login required" problem. Optional.
+	OnLoginRequired func(err error)
+}
+
+// retryPause spaces refresh attempts after a transient failure while the
+// old access token is still usable, so a flapping token endpoint is not
+// hammered by every API call.
+const retryPause = time.Minute
+
+// TokenSource hands out the user's access token and refreshes it before it
+// expires. Tesla refresh tokens are single use and rotate, so it serialises
+// refreshes and saves each rotated token before handing it out: a crash can
+// then lose at most a token Tesla still honours for 24 h.
+//
+// It implements oauth2.TokenSource and is safe for concurrent use.
+type TokenSource struct {
+	opts TokenSourceOptions
+	log  zerolog.Logger
+	sem  chan struct{} // held by the one caller that refreshes or reloads
+
+	mu        sync.Mutex
+	tok       *Token
+	dead      error     // set after login_required; cleared by Reload
+	nextTry   time.Time // no refresh before this after a transient failure
+	loadError error     // why tok is nil (ErrNoToken)
+}
+
+var _ oauth2.TokenSource = (*TokenSource)(nil)
+
+// NewTokenSource loads the stored token. An empty store is not an error:
+// Token then returns ErrNoToken until Reload finds the token that
+// `tesla2mqtt login` wrote, so the bridge can start and wait for a login.
+func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
+	if opts.Store == nil {
+		return nil, errors.New("token source: a store is required")
+	}
+	if opts.ClientID == "" {
+		return nil, errors.New("token source: a client id is required")
+	}
+	opts.TokenURL = orDefault(opts.TokenURL, DefaultTokenURL)
+	if opts.RefreshBefore <= 0 {
+		opts.RefreshBefore = 5 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &TokenSource{opts: opts, log: opts.Logger, sem: make(chan struct{}, 1)}
+	t, err := opts.Store.Load()
+	if err != nil && !errors.Is(err, ErrNoToken) {
+		return nil, fmt.Errorf("token source: %w", err)
+	}
+	s.tok, s.loadError = t, err
+	return s, nil
+}
+
+// Token returns a valid access token (oauth2.TokenSource).
+func (s *TokenSource) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
+
+// TokenContext is Token with a context bounding the wait for, and the
+// duration of, a refresh.
+func (s *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	if t, ok, err := s.cached(); ok {
+		return t, err
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Callbacks run after the semaphore is released so they may call back in.
+	var after func()
+	defer func() {
+		<-s.sem
+		if after != nil {
+			after()
+		}
+	}()
+	// Another caller may have refreshed while we waited.
+	if t, ok, err := s.cached(); ok {
+		return t, err
+	}
+	var t *oauth2.Token
+	var err error
+	t, after, err = s.refresh(ctx)
+	return t, err
+}
+
+// cached answers without a refresh when it can: the token is fresh, the
+// source is dead or empty, or a retry pause is running and the old token
+// still works.
+func (s *TokenSource) cached() (*oauth2.Token, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	switch {
+	case s.dead != nil:
+		return nil, true, s.dead
+	case s.tok == nil:
+		return nil, true, s.loadError
+	case s.tok.Expiry.Sub(now) > s.opts.RefreshBefore:
+		return s.tok.OAuth2(), true, nil
+	case now.Before(s.nextTry) && now.Before(s.tok.Expiry):
+		return s.tok.OAuth2(), true, nil
+	}
+	return nil, false, nil
+}
+
+// refresh runs with the semaphore held. It returns the callback to run once
+// the semaphore is released.
+func (s *TokenSource) refresh(ctx context.Context) (*oauth2.Token, func(), error) {
+	s.mu.Lock()
+	old := *s.tok
+	s.mu.Unlock()
+	now := s.opts.Now()
+
+	used := old.RefreshToken
+	tr, err := s.post(ctx, used)
+	if errors.Is(err, ErrLoginRequired) && old.PreviousRefreshToken != "" && old.PreviousRefreshToken != used {
+		// The current refresh token may never have reached Tesla's records
+		// as the lineage head (a save that raced a crash); the previous one
+		// is still honoured for 24 h after its use.
+		s.log.Warn().Msg("refresh token refused; retrying with the previous one (24 h grace)")
+		used = old.PreviousRefreshToken
+		tr, err = s.post(ctx, used)
+	}
+	if errors.Is(err, ErrLoginRequired) {
+		err = fmt.Errorf("token refresh: %w", err)
+		s.mu.Lock()
+		s.dead = err
+		s.mu.Unlock()
+		s.log.Error().Err(err).Msg("refresh token rejected; log in again")
+		var after func()
+		if s.opts.OnLoginRequired != nil {
+			after = func() { s.opts.OnLoginRequired(err) }
+		}
+		return nil, after, err
+	}
+	if err != nil {
+		return s.fallback(now, &old, fmt.Errorf("token refresh: %w", err))
+	}
+
+	nt := tr.token(now)
+	if nt.RefreshToken == "" {
+		nt.RefreshToken = used // no rotation offered: keep using the old one
+	}
+	nt.PreviousRefreshToken = used
+	if nt.Region == "" {
+		nt.Region, nt.BaseURL = old.Region, old.BaseURL
+	}
+	// Persist before use: if this fails, the new refresh token is lost, but
+	// the one just used stays valid for 24 h, so the old token stays in
+	// memory and the next attempt refreshes with it again.
+	if err := s.opts.Store.Save(nt); err != nil {
+		s.log.Error().Err(err).Msg("cannot save the refreshed token; keeping the old one")
+		return nil, nil, fmt.Errorf("token refresh: %w", err)
+	}
+	s.mu.Lock()
+	s.tok, s.nextTry = nt, time.Time{}
+	s.mu.Unlock()
+	s.log.Info().Time("expiry", nt.Expiry).Msg("token refreshed")
+
+	var after func()
+	if s.opts.OnRefresh != nil {
+		c, cerr := ParseClaims(nt.AccessToken)
+		if cerr != nil {
+			s.log.Warn().Err(cerr).Msg("cannot read the access token's claims")
+		}
+		cp := *nt
+		after = func() { s.opts.OnRefresh(&cp, c) }
+	}
+	return nt.OAuth2(), after, nil
+}
+
+// fallback handles a transient refresh failure: a still-valid access token
+// is handed out and the next attempt waits retryPause.
+func (s *TokenSource) fallback(now time.Time, old *Token, err error) (*oauth2.Token, func(), error) {
+	if now.Before(old.Expiry) {
+		s.mu.Lock()
+		s.nextTry = now.Add(retryPause)
+		s.mu.Unlock()
+		s.log.Warn().Err(err).Time("expiry", old.Expiry).Msg("token refresh failed; using the current token meanwhile")
+		return old.OAuth2(), nil, nil
+	}
+	s.log.Error().Err(err).Msg("token refresh failed")
+	return nil, nil, err
+}
+
+func (s *TokenSource) post(ctx context.Context, refreshToken string) (*tokenResponse, error) {
+	return postToken(ctx, s.opts.HTTPClient, s.opts.TokenURL, url.Values{
+		"grant_type":    {"refresh_token"},
+		"client_id":     {s.opts.ClientID},
+		"refresh_token": {refreshToken},
+	})
+}
+
+// Reload re-reads the store, e.g. after `tesla2mqtt login` wrote a new
+// token (the bridge calls it when the file changes or on SIGHUP). It clears
+// a login-required state. On error the current state is kept.
+func (s *TokenSource) Reload() error {
+	s.sem <- struct{}{} // wait for an in-flight refresh, whose save would race ours
+	defer func() { <-s.sem }()
+	t, err := s.opts.Store.Load()
+	if err != nil {
+		return fmt.Errorf("token reload: %w", err)
+	}
+	s.mu.Lock()
+	s.tok, s.dead, s.loadError, s.nextTry = t, nil, nil, time.Time{}
+	s.mu.Unlock()
+	s.log.Info().Time("expiry", t.Expiry).Msg("token reloaded")
+	return nil
+}
+
+// Current returns a copy of the token in memory, or nil before a login.
+func (s *TokenSource) Current() *Token {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok == nil {
+		return nil
+	}
+	cp := *s.tok
+	return &cp
+}
