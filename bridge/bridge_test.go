@@ -125,7 +125,9 @@ func TestChargingCarPolledOnChargingSchedule(t *testing.T) {
 	if ff.calls["vehicle_data"] != before {
 		t.Fatal("a charging car was read on the idle or driving schedule")
 	}
-	ff.set(func() { ff.data[testVIN].Charge = &fleet.ChargeStateData{BatteryLevel: Ptr(63.0), ChargingState: Ptr("Charging")} })
+	ff.set(func() {
+		ff.data[testVIN].Charge = &fleet.ChargeStateData{BatteryLevel: Ptr(63.0), ChargingState: Ptr("Charging")}
+	})
 	sched.Fire("vehicle_data_charging")
 	if ff.calls["vehicle_data"] != before+1 {
 		t.Fatalf("vehicle_data calls = %d, want %d", ff.calls["vehicle_data"], before+1)

@@ -214,4 +214,3 @@ func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fake
 	}
 	return b, ff, pub, sched
 }
-

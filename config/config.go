@@ -18,6 +18,7 @@ type Config struct {
 	Vehicles []Vehicle `toml:"vehicle"`
 	Sites    []Site    `toml:"site"`
 	Schedule Schedule  `toml:"schedule"`
+	Commands Commands  `toml:"commands"`
 	Entities Entities  `toml:"entities"`
 	Log      Log       `toml:"log"`
 }
@@ -84,10 +85,27 @@ type Schedule struct {
 	// LiveStatus and SiteInfo: energy site reads.
 	LiveStatus string `toml:"live_status"`
 	SiteInfo   string `toml:"site_info"`
+	// EnergyHistory: calendar_history for the energy totals of each site.
+	EnergyHistory string `toml:"energy_history"`
+	// FleetStatus: POST /api/1/vehicles/fleet_status for all cars (key pairing, signing).
+	FleetStatus string `toml:"fleet_status"`
 	// Products: re-reads the account's products to find added and removed devices.
 	Products string `toml:"products"`
 	// FullRepublish republishes all retained state so a wiped broker recovers.
 	FullRepublish string `toml:"full_republish"`
+}
+
+// Commands is the [commands] table: what set topics may do.
+type Commands struct {
+	// Allow, if not empty, lists the only command groups that may run.
+	Allow []string `toml:"allow"`
+	// Deny lists command groups that never run (e.g. "unlock", "remote_start", "trunk").
+	Deny []string `toml:"deny"`
+	// RateLimitPerMinute caps commands per car (or site) per minute, so a
+	// runaway automation cannot run up the Fleet bill.
+	RateLimitPerMinute int `toml:"rate_limit_per_minute"`
+	// WakeTimeout bounds waiting for a car to come online after wake_up (Go duration).
+	WakeTimeout string `toml:"wake_timeout"`
 }
 
 // Entities is the [entities] table: user choices by entity key.
@@ -136,9 +154,12 @@ func Default() Config {
 			VehicleDataIdle:     "@every 15m",
 			LiveStatus:          "@every 1m",
 			SiteInfo:            "@every 1h",
+			EnergyHistory:       "@every 15m",
+			FleetStatus:         "@every 6h",
 			Products:            "@every 6h",
 			FullRepublish:       "@every 1h",
 		},
-		Log: Log{Level: "info", Format: "auto"},
+		Commands: Commands{Allow: []string{}, Deny: []string{}, RateLimitPerMinute: 10, WakeTimeout: "60s"},
+		Log:      Log{Level: "info", Format: "auto"},
 	}
 }

@@ -30,6 +30,7 @@ func (c *Config) Validate() error {
 	validateHostPort(&ps, "broker.addr", c.Broker.Addr)
 	c.validateDevices(&ps)
 	c.Schedule.validate(&ps)
+	c.Commands.validate(&ps)
 	validateEntities(&ps, c.Entities)
 	oneOf(&ps, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "console", "json")
@@ -210,5 +211,25 @@ func validateEntities(ps *problems, e Entities) {
 func oneOf(ps *problems, key, value string, allowed ...string) {
 	if !slices.Contains(allowed, value) {
 		ps.add(key, "%q must be one of %s", value, strings.Join(allowed, ", "))
+	}
+}
+
+// CommandGroups are the names [commands] allow and deny accept.
+var CommandGroups = []string{"charging", "climate", "lock", "unlock", "sentry", "trunk", "windows",
+	"horn_lights", "wake", "remote_start", "energy"}
+
+func (c *Commands) validate(ps *problems) {
+	for name, list := range map[string][]string{"commands.allow": c.Allow, "commands.deny": c.Deny} {
+		for i, g := range list {
+			if !slices.Contains(CommandGroups, g) {
+				ps.add(fmt.Sprintf("%s[%d]", name, i), "unknown command group %q (known: %s)", g, strings.Join(CommandGroups, ", "))
+			}
+		}
+	}
+	if c.RateLimitPerMinute < 1 {
+		ps.add("commands.rate_limit_per_minute", "must be at least 1, got %d", c.RateLimitPerMinute)
+	}
+	if d, err := time.ParseDuration(c.WakeTimeout); err != nil || d <= 0 {
+		ps.add("commands.wake_timeout", "%q is not a positive Go duration such as \"60s\"", c.WakeTimeout)
 	}
 }
