@@ -23,6 +23,13 @@ type FleetAPI interface {
 	VehicleData(ctx context.Context, vin string, endpoints []fleet.Endpoint) (*fleet.VehicleData, error)
 	LiveStatus(ctx context.Context, siteID int64) (*fleet.LiveStatus, error)
 	SiteInfo(ctx context.Context, siteID int64) (*fleet.SiteInfo, error)
+	CalendarHistory(ctx context.Context, siteID int64, q fleet.HistoryQuery) (*fleet.CalendarHistory, error)
+	Vehicle(ctx context.Context, vin string) (*fleet.Vehicle, error)
+	WakeUp(ctx context.Context, vin string) (*fleet.Vehicle, error)
+	FleetStatus(ctx context.Context, vins []string) (*fleet.FleetStatus, error)
+	// Command sends a REST vehicle command; the signed path replaces it per car.
+	Command(ctx context.Context, vin, name string, params map[string]any) (*fleet.CommandResult, error)
+	EnergyCommand(ctx context.Context, siteID int64, name string, body map[string]any) error
 }
 
 // Publisher is the part of mqtt.Client the bridge needs.
@@ -51,8 +58,23 @@ type Schedule struct {
 	VehicleDataIdle     string
 	LiveStatus          string
 	SiteInfo            string
+	EnergyHistory       string
+	FleetStatus         string
 	Products            string
 	FullRepublish       string
+}
+
+// CommandOptions are the safety rails of set topics.
+type CommandOptions struct {
+	// Allow, if not empty, lists the only command groups that may run; Deny
+	// lists groups that never run.
+	Allow, Deny []string
+	// RateLimitPerMinute caps commands per device per minute (default 10).
+	RateLimitPerMinute int
+	// WakeTimeout bounds waiting for a car to come online (default 60 s).
+	WakeTimeout time.Duration
+	// WakePollInterval is the pause between state checks while waking (default 5 s).
+	WakePollInterval time.Duration
 }
 
 // Options configure a Bridge. cmd builds them from config.Config, tests
@@ -68,6 +90,16 @@ type Options struct {
 	Vehicles []VehicleName
 	Sites    []SiteName
 	Schedule Schedule
+	Commands CommandOptions
+	// Commander sends vehicle commands (nil: REST through the FleetAPI).
+	Commander Commander
+	// Sleep waits between state checks while a car wakes (default: a timer
+	// that honours ctx). Tests advance a simulated clock instead.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Domain is the app's domain, for the pairing link in key_not_paired results.
+	Domain string
+	// ClientID is the app's client id, for the consent link in missing_scope results.
+	ClientID string
 	// DisabledEntities are keys not to publish or discover.
 	DisabledEntities []string
 	// EntityNames rename entities in discovery, by key.
@@ -120,6 +152,18 @@ func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
 	if opts.RefreshMinInterval == 0 {
 		opts.RefreshMinInterval = 30 * time.Second
 	}
+	if opts.Commands.RateLimitPerMinute <= 0 {
+		opts.Commands.RateLimitPerMinute = 10
+	}
+	if opts.Commands.WakeTimeout <= 0 {
+		opts.Commands.WakeTimeout = 60 * time.Second
+	}
+	if opts.Commands.WakePollInterval <= 0 {
+		opts.Commands.WakePollInterval = 5 * time.Second
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
 	if opts.Scheduler == nil {
 		opts.Scheduler = NewCronScheduler(opts.Logger)
 	}
@@ -135,6 +179,9 @@ func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
 		ctx:         context.Background(),
 	}
 	if err := b.subscribe(); err != nil {
+		return nil, err
+	}
+	if err := b.subscribeSet(); err != nil {
 		return nil, err
 	}
 	pub.OnConnect(b.republishAll)
@@ -206,6 +253,18 @@ func (b *Bridge) schedule(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // guard runs a job and turns a panic into a log line: one device's odd data

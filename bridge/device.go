@@ -83,6 +83,8 @@ type binding struct {
 	value       func() any
 	command     func(v any) (fleet.Command, error)
 	cmdScopes   []string
+	group       string
+	groupOf     func(fleet.Command) string
 }
 
 // bind closes the rows of a table over a view getter.
@@ -95,7 +97,7 @@ func bind[D any](rows []Entity[D], view func() D) []binding {
 			stateClass: r.StateClass, unit: r.Unit, quantity: r.Quantity, precision: r.Precision,
 			icon: r.Icon, category: r.Category, source: r.Source, scope: r.Scope, number: r.Number,
 			options: r.Options, disabled: r.Disabled, configure: r.Configure,
-			writable: r.Command != nil, cmdScopes: r.CommandScopes,
+			writable: r.Command != nil, cmdScopes: r.CommandScopes, group: r.Group, groupOf: r.GroupOf,
 		}
 		if r.Value != nil {
 			b.value = func() any { return present(r.Value(view())) }
@@ -140,14 +142,42 @@ type device struct {
 	available bool
 	// lastError is the last Fleet error for this device ("" after a success).
 	lastError string
+	// queue feeds the device's command worker (nil until the first command).
+	queue chan job
+	// cmdTimes are the start times of recent commands, for the rate limit.
+	cmdTimes []time.Time
+	// lastResult is the last command result, for the diagnostic entity.
+	lastResult *Result
+}
+
+// all returns the table's entities plus the bridge's own diagnostics of the
+// device (the last command result), which exist for every device kind.
+func (d *device) all() []binding {
+	out := make([]binding, 0, len(d.entities)+1)
+	out = append(out, d.entities...)
+	return append(out, binding{
+		key: "last_command", platform: hass.Sensor, name: "Last command result",
+		icon: "mdi:console-line", category: hass.CategoryDiagnostic, source: SourceBridge,
+		value: func() any {
+			r := d.lastResult
+			if r == nil {
+				return nil
+			}
+			s := r.Key + ": " + r.Status
+			if r.Error != nil {
+				s += " (" + r.Error.Code + ")"
+			}
+			return s
+		},
+	})
 }
 
 // stateJSON builds the device's state object: every entity key (null when
 // absent, so HA templates render None = unknown: one null policy), plus
 // state and updated_at.
 func (d *device) stateJSON(units string) ([]byte, error) {
-	m := make(map[string]any, len(d.entities)+2)
-	for _, e := range d.entities {
+	m := make(map[string]any, len(d.entities)+3)
+	for _, e := range d.all() {
 		v := e.value()
 		if f, ok := v.(float64); ok && e.quantity != QNone {
 			v = convert(e.quantity, units, f)

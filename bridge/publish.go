@@ -68,8 +68,9 @@ func (b *Bridge) publishDiscovery(d *device) {
 	var out []msg
 	b.mu.Lock()
 	seen := map[string]bool{}
-	for i := range d.entities {
-		e := &d.entities[i]
+	all := d.all()
+	for i := range all {
+		e := &all[i]
 		topic, err := b.discoveryTopic(d, e)
 		if err != nil {
 			b.log.Error().Err(err).Msg("skipping entity")

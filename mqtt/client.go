@@ -62,4 +62,5 @@ type Handler func(Message)
 //	func (c *Client) Unsubscribe(topic string) error
 //	func (c *Client) OnConnect(f func())   // called (off the paho goroutine) after every (re)connect, after re-subscribing
 //	func (c *Client) IsConnected() bool
+//	func (c *Client) Reconnects() int      // successful reconnects since the first connect
 //	func (c *Client) Close(ctx context.Context) error // publishes WillPayload retained, then disconnects

@@ -97,6 +97,7 @@ func New(opts Options) *Client {
 		// on every reconnect, which is why sessionLoop re-makes them all.
 		SetCleanSession(true).
 		SetResumeSubs(false).
+		SetStore(nopStore{}).
 		// Order matters, but only for our own enqueue callback: it never
 		// blocks (a full queue drops), so paho's goroutine is never stalled,
 		// and keeping it in order preserves the arrival order that Handler

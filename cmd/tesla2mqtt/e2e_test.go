@@ -115,7 +115,8 @@ func startE2E(t *testing.T, brokerURL string) *e2e {
 	sched := bridge.NewManualScheduler()
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now}, zerolog.Nop())
+	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now,
+		sleep: func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }}, zerolog.Nop())
 	if err != nil {
 		cancel()
 		t.Fatal(err)

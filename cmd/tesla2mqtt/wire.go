@@ -34,6 +34,8 @@ type wiring struct {
 	scheduler bridge.Scheduler
 	scopes    func() []string
 	now       func() time.Time
+	// sleep replaces real waiting while a car wakes (tests advance a simulated clock).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // startStack starts the embedded broker (when no external broker is
@@ -108,6 +110,7 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 		BirthDelay:       2 * time.Second,
 		Now:              w.now,
 		Scheduler:        w.scheduler,
+		Sleep:            w.sleep,
 		Logger:           log,
 		Schedule: bridge.Schedule{
 			Connectivity:        cfg.Schedule.Connectivity,
@@ -116,10 +119,20 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 			VehicleDataIdle:     cfg.Schedule.VehicleDataIdle,
 			LiveStatus:          cfg.Schedule.LiveStatus,
 			SiteInfo:            cfg.Schedule.SiteInfo,
+			EnergyHistory:       cfg.Schedule.EnergyHistory,
+			FleetStatus:         cfg.Schedule.FleetStatus,
 			Products:            cfg.Schedule.Products,
 			FullRepublish:       cfg.Schedule.FullRepublish,
 		},
 	}
+	wake, err := time.ParseDuration(cfg.Commands.WakeTimeout)
+	if err != nil {
+		wake = 60 * time.Second
+	}
+	opts.Commands = bridge.CommandOptions{Allow: cfg.Commands.Allow, Deny: cfg.Commands.Deny,
+		RateLimitPerMinute: cfg.Commands.RateLimitPerMinute, WakeTimeout: wake}
+	opts.Domain = cfg.Tesla.Domain
+	opts.ClientID = cfg.Tesla.ClientID
 	for _, v := range cfg.Vehicles {
 		opts.Vehicles = append(opts.Vehicles, bridge.VehicleName{VIN: v.VIN, Name: v.Name})
 	}
