@@ -42,8 +42,15 @@ type Entity[D any] struct {
 	Command CommandFunc[D]
 	// CommandScopes are the scopes the command needs (any one of them).
 	CommandScopes []string
-	Number        *NumberSpec
-	Options       []string
+	// Group is the command group for [commands] allow/deny: charging,
+	// climate, lock, unlock, sentry, trunk, windows, horn_lights, wake,
+	// remote_start, energy. A row may refine it per value (door_unlock is
+	// "unlock" while door_lock is "lock") through GroupOf.
+	Group string
+	// GroupOf, if set, picks the group from the command about to run.
+	GroupOf func(c fleet.Command) string
+	Number  *NumberSpec
+	Options []string
 	// Disabled entities are discovered with enabled_by_default=false.
 	Disabled bool
 	// Configure adjusts the discovery payload for platforms with special keys

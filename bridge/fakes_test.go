@@ -113,6 +113,12 @@ type fakeFleet struct {
 	info     map[int64]*fleet.SiteInfo
 	calls    map[string]int
 	lastEps  []fleet.Endpoint
+	// Commands sent, and how to answer them.
+	commands  []fleet.Command
+	cmdErr    error
+	cmdResult *fleet.CommandResult
+	wake      func(vin string)
+	history   func(id int64, q fleet.HistoryQuery) (*fleet.CalendarHistory, error)
 }
 
 func newFakeFleet() *fakeFleet {
@@ -159,6 +165,68 @@ func (f *fakeFleet) SiteInfo(_ context.Context, id int64) (*fleet.SiteInfo, erro
 	defer f.mu.Unlock()
 	f.inc("site_info")
 	return f.info[id], nil
+}
+
+func (f *fakeFleet) CalendarHistory(_ context.Context, id int64, q fleet.HistoryQuery) (*fleet.CalendarHistory, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("calendar_history")
+	if f.history == nil {
+		return &fleet.CalendarHistory{}, nil
+	}
+	return f.history(id, q)
+}
+
+func (f *fakeFleet) Vehicle(_ context.Context, vin string) (*fleet.Vehicle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("vehicle")
+	for _, v := range f.vehicles {
+		if v.VIN == vin {
+			v := v
+			return &v, nil
+		}
+	}
+	return nil, &fleet.APIError{Endpoint: "vehicle", Status: 404, Kind: fleet.ErrNotFound}
+}
+
+func (f *fakeFleet) WakeUp(_ context.Context, vin string) (*fleet.Vehicle, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("wake_up")
+	if f.wake != nil {
+		f.wake(vin)
+	}
+	return &fleet.Vehicle{VIN: vin, State: "asleep"}, nil
+}
+
+func (f *fakeFleet) FleetStatus(_ context.Context, vins []string) (*fleet.FleetStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("fleet_status")
+	return &fleet.FleetStatus{}, nil
+}
+
+func (f *fakeFleet) Command(_ context.Context, vin, name string, params map[string]any) (*fleet.CommandResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("command")
+	f.commands = append(f.commands, fleet.Command{Name: name, Params: params})
+	if f.cmdErr != nil {
+		return nil, f.cmdErr
+	}
+	if f.cmdResult != nil {
+		return f.cmdResult, nil
+	}
+	return &fleet.CommandResult{Result: true}, nil
+}
+
+func (f *fakeFleet) EnergyCommand(_ context.Context, id int64, name string, body map[string]any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inc("energy_command")
+	f.commands = append(f.commands, fleet.Command{Name: name, Params: body})
+	return f.cmdErr
 }
 
 func (f *fakeFleet) set(fn func()) {
