@@ -106,6 +106,10 @@ type Options struct {
 	EntityNames map[string]string
 	// GrantedScopes returns the scopes of the current token (nil func: all granted).
 	GrantedScopes func() []string
+	// Account, when set, is published on bridge/info, bridge/status and as
+	// the "tesla2mqtt bridge" HA device (login needed, missing scopes,
+	// token expiry). SetAccount attaches it after New.
+	Account AccountStatus
 	// Meter, if set, feeds request counts into bridge/info.
 	Meter *fleet.Meter
 	// RefreshMinInterval rate-limits get and refresh requests per device (default 30 s).
@@ -238,6 +242,8 @@ func (b *Bridge) schedule(ctx context.Context) error {
 		{"vehicle_data_idle", s.VehicleDataIdle, func() { b.PollVehicles(ctx, modeIdle) }},
 		{"live_status", s.LiveStatus, func() { b.PollSites(ctx, false) }},
 		{"site_info", s.SiteInfo, func() { b.pollSiteInfo(ctx) }},
+		{"energy_history", s.EnergyHistory, func() { b.PollEnergyHistory(ctx) }},
+		{"fleet_status", s.FleetStatus, b.fleetStatusJob(ctx)},
 		{"products", s.Products, func() { _ = b.discover(ctx) }},
 		{"full_republish", s.FullRepublish, func() { b.publishInfo(); b.republishState() }},
 	}
@@ -306,6 +312,9 @@ func (b *Bridge) discover(ctx context.Context) error {
 	b.mu.Unlock()
 	for _, d := range added {
 		b.log.Info().Str("device", d.name).Str("id", d.uid).Msg("device added")
+		if d.kind == kindSite {
+			b.primeSite(ctx, d)
+		}
 		b.publishDevice(d)
 	}
 	if len(added) > 0 {
@@ -324,7 +333,7 @@ func (b *Bridge) newVehicle(p fleet.Product) *device {
 	view := &VehicleView{VIN: p.VIN, DisplayName: p.DisplayName, State: p.State, CommandSigning: p.CommandSigning}
 	d := &device{kind: kindVehicle, name: name, uid: p.VIN, vehicle: view, available: true,
 		lastDiscovery: map[string][]byte{}}
-	d.entities = b.filter(bind(vehicleEntities, func() *VehicleView { return view }))
+	d.entities = b.filter(bind(vehicleRows(), func() *VehicleView { return view }))
 	d.hassDevice = vehicleHassDevice(d)
 	b.devices[name] = d
 	b.byUID[p.VIN] = d
@@ -339,14 +348,21 @@ func (b *Bridge) newSite(p fleet.Product) *device {
 			name = s.Name
 		}
 	}
-	view := &SiteView{ID: p.EnergySiteID, Name: p.SiteName}
+	view := &SiteView{ID: p.EnergySiteID, Name: p.SiteName, Components: p.Components}
 	d := &device{kind: kindSite, name: name, uid: uid, site: view, available: true,
 		lastDiscovery: map[string][]byte{}}
-	d.entities = b.filter(bind(siteEntities, func() *SiteView { return view }))
+	d.entities = b.siteBindings(view)
 	d.hassDevice = siteHassDevice(d, p)
 	b.devices[name] = d
 	b.byUID[uid] = d
 	return d
+}
+
+// vehicleRows is the whole car table: the entities of vehicle_entities.go
+// plus the pairing diagnostics.
+func vehicleRows() []Entity[*VehicleView] {
+	rows := make([]Entity[*VehicleView], 0, len(vehicleEntities)+len(pairingEntities))
+	return append(append(rows, vehicleEntities...), pairingEntities...)
 }
 
 // filter drops the entities the user disabled and those whose scope the

@@ -19,7 +19,14 @@ type VehicleView struct {
 	State string
 	// CommandSigning is "required", "allowed" or "off" as far as known.
 	CommandSigning string
-	Data           fleet.VehicleData
+	// KeyPaired is whether the app's virtual key is paired with the car
+	// (fleet_status); nil until known.
+	KeyPaired *bool
+	// keyRecheckUntil: after a key_not_paired result, pairing is re-checked
+	// until then so the entity turns on soon after the user pairs;
+	// keyCheckedAt paces those checks (pairing.go).
+	keyRecheckUntil, keyCheckedAt time.Time
+	Data                          fleet.VehicleData
 	// LastSeen is the time of the last successful vehicle_data read.
 	LastSeen time.Time
 }
@@ -58,6 +65,16 @@ type SiteView struct {
 	Name string
 	Live *fleet.LiveStatus
 	Info *fleet.SiteInfo
+	// Components are the products entry's components: the site's
+	// capabilities until site_info has been read.
+	Components *fleet.SiteComponents
+	// Totals are today's energy counters from calendar_history.
+	Totals SiteTotals
+	// primed is set when discover read the site and no poll has published
+	// it since, so the first poll does not pay for the same reads again.
+	primed bool
+	// wallConnectors are the site's Wall Connector devices, by DIN.
+	wallConnectors map[string]*device
 }
 
 // binding is a table row bound to one device: the generic parts of Entity
@@ -148,6 +165,18 @@ type device struct {
 	cmdTimes []time.Time
 	// lastResult is the last command result, for the diagnostic entity.
 	lastResult *Result
+	// parent is the energy site of a Wall Connector (nil otherwise).
+	parent *device
+}
+
+// writable reports whether the device has any entity that takes commands.
+func (d *device) writable() bool {
+	for _, e := range d.entities {
+		if e.command != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // all returns the table's entities plus the bridge's own diagnostics of the
@@ -155,6 +184,9 @@ type device struct {
 func (d *device) all() []binding {
 	out := make([]binding, 0, len(d.entities)+1)
 	out = append(out, d.entities...)
+	if !d.writable() {
+		return out
+	}
 	return append(out, binding{
 		key: "last_command", platform: hass.Sensor, name: "Last command result",
 		icon: "mdi:console-line", category: hass.CategoryDiagnostic, source: SourceBridge,
@@ -178,6 +210,9 @@ func (d *device) all() []binding {
 func (d *device) stateJSON(units string) ([]byte, error) {
 	m := make(map[string]any, len(d.entities)+3)
 	for _, e := range d.all() {
+		if e.platform == hass.Button {
+			continue // a button has no state
+		}
 		v := e.value()
 		if f, ok := v.(float64); ok && e.quantity != QNone {
 			v = convert(e.quantity, units, f)

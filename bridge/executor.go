@@ -82,10 +82,10 @@ func (b *Bridge) execute(ctx context.Context, d *device, j job) {
 	}
 	var err error
 	var cr *fleet.CommandResult
-	switch d.kind {
-	case kindVehicle:
+	switch {
+	case d.kind == kindVehicle:
 		cr, err = b.runVehicle(ctx, d, j, &res)
-	default:
+	case d.site != nil:
 		err = b.fleet.EnergyCommand(ctx, d.site.ID, j.cmd.Name, j.cmd.Params)
 		if err == nil {
 			cr = &fleet.CommandResult{Result: true}
@@ -255,7 +255,7 @@ func (b *Bridge) classify(d *device, j job, cr *fleet.CommandResult, err error, 
 	}
 	res.Status = StatusError
 	res.Error = errorResult(b, d, err)
-	if res.Error.Code == CodeTimeout || (errors.Is(err, fleet.ErrServer) && (fleet.StatusOf(err) == 503 || fleet.StatusOf(err) == 504)) ||
+	if res.Error.Code == CodeTimeout || errors.Is(err, fleet.ErrMayHaveSucceeded) || (errors.Is(err, fleet.ErrServer) && (fleet.StatusOf(err) == 503 || fleet.StatusOf(err) == 504)) ||
 		errors.Is(err, fleet.ErrNetwork) {
 		// The request may have reached the car: say so, and never retry it blindly.
 		res.Status = StatusUnknown
@@ -286,7 +286,11 @@ func errorResult(b *Bridge, d *device, err error) *ResultError {
 		return &ResultError{Code: CodeBudgetExceeded, Message: msg, Remedy: "the developer account's billing limit is reached; raise it on developer.tesla.com or wait for the next month"}
 	case errors.Is(err, fleet.ErrNotRegistered):
 		return &ResultError{Code: CodeRegionNotRegistd, Message: msg, Remedy: "run 'tesla2mqtt register -c <config>' to register the app in this region"}
-	case errors.Is(err, fleet.ErrProtocolRequired):
+	case errors.Is(err, fleet.ErrKeyNotPaired):
+		return b.keyNotPairedResult(d)
+	case errors.Is(err, fleet.ErrMayHaveSucceeded):
+		return &ResultError{Code: CodeTimeout, Message: msg, Remedy: "check the car's state before sending the command again; it may have run"}
+	case errors.Is(err, fleet.ErrSigningRequired), errors.Is(err, fleet.ErrProtocolRequired):
 		r := &ResultError{Code: CodeSigningRequired, Message: msg,
 			Remedy: "this car only accepts signed commands: run 'tesla2mqtt keygen', host the public key, run 'tesla2mqtt register', set tesla.private_key_file and pair the key"}
 		if b.opts.Domain != "" {

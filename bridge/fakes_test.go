@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,10 +21,12 @@ type fakePub struct {
 	all      []mqtt.Message
 	handlers map[string]mqtt.Handler
 	connect  []func()
+	// results receives every message published on a */result topic.
+	results chan mqtt.Message
 }
 
 func newFakePub() *fakePub {
-	return &fakePub{retained: map[string][]byte{}, handlers: map[string]mqtt.Handler{}}
+	return &fakePub{retained: map[string][]byte{}, handlers: map[string]mqtt.Handler{}, results: make(chan mqtt.Message, 256)}
 }
 
 func (p *fakePub) Publish(topic string, payload []byte, retained bool) error {
@@ -37,6 +40,9 @@ func (p *fakePub) Publish(topic string, payload []byte, retained bool) error {
 		}
 	}
 	p.all = append(p.all, mqtt.Message{Topic: topic, Payload: payload, Retained: retained})
+	if strings.HasSuffix(topic, "/result") {
+		p.results <- mqtt.Message{Topic: topic, Payload: payload}
+	}
 	return nil
 }
 
@@ -118,12 +124,17 @@ type fakeFleet struct {
 	cmdErr    error
 	cmdResult *fleet.CommandResult
 	wake      func(vin string)
-	history   func(id int64, q fleet.HistoryQuery) (*fleet.CalendarHistory, error)
+	// dataRead receives a value after every vehicle_data call.
+	dataRead chan struct{}
+	// vehicleHook runs (under the fake's lock) on every state check.
+	vehicleHook func()
+	history     func(id int64, q fleet.HistoryQuery) (*fleet.CalendarHistory, error)
 }
 
 func newFakeFleet() *fakeFleet {
 	return &fakeFleet{data: map[string]*fleet.VehicleData{}, dataErr: map[string]error{},
-		live: map[int64]*fleet.LiveStatus{}, info: map[int64]*fleet.SiteInfo{}, calls: map[string]int{}}
+		live: map[int64]*fleet.LiveStatus{}, info: map[int64]*fleet.SiteInfo{}, calls: map[string]int{},
+		dataRead: make(chan struct{}, 256)}
 }
 
 func (f *fakeFleet) inc(n string) { f.calls[n]++ }
@@ -147,6 +158,7 @@ func (f *fakeFleet) VehicleData(_ context.Context, vin string, eps []fleet.Endpo
 	defer f.mu.Unlock()
 	f.inc("vehicle_data")
 	f.lastEps = eps
+	f.dataRead <- struct{}{}
 	if err := f.dataErr[vin]; err != nil {
 		return nil, err
 	}
@@ -181,6 +193,9 @@ func (f *fakeFleet) Vehicle(_ context.Context, vin string) (*fleet.Vehicle, erro
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inc("vehicle")
+	if f.vehicleHook != nil {
+		f.vehicleHook()
+	}
 	for _, v := range f.vehicles {
 		if v.VIN == vin {
 			v := v
@@ -258,11 +273,13 @@ func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fake
 	ff.info[42] = &fleet.SiteInfo{ID: "x"}
 	pub := newFakePub()
 	sched := NewManualScheduler()
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	opts := Options{
 		BaseTopic: "t2m", DiscoveryPrefix: "homeassistant", Discovery: true, Version: "test",
 		Schedule:  Schedule{Connectivity: "@every 1m", VehicleDataDriving: "@every 1m", VehicleDataCharging: "@every 5m", VehicleDataIdle: "@every 15m", LiveStatus: "@every 1m", SiteInfo: "@every 1h"},
-		Scheduler: sched, Now: func() time.Time { return now }, Logger: zerolog.Nop(),
+		Scheduler: sched, Now: clk.Now, Logger: zerolog.Nop(),
+		// Waiting for a waking car advances the test clock instead of sleeping.
+		Sleep: func(_ context.Context, d time.Duration) error { clk.Advance(d); return nil },
 	}
 	if mod != nil {
 		mod(&opts)
@@ -281,4 +298,60 @@ func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fake
 		t.Fatal("bridge did not start within 5s")
 	}
 	return b, ff, pub, sched
+}
+
+// testClock is a clock the test (and the fake Sleep) moves.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// waitResult returns the next command result published, decoded.
+func (p *fakePub) waitResult(t *testing.T) Result {
+	t.Helper()
+	select {
+	case m := <-p.results:
+		var r Result
+		if err := json.Unmarshal(m.Payload, &r); err != nil {
+			t.Fatalf("result is not JSON: %s", m.Payload)
+		}
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no command result within 5s")
+	}
+	return Result{}
+}
+
+// noResult checks that no further result was published.
+func (p *fakePub) noResult(t *testing.T) {
+	t.Helper()
+	select {
+	case m := <-p.results:
+		t.Fatalf("unexpected extra result: %s", m.Payload)
+	default:
+	}
+}
+
+func (f *fakeFleet) sent() []fleet.Command {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fleet.Command(nil), f.commands...)
+}
+
+func (f *fakeFleet) callCount(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[name]
 }

@@ -10,7 +10,10 @@ type Info struct {
 	Version  string       `json:"version"`
 	Devices  []DeviceInfo `json:"devices"`
 	Requests *Requests    `json:"requests,omitempty"`
-	At       string       `json:"at"`
+	// Account is the Tesla account's state: login needed, region, granted
+	// and missing scopes, token expiry. Absent without Options.Account.
+	Account *AccountInfo `json:"account,omitempty"`
+	At      string       `json:"at"`
 }
 
 // DeviceInfo describes one bridged device in bridge/info.
@@ -38,15 +41,19 @@ func (b *Bridge) info() Info {
 	for _, d := range b.sortedDevices() {
 		b.mu.Lock()
 		di := DeviceInfo{Name: d.name, ID: d.uid, Model: d.hassDevice.Model, Label: d.hassDevice.Name, Error: d.lastError}
-		if d.kind == kindVehicle {
+		switch d.kind {
+		case kindVehicle:
 			di.Kind = "vehicle"
 			di.State = d.vehicle.State
-		} else {
+		case kindWallConnector:
+			di.Kind = "wall_connector"
+		default:
 			di.Kind = "energy_site"
 		}
 		b.mu.Unlock()
 		inf.Devices = append(inf.Devices, di)
 	}
+	inf.Account = b.accountInfo()
 	if m := b.opts.Meter; m != nil {
 		r := &Requests{Billable: map[string]int{}, ByEndpoint: m.Total()}
 		for c, n := range m.Billable() {
@@ -57,12 +64,15 @@ func (b *Bridge) info() Info {
 	return inf
 }
 
-// publishInfo publishes the retained bridge/info.
+// publishInfo publishes the retained bridge/info, and the account's
+// bridge/status and bridge device when an account is attached.
 func (b *Bridge) publishInfo() {
-	payload, err := json.Marshal(b.info())
+	inf := b.info()
+	payload, err := json.Marshal(inf)
 	if err != nil {
 		b.log.Error().Err(err).Msg("cannot encode bridge info")
 		return
 	}
 	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
+	b.publishAccount(inf.Account)
 }

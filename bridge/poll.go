@@ -157,9 +157,18 @@ func (b *Bridge) pollVehicle(ctx context.Context, d *device) {
 }
 
 // PollSites reads live_status of every site (and site_info when withInfo).
+// A site that discover has just read is published from those reads.
 func (b *Bridge) PollSites(ctx context.Context, withInfo bool) {
 	for _, d := range b.sortedDevices() {
 		if d.kind != kindSite {
+			continue
+		}
+		b.mu.Lock()
+		primed := d.site.primed
+		d.site.primed = false
+		b.mu.Unlock()
+		if primed {
+			b.publishSite(d)
 			continue
 		}
 		b.pollSite(ctx, d, withInfo)
@@ -172,7 +181,7 @@ func (b *Bridge) pollSiteInfo(ctx context.Context) {
 			continue
 		}
 		b.readSiteInfo(ctx, d)
-		b.publishState(d, false)
+		b.publishSite(d)
 	}
 }
 
@@ -181,21 +190,58 @@ func (b *Bridge) pollSite(ctx context.Context, d *device, withInfo bool) {
 	if withInfo {
 		b.readSiteInfo(ctx, d)
 	}
+	b.readLiveStatus(ctx, d)
+	b.publishSite(d)
+}
+
+// refreshSite reads a site's site_info and live_status once, now: the
+// command pipeline calls it after an energy command, whose effect shows in
+// site_info (settings) and live_status (powers).
+func (b *Bridge) refreshSite(ctx context.Context, d *device) {
+	b.pollSite(ctx, d, true)
+}
+
+// primeSite reads a new site before its first discovery, so it is offered
+// only the entities it can use and starts with today's totals.
+func (b *Bridge) primeSite(ctx context.Context, d *device) {
+	b.readSiteInfo(ctx, d)
+	b.readLiveStatus(ctx, d)
+	b.readSiteHistory(ctx, d)
+	b.mu.Lock()
+	b.applySiteCapabilities(d)
+	d.site.primed = true
+	b.mu.Unlock()
+}
+
+// publishSite publishes a site after a read: discovery again if what the
+// site can do changed, its state, then its Wall Connectors.
+func (b *Bridge) publishSite(d *device) {
+	b.mu.Lock()
+	changed := b.applySiteCapabilities(d)
+	b.mu.Unlock()
+	if changed {
+		b.log.Info().Str("device", d.name).Msg("site capabilities changed; republishing discovery")
+		b.publishDiscovery(d)
+	}
+	b.publishState(d, false)
+	b.publishWallConnectors(d)
+}
+
+func (b *Bridge) readLiveStatus(ctx context.Context, d *device) {
 	ls, err := b.fleet.LiveStatus(ctx, d.site.ID)
 	now := b.opts.Now()
 	b.mu.Lock()
-	if err == nil {
-		d.site.Live = ls
-		d.updatedAt = now
-		d.lastError = ""
-	} else {
-		d.lastError = err.Error()
-	}
-	b.mu.Unlock()
+	defer b.mu.Unlock()
 	if err != nil {
+		d.lastError = err.Error()
 		b.log.Warn().Err(err).Str("device", d.name).Msg("live_status failed; keeping the last values")
+		return
 	}
-	b.publishState(d, false)
+	if ls != nil {
+		d.site.Live = ls
+	}
+	d.updatedAt = now
+	d.lastError = ""
 }
 
 func (b *Bridge) readSiteInfo(ctx context.Context, d *device) {
@@ -207,6 +253,8 @@ func (b *Bridge) readSiteInfo(ctx context.Context, d *device) {
 		b.log.Warn().Err(err).Str("device", d.name).Msg("site_info failed; keeping the last values")
 		return
 	}
-	d.site.Info = info
+	if info != nil {
+		d.site.Info = info
+	}
 	d.updatedAt = b.opts.Now()
 }

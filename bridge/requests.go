@@ -151,6 +151,11 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 			}
 		case kindSite:
 			b.pollSite(ctx, d, true)
+		case kindWallConnector:
+			// A Wall Connector's values come with its site's live_status.
+			if d.parent != nil {
+				b.pollSite(ctx, d.parent, false)
+			}
 		}
 		done = append(done, d.name)
 	}

@@ -1,11 +1,14 @@
 package bridge
 
 import (
+	"strings"
+	"time"
+
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
-// Accessors return nil when a block is missing, so rows stay one-liners.
+// Accessors return an empty block when one is missing, so rows stay one-liners.
 func charge(v *VehicleView) *fleet.ChargeStateData {
 	if v == nil || v.Data.Charge == nil {
 		return &fleet.ChargeStateData{}
@@ -34,51 +37,463 @@ func vstate(v *VehicleView) *fleet.VehicleStateData {
 	return v.Data.Vehicle
 }
 
-// vehicleEntities is the car table. Units are the API's own (miles, mph,
-// °C, bar, kW); Quantity lets the user's unit system convert them in one place.
-var vehicleEntities = []Entity[*VehicleView]{
+func swUpdate(v *VehicleView) *fleet.SoftwareUpdate {
+	if u := vstate(v).SoftwareUpdate; u != nil {
+		return u
+	}
+	return &fleet.SoftwareUpdate{}
+}
+
+// vNonZero turns Tesla's 0/1 (doors, trunks) and 0/1/2 (windows) into
+// closed/open; absent stays absent.
+func vNonZero(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p != 0
+}
+
+// vEpoch renders Unix seconds as the RFC 3339 UTC time HA timestamp sensors need.
+func vEpoch(p *float64) any {
+	if p == nil || *p <= 0 {
+		return nil
+	}
+	return time.Unix(int64(*p), 0).UTC().Format(time.RFC3339)
+}
+
+// vTrimmed is a string with Tesla's blank placeholders (" ", "") as absent.
+func vTrimmed(p *string) any {
+	if p == nil || strings.TrimSpace(*p) == "" {
+		return nil
+	}
+	return strings.TrimSpace(*p)
+}
+
+// Instantiated adapters, so the rows below read as data.
+var (
+	vOnOff      = onOff[*VehicleView]
+	vOnOffParam = onOffParam[*VehicleView]
+	vPress      = press[*VehicleView]
+	vChoice     = choice[*VehicleView]
+	vFixed      = fixed[*VehicleView]
+)
+
+// Command scopes (FLEET_API §3.3): charging commands are listed under both.
+var (
+	vCmdScopes    = []string{fleet.ScopeVehicleCmds}
+	vChargeScopes = []string{fleet.ScopeVehicleChargingCmds, fleet.ScopeVehicleCmds}
+	vLocScope     = fleet.ScopeVehicleLocation
+)
+
+// Car temperature settings (°C) as the car accepts them.
+const (
+	vTempMin  = 15
+	vTempMax  = 28
+	vTempStep = 0.5
+	// vAmpsFallback is the charge current maximum when the car has not
+	// reported charge_current_request_max (and the discovered slider max).
+	vAmpsFallback = 48
+)
+
+// vAmpsMax is the car's own charge current maximum.
+func vAmpsMax(v *VehicleView) float64 {
+	if m := charge(v).ChargeCurrentRequestMax; m != nil && *m > 0 {
+		return *m
+	}
+	return vAmpsFallback
+}
+
+// vSetTemps: set/driver_temp is the climate entity's target and sets both
+// seats (the car's default "sync", and what HA's own Tesla integration does);
+// set/passenger_temp changes the passenger seat only and keeps the driver's
+// current setting (or uses the new value for both while that is unknown).
+func vSetTemps(driver bool) CommandFunc[*VehicleView] {
+	param := "passenger_temp"
+	if driver {
+		param = "driver_temp"
+	}
+	return numParam(setTemps, param, vFixed(vTempMin), vFixed(vTempMax), false,
+		func(v *VehicleView, t float64) map[string]any {
+			if driver {
+				return map[string]any{"passenger_temp": t}
+			}
+			d := t
+			if cur := climate(v).DriverTempSetting; cur != nil {
+				d = *cur
+			}
+			return map[string]any{"driver_temp": d}
+		})
+}
+
+const setTemps = "set_temps"
+
+var vHeaterLevels = []string{"off", "low", "medium", "high"}
+
+// vSeatHeater is a seat heater select for one seat_position (FLEET_API §3.3).
+func vSeatHeater(key, name string, position int, get func(*fleet.ClimateStateData) *float64) Entity[*VehicleView] {
+	opts := make([]Choice, len(vHeaterLevels))
+	for i, o := range vHeaterLevels {
+		opts[i] = Choice{Option: o, Params: map[string]any{"level": i}}
+	}
+	return Entity[*VehicleView]{Key: key, Platform: hass.Select, Name: name, Icon: "mdi:car-seat-heater",
+		Options: choiceOptions(opts), Source: fleet.ClimateState, Group: "climate", CommandScopes: vCmdScopes,
+		Command: vChoice("remote_seat_heater_request", map[string]any{"seat_position": position}, opts),
+		Value: func(v *VehicleView) any {
+			l := get(climate(v))
+			if l == nil || *l < 0 || int(*l) >= len(vHeaterLevels) {
+				return nil
+			}
+			return vHeaterLevels[int(*l)]
+		}}
+}
+
+var vKeeperChoices = []Choice{
+	{"off", map[string]any{"climate_keeper_mode": 0}},
+	{"keep", map[string]any{"climate_keeper_mode": 1}},
+	{"dog", map[string]any{"climate_keeper_mode": 2}},
+	{"camp", map[string]any{"climate_keeper_mode": 3}},
+}
+
+var vCOPChoices = []Choice{
+	{"off", map[string]any{"on": false, "fan_only": false}},
+	{"on", map[string]any{"on": true, "fan_only": false}},
+	{"fan_only", map[string]any{"on": true, "fan_only": true}},
+}
+
+// vDoor and vWindow are the closure binary sensors (vehicle_state).
+func vDoor(key, name string, get func(*fleet.VehicleStateData) *float64) Entity[*VehicleView] {
+	return Entity[*VehicleView]{Key: key, Platform: hass.BinarySensor, Name: name, DeviceClass: hass.DCDoor,
+		Source: fleet.VehicleState, Value: func(v *VehicleView) any { return vNonZero(get(vstate(v))) }}
+}
+
+func vWindow(key, name string, get func(*fleet.VehicleStateData) *float64) Entity[*VehicleView] {
+	return Entity[*VehicleView]{Key: key, Platform: hass.BinarySensor, Name: name, DeviceClass: hass.DCWindow,
+		Source: fleet.VehicleState, Value: func(v *VehicleView) any { return vNonZero(get(vstate(v))) }}
+}
+
+// vTyre is a tyre pressure sensor (bar from the API).
+func vTyre(key, name string, get func(*fleet.VehicleStateData) *float64) Entity[*VehicleView] {
+	return Entity[*VehicleView]{Key: key, Platform: hass.Sensor, Name: name, DeviceClass: hass.DCPressure,
+		StateClass: hass.Measurement, Unit: "bar", Quantity: QPressureBar, Precision: Ptr(1), Icon: "mdi:tire",
+		Source: fleet.VehicleState, Value: func(v *VehicleView) any { return get(vstate(v)) }}
+}
+
+// vWindowParams is window_control's position: the car's own (close needs
+// the user near the car on S/X; the car is where it is), 0/0 when unknown.
+func vWindowParams(command string) func(*VehicleView) map[string]any {
+	return func(v *VehicleView) map[string]any {
+		lat, lon := 0.0, 0.0
+		if d := drive(v); d.Latitude != nil && d.Longitude != nil {
+			lat, lon = *d.Latitude, *d.Longitude
+		}
+		return map[string]any{"command": command, "lat": lat, "lon": lon}
+	}
+}
+
+// vClimateTpl renders one field of the climate key, or nothing while the
+// car's climate is unknown (HA ignores empty climate payloads).
+func vClimateTpl(field string) string {
+	return "{{ value_json.climate." + field + " if value_json.climate else '' }}"
+}
+
+// vClimateConfigure makes the climate entity: mode on set/climate, target
+// temperature on set/driver_temp, all read from the "climate" key, whose
+// temperatures stay in °C whatever the unit system (temperature_unit C;
+// HA converts for display).
+func vClimateConfigure(c *hass.Component, t Topics) {
+	c.StateTopic, c.ValueTemplate, c.CommandTopic = "", "", ""
+	c.Climate = &hass.ClimateOptions{
+		Modes:                      []string{"off", "heat_cool"},
+		ModeCommandTopic:           t.SetTopic("climate"),
+		ModeStateTopic:             t.State,
+		ModeStateTemplate:          vClimateTpl("mode"),
+		TemperatureCommandTopic:    t.SetTopic("driver_temp"),
+		TemperatureStateTopic:      t.State,
+		TemperatureStateTemplate:   vClimateTpl("target_temperature"),
+		CurrentTemperatureTopic:    t.State,
+		CurrentTemperatureTemplate: vClimateTpl("current_temperature"),
+		MinTemp:                    Ptr(float64(vTempMin)),
+		MaxTemp:                    Ptr(float64(vTempMax)),
+		TempStep:                   Ptr(vTempStep),
+		TemperatureUnit:            "C",
+	}
+}
+
+// vClimateValue is the climate entity's state: mode plus native °C
+// temperatures in one object, so unit conversion of the top-level
+// temperature keys never confuses the entity.
+func vClimateValue(v *VehicleView) any {
+	c := climate(v)
+	if c.IsClimateOn == nil {
+		return nil
+	}
+	mode := "off"
+	if *c.IsClimateOn {
+		mode = "heat_cool"
+	}
+	return map[string]any{
+		"mode":                mode,
+		"current_temperature": present(c.InsideTemp),
+		"target_temperature":  present(c.DriverTempSetting),
+	}
+}
+
+// vDriveKnown reports whether drive_state arrived (shift and speed are null
+// while parked, which is not the same as unknown).
+func vDriveKnown(v *VehicleView) bool { return v != nil && v.Data.Drive != nil }
+
+// vehicleEntities is the car table, grouped as HA's Tesla integrations
+// group their entities. Units are the API's own (miles, mph, °C, bar, kW);
+// Quantity lets the user's unit system convert read-only values in one
+// place. Writable temperatures stay °C (QNone): a number's command is in
+// the unit it announces, and HA converts temperature numbers for display.
+var vehicleEntities = keyCommands([]Entity[*VehicleView]{
 	// Charging.
 	{Key: "battery_level", Platform: hass.Sensor, Name: "Battery", DeviceClass: hass.DCBattery,
 		StateClass: hass.Measurement, Unit: "%", Source: fleet.ChargeState,
 		Value: func(v *VehicleView) any { return charge(v).BatteryLevel }},
+	{Key: "usable_battery_level", Platform: hass.Sensor, Name: "Usable battery", DeviceClass: hass.DCBattery,
+		StateClass: hass.Measurement, Unit: "%", Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).UsableBatteryLevel }},
 	{Key: "battery_range", Platform: hass.Sensor, Name: "Range", DeviceClass: hass.DCDistance,
 		StateClass: hass.Measurement, Unit: "mi", Quantity: QDistanceMi, Precision: Ptr(0), Source: fleet.ChargeState,
 		Value: func(v *VehicleView) any { return charge(v).BatteryRange }},
-	{Key: "charging_state", Platform: hass.Sensor, Name: "Charging state", Icon: "mdi:ev-station",
-		Source: fleet.ChargeState,
-		Value:  func(v *VehicleView) any { return charge(v).ChargingState }},
-	{Key: "charge_limit", Platform: hass.Sensor, Name: "Charge limit", Unit: "%", Icon: "mdi:battery-arrow-up",
-		Source: fleet.ChargeState,
-		Value:  func(v *VehicleView) any { return charge(v).ChargeLimitSOC }},
+	{Key: "est_battery_range", Platform: hass.Sensor, Name: "Estimated range", DeviceClass: hass.DCDistance,
+		StateClass: hass.Measurement, Unit: "mi", Quantity: QDistanceMi, Precision: Ptr(0), Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).EstBatteryRange }},
+	{Key: "ideal_battery_range", Platform: hass.Sensor, Name: "Ideal range", DeviceClass: hass.DCDistance,
+		StateClass: hass.Measurement, Unit: "mi", Quantity: QDistanceMi, Precision: Ptr(0), Disabled: true,
+		Source: fleet.ChargeState, Value: func(v *VehicleView) any { return charge(v).IdealBatteryRange }},
+	{Key: "energy_remaining", Platform: hass.Sensor, Name: "Energy remaining", DeviceClass: hass.DCEnergyStorage,
+		StateClass: hass.Measurement, Unit: "kWh", Precision: Ptr(1), Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).EnergyRemaining }},
+	{Key: "charging_state", Platform: hass.Sensor, Name: "Charging state", DeviceClass: hass.DCEnum,
+		Options: []string{"Charging", "Stopped", "Complete", "Disconnected", "Starting", "NoPower"},
+		Icon:    "mdi:ev-station", Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).ChargingState }},
+	{Key: "charging", Platform: hass.Switch, Name: "Charging", Icon: "mdi:ev-station",
+		Source: fleet.ChargeState, Group: "charging", CommandScopes: vChargeScopes,
+		Command: vOnOff("charge_start", "charge_stop"),
+		Value: func(v *VehicleView) any {
+			s := charge(v).ChargingState
+			if s == nil {
+				return nil
+			}
+			return *s == "Charging" || *s == "Starting"
+		}},
+	{Key: "charge_limit", Platform: hass.Number, Name: "Charge limit", DeviceClass: hass.DCBattery, Unit: "%",
+		Icon: "mdi:battery-arrow-up", Number: &NumberSpec{Min: 50, Max: 100, Step: 1, Mode: "slider"},
+		Source: fleet.ChargeState, Group: "charging", CommandScopes: vChargeScopes,
+		Command: intParam("set_charge_limit", "percent", vFixed(50), vFixed(100)),
+		Value:   func(v *VehicleView) any { return charge(v).ChargeLimitSOC }},
+	// The slider's max is static in discovery; the command checks the car's
+	// own charge_current_request_max.
+	{Key: "charge_current", Platform: hass.Number, Name: "Charge current", DeviceClass: hass.DCCurrent, Unit: "A",
+		Icon: "mdi:current-ac", Number: &NumberSpec{Min: 1, Max: vAmpsFallback, Step: 1, Mode: "slider"},
+		Source: fleet.ChargeState, Group: "charging", CommandScopes: vChargeScopes,
+		Command: intParam("set_charging_amps", "charging_amps", vFixed(1), vAmpsMax),
+		Value:   func(v *VehicleView) any { return charge(v).ChargeCurrentRequest }},
 	{Key: "charger_power", Platform: hass.Sensor, Name: "Charger power", DeviceClass: hass.DCPower,
 		StateClass: hass.Measurement, Unit: "kW", Source: fleet.ChargeState,
 		Value: func(v *VehicleView) any { return charge(v).ChargerPower }},
+	{Key: "charger_voltage", Platform: hass.Sensor, Name: "Charger voltage", DeviceClass: hass.DCVoltage,
+		StateClass: hass.Measurement, Unit: "V", Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).ChargerVoltage }},
+	{Key: "charger_actual_current", Platform: hass.Sensor, Name: "Charger current", DeviceClass: hass.DCCurrent,
+		StateClass: hass.Measurement, Unit: "A", Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).ChargerActualCurrent }},
+	{Key: "charger_phases", Platform: hass.Sensor, Name: "Charger phases", Icon: "mdi:sine-wave",
+		Category: hass.CategoryDiagnostic, Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).ChargerPhases }},
+	// Resets to 0 with every session: total_increasing reads that as a new
+	// meter cycle, which is exactly right for energy statistics.
+	{Key: "charge_energy_added", Platform: hass.Sensor, Name: "Charge energy added", DeviceClass: hass.DCEnergy,
+		StateClass: hass.TotalIncreasing, Unit: "kWh", Precision: Ptr(2), Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).ChargeEnergyAdded }},
+	{Key: "charge_rate", Platform: hass.Sensor, Name: "Charge rate", DeviceClass: hass.DCSpeed,
+		StateClass: hass.Measurement, Unit: "mph", Quantity: QSpeedMph, Icon: "mdi:speedometer",
+		Source: fleet.ChargeState, Value: func(v *VehicleView) any { return charge(v).ChargeRate }},
+	{Key: "time_to_full_charge", Platform: hass.Sensor, Name: "Time to full charge", DeviceClass: hass.DCDuration,
+		StateClass: hass.Measurement, Unit: "h", Precision: Ptr(2), Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).TimeToFullCharge }},
+	{Key: "charge_port_door", Platform: hass.Cover, Name: "Charge port door", DeviceClass: hass.DCCoverDoor,
+		Icon: "mdi:ev-plug-ccs2", Source: fleet.ChargeState, Group: "charging", CommandScopes: vChargeScopes,
+		Command: openClose[*VehicleView]("charge_port_door_open", "charge_port_door_close"),
+		Value:   func(v *VehicleView) any { return charge(v).ChargePortDoorOpen },
+		Configure: func(c *hass.Component, _ Topics) {
+			c.PayloadOpen, c.PayloadClose = "OPEN", "CLOSE"
+			c.StateOpen, c.StateClosed = "True", "False"
+			// The door cannot stop half-way: no stop button.
+			c.Extra = map[string]any{"payload_stop": nil}
+		}},
+	{Key: "charge_port_latch", Platform: hass.Sensor, Name: "Charge port latch", Icon: "mdi:lock-outline",
+		Category: hass.CategoryDiagnostic, Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).ChargePortLatch }},
+	{Key: "charge_cable", Platform: hass.BinarySensor, Name: "Charge cable", DeviceClass: hass.DCPlug,
+		Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any {
+			c := charge(v).ConnChargeCable
+			if c == nil {
+				return nil
+			}
+			return *c != "" && *c != "<invalid>"
+		}},
+	{Key: "fast_charger_present", Platform: hass.BinarySensor, Name: "Fast charger", DeviceClass: hass.DCPlug,
+		Icon: "mdi:ev-station", Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).FastChargerPresent }},
+	{Key: "scheduled_charging_mode", Platform: hass.Sensor, Name: "Scheduled charging", DeviceClass: hass.DCEnum,
+		Options: []string{"Off", "StartAt", "DepartBy"}, Icon: "mdi:calendar-clock", Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).ScheduledChargingMode }},
+	{Key: "scheduled_charging_start_time", Platform: hass.Sensor, Name: "Scheduled charging start",
+		DeviceClass: hass.DCTimestamp, Icon: "mdi:calendar-clock", Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return vEpoch(charge(v).ScheduledChargingStart) }},
+	{Key: "scheduled_charging_pending", Platform: hass.BinarySensor, Name: "Scheduled charging pending",
+		Icon: "mdi:calendar-clock", Source: fleet.ChargeState,
+		Value: func(v *VehicleView) any { return charge(v).ScheduledChargingPending }},
 
 	// Climate.
+	{Key: "climate", Platform: hass.Climate, Name: "Climate", Icon: "mdi:fan",
+		Source: fleet.ClimateState, Group: "climate", CommandScopes: vCmdScopes,
+		Command:   modeSwitch[*VehicleView]("heat_cool", "auto_conditioning_start", "auto_conditioning_stop"),
+		Value:     vClimateValue,
+		Configure: vClimateConfigure},
 	{Key: "inside_temp", Platform: hass.Sensor, Name: "Inside temperature", DeviceClass: hass.DCTemperature,
 		StateClass: hass.Measurement, Unit: "°C", Quantity: QTempC, Source: fleet.ClimateState,
 		Value: func(v *VehicleView) any { return climate(v).InsideTemp }},
 	{Key: "outside_temp", Platform: hass.Sensor, Name: "Outside temperature", DeviceClass: hass.DCTemperature,
 		StateClass: hass.Measurement, Unit: "°C", Quantity: QTempC, Source: fleet.ClimateState,
 		Value: func(v *VehicleView) any { return climate(v).OutsideTemp }},
+	{Key: "driver_temp", Platform: hass.Number, Name: "Driver temperature setting", DeviceClass: hass.DCTemperature,
+		Unit: "°C", Number: &NumberSpec{Min: vTempMin, Max: vTempMax, Step: vTempStep, Mode: "box"},
+		Icon: "mdi:thermostat", Source: fleet.ClimateState, Group: "climate", CommandScopes: vCmdScopes,
+		Command: vSetTemps(true),
+		Value:   func(v *VehicleView) any { return climate(v).DriverTempSetting }},
+	{Key: "passenger_temp", Platform: hass.Number, Name: "Passenger temperature setting",
+		DeviceClass: hass.DCTemperature, Unit: "°C",
+		Number: &NumberSpec{Min: vTempMin, Max: vTempMax, Step: vTempStep, Mode: "box"},
+		Icon:   "mdi:thermostat", Source: fleet.ClimateState, Group: "climate", CommandScopes: vCmdScopes,
+		Command: vSetTemps(false),
+		Value:   func(v *VehicleView) any { return climate(v).PassengerTempSetting }},
+	{Key: "is_climate_on", Platform: hass.BinarySensor, Name: "Climate on", DeviceClass: hass.DCRunning,
+		Icon: "mdi:fan", Source: fleet.ClimateState,
+		Value: func(v *VehicleView) any { return climate(v).IsClimateOn }},
+	{Key: "is_preconditioning", Platform: hass.BinarySensor, Name: "Preconditioning", DeviceClass: hass.DCRunning,
+		Icon: "mdi:heat-wave", Source: fleet.ClimateState,
+		Value: func(v *VehicleView) any { return climate(v).IsPreconditioning }},
+	// defrost_mode: 0 off, 1 normal, 2 max.
+	{Key: "max_defrost", Platform: hass.Switch, Name: "Max defrost", Icon: "mdi:car-defrost-front",
+		Source: fleet.ClimateState, Group: "climate", CommandScopes: vCmdScopes,
+		Command: vOnOffParam("set_preconditioning_max", "on", map[string]any{"manual_override": true}),
+		Value:   func(v *VehicleView) any { return vNonZero(climate(v).DefrostMode) }},
+	{Key: "front_defroster", Platform: hass.BinarySensor, Name: "Front defroster", DeviceClass: hass.DCRunning,
+		Icon: "mdi:car-defrost-front", Source: fleet.ClimateState,
+		Value: func(v *VehicleView) any { return climate(v).IsFrontDefrosterOn }},
+	{Key: "rear_defroster", Platform: hass.BinarySensor, Name: "Rear defroster", DeviceClass: hass.DCRunning,
+		Icon: "mdi:car-defrost-rear", Source: fleet.ClimateState,
+		Value: func(v *VehicleView) any { return climate(v).IsRearDefrosterOn }},
+	vSeatHeater("seat_heater_left", "Seat heater front left", 0,
+		func(c *fleet.ClimateStateData) *float64 { return c.SeatHeaterLeft }),
+	vSeatHeater("seat_heater_right", "Seat heater front right", 1,
+		func(c *fleet.ClimateStateData) *float64 { return c.SeatHeaterRight }),
+	vSeatHeater("seat_heater_rear_left", "Seat heater rear left", 2,
+		func(c *fleet.ClimateStateData) *float64 { return c.SeatHeaterRearLeft }),
+	vSeatHeater("seat_heater_rear_center", "Seat heater rear center", 4,
+		func(c *fleet.ClimateStateData) *float64 { return c.SeatHeaterRearCenter }),
+	vSeatHeater("seat_heater_rear_right", "Seat heater rear right", 5,
+		func(c *fleet.ClimateStateData) *float64 { return c.SeatHeaterRearRight }),
+	{Key: "steering_wheel_heater", Platform: hass.Switch, Name: "Steering wheel heater", Icon: "mdi:steering",
+		Source: fleet.ClimateState, Group: "climate", CommandScopes: vCmdScopes,
+		Command: vOnOffParam("remote_steering_wheel_heater_request", "on", nil),
+		Value:   func(v *VehicleView) any { return climate(v).SteeringWheelHeater }},
+	{Key: "climate_keeper_mode", Platform: hass.Select, Name: "Climate keeper mode", Icon: "mdi:dog-side",
+		Options: choiceOptions(vKeeperChoices), Source: fleet.ClimateState, Group: "climate",
+		CommandScopes: vCmdScopes,
+		Command:       vChoice("set_climate_keeper_mode", map[string]any{"manual_override": true}, vKeeperChoices),
+		Value: func(v *VehicleView) any {
+			m := climate(v).ClimateKeeperMode
+			if m == nil {
+				return nil
+			}
+			if *m == "on" { // older firmware's name for keep
+				return "keep"
+			}
+			return strings.ToLower(*m)
+		}},
+	{Key: "cabin_overheat_protection", Platform: hass.Select, Name: "Cabin overheat protection",
+		Icon: "mdi:sun-thermometer", Category: hass.CategoryConfig, Options: choiceOptions(vCOPChoices),
+		Source: fleet.ClimateState, Group: "climate", CommandScopes: vCmdScopes,
+		Command: vChoice("set_cabin_overheat_protection", nil, vCOPChoices),
+		Value: func(v *VehicleView) any {
+			switch p := climate(v).CabinOverheatProtection; {
+			case p == nil:
+				return nil
+			case *p == "FanOnly":
+				return "fan_only"
+			default:
+				return strings.ToLower(*p)
+			}
+		}},
+	{Key: "battery_heater", Platform: hass.BinarySensor, Name: "Battery heater", DeviceClass: hass.DeviceClass("heat"),
+		Icon: "mdi:heating-coil", Source: fleet.ClimateState,
+		Value: func(v *VehicleView) any { return climate(v).BatteryHeater }},
+	{Key: "fan_status", Platform: hass.Sensor, Name: "Fan speed", Icon: "mdi:fan", Disabled: true,
+		Category: hass.CategoryDiagnostic, Source: fleet.ClimateState,
+		Value: func(v *VehicleView) any { return climate(v).FanStatus }},
 
 	// Security and body.
-	{Key: "locked", Platform: hass.BinarySensor, Name: "Doors", DeviceClass: hass.DCLock,
-		Source: fleet.VehicleState,
-		Value:  func(v *VehicleView) any { return vstate(v).Locked },
-		// HA's lock class means on = unlocked; the state JSON keeps the
-		// natural "locked": true, so the payloads are swapped here.
-		Configure: func(c *hass.Component, _ Topics) { c.PayloadOn, c.PayloadOff = "False", "True" }},
-	{Key: "sentry_mode", Platform: hass.BinarySensor, Name: "Sentry mode", Icon: "mdi:cctv",
-		Source: fleet.VehicleState,
-		Value:  func(v *VehicleView) any { return vstate(v).SentryMode }},
+	{Key: "locked", Platform: hass.Lock, Name: "Doors", Source: fleet.VehicleState,
+		Group: "lock", CommandScopes: vCmdScopes,
+		GroupOf: func(c fleet.Command) string {
+			if c.Name == "door_unlock" {
+				return "unlock"
+			}
+			return "lock"
+		},
+		Command: lockUnlock[*VehicleView]("door_lock", "door_unlock"),
+		Value:   func(v *VehicleView) any { return vstate(v).Locked }},
+	{Key: "sentry_mode", Platform: hass.Switch, Name: "Sentry mode", Icon: "mdi:cctv",
+		Source: fleet.VehicleState, Group: "sentry", CommandScopes: vCmdScopes,
+		Command: vOnOffParam("set_sentry_mode", "on", nil),
+		Value:   func(v *VehicleView) any { return vstate(v).SentryMode }},
+	vDoor("door_front_left", "Front driver door", func(s *fleet.VehicleStateData) *float64 { return s.DriverFront }),
+	vDoor("door_rear_left", "Rear driver door", func(s *fleet.VehicleStateData) *float64 { return s.DriverRear }),
+	vDoor("door_front_right", "Front passenger door",
+		func(s *fleet.VehicleStateData) *float64 { return s.PassengerFront }),
+	vDoor("door_rear_right", "Rear passenger door",
+		func(s *fleet.VehicleStateData) *float64 { return s.PassengerRear }),
+	vWindow("window_front_left", "Front driver window", func(s *fleet.VehicleStateData) *float64 { return s.FdWindow }),
+	vWindow("window_front_right", "Front passenger window",
+		func(s *fleet.VehicleStateData) *float64 { return s.FpWindow }),
+	vWindow("window_rear_left", "Rear driver window", func(s *fleet.VehicleStateData) *float64 { return s.RdWindow }),
+	vWindow("window_rear_right", "Rear passenger window",
+		func(s *fleet.VehicleStateData) *float64 { return s.RpWindow }),
+	{Key: "frunk", Platform: hass.BinarySensor, Name: "Frunk", DeviceClass: hass.DCOpening, Icon: "mdi:car-select",
+		Source: fleet.VehicleState, Value: func(v *VehicleView) any { return vNonZero(vstate(v).FrontTrunk) }},
+	{Key: "trunk", Platform: hass.BinarySensor, Name: "Trunk", DeviceClass: hass.DCOpening, Icon: "mdi:car-back",
+		Source: fleet.VehicleState, Value: func(v *VehicleView) any { return vNonZero(vstate(v).RearTrunk) }},
+	{Key: "open_frunk", Platform: hass.Button, Name: "Open frunk", Icon: "mdi:car-select",
+		Source: fleet.VehicleState, Group: "trunk", CommandScopes: vCmdScopes,
+		Command: vPress("actuate_trunk", map[string]any{"which_trunk": "front"})},
+	// actuate_trunk rear opens a closed trunk and closes an open powered one.
+	{Key: "open_trunk", Platform: hass.Button, Name: "Open/close trunk", Icon: "mdi:car-back",
+		Source: fleet.VehicleState, Group: "trunk", CommandScopes: vCmdScopes,
+		Command: vPress("actuate_trunk", map[string]any{"which_trunk": "rear"})},
+	{Key: "vent_windows", Platform: hass.Button, Name: "Vent windows", Icon: "mdi:window-open-variant",
+		Source: fleet.VehicleState, Group: "windows", CommandScopes: vCmdScopes,
+		Command: pressWith("window_control", vWindowParams("vent"))},
+	{Key: "close_windows", Platform: hass.Button, Name: "Close windows", Icon: "mdi:window-closed-variant",
+		Source: fleet.VehicleState, Group: "windows", CommandScopes: vCmdScopes,
+		Command: pressWith("window_control", vWindowParams("close"))},
+	{Key: "user_present", Platform: hass.BinarySensor, Name: "User present", DeviceClass: hass.DCPresence,
+		Icon: "mdi:account", Source: fleet.VehicleState,
+		Value: func(v *VehicleView) any { return vstate(v).IsUserPresent }},
+	{Key: "valet_mode", Platform: hass.BinarySensor, Name: "Valet mode", Icon: "mdi:account-tie-hat",
+		Source: fleet.VehicleState, Value: func(v *VehicleView) any { return vstate(v).ValetMode }},
 
-	// Driving and location.
-	{Key: "odometer", Platform: hass.Sensor, Name: "Odometer", DeviceClass: hass.DCDistance,
-		StateClass: hass.TotalIncreasing, Unit: "mi", Quantity: QDistanceMi, Precision: Ptr(0), Source: fleet.VehicleState,
-		Value: func(v *VehicleView) any { return vstate(v).Odometer }},
+	// Driving and location. Without vehicle_location Tesla drops the whole
+	// drive_state (FLEET_API §3.1), so every drive_state row needs the scope.
 	{Key: "location", Platform: hass.DeviceTracker, Name: "Location", Icon: "mdi:car",
-		Source: fleet.LocationData, Scope: "vehicle_location",
+		Source: fleet.LocationData, Scope: vLocScope,
 		// The tracker reads latitude/longitude/heading from the state object;
 		// this key carries whether a fix is known.
 		Value: func(v *VehicleView) any {
@@ -86,16 +501,90 @@ var vehicleEntities = []Entity[*VehicleView]{
 			return d.Latitude != nil && d.Longitude != nil
 		}},
 	{Key: "latitude", Platform: hass.Sensor, Name: "Latitude", Icon: "mdi:latitude", Disabled: true,
-		Category: hass.CategoryDiagnostic, Source: fleet.LocationData, Scope: "vehicle_location",
+		Category: hass.CategoryDiagnostic, Source: fleet.LocationData, Scope: vLocScope,
 		Value: func(v *VehicleView) any { return drive(v).Latitude }},
 	{Key: "longitude", Platform: hass.Sensor, Name: "Longitude", Icon: "mdi:longitude", Disabled: true,
-		Category: hass.CategoryDiagnostic, Source: fleet.LocationData, Scope: "vehicle_location",
+		Category: hass.CategoryDiagnostic, Source: fleet.LocationData, Scope: vLocScope,
 		Value: func(v *VehicleView) any { return drive(v).Longitude }},
 	{Key: "heading", Platform: hass.Sensor, Name: "Heading", Icon: "mdi:compass", Unit: "°", Disabled: true,
-		Category: hass.CategoryDiagnostic, Source: fleet.LocationData, Scope: "vehicle_location",
+		Category: hass.CategoryDiagnostic, Source: fleet.LocationData, Scope: vLocScope,
 		Value: func(v *VehicleView) any { return drive(v).Heading }},
+	// shift_state is null while parked: that is P, not unknown.
+	{Key: "shift_state", Platform: hass.Sensor, Name: "Shift state", DeviceClass: hass.DCEnum,
+		Options: []string{"P", "R", "N", "D"}, Icon: "mdi:car-shift-pattern",
+		Source: fleet.DriveState, Scope: vLocScope,
+		Value: func(v *VehicleView) any {
+			if !vDriveKnown(v) {
+				return nil
+			}
+			if s := drive(v).ShiftState; s != nil && *s != "" {
+				return *s
+			}
+			return "P"
+		}},
+	// speed is null while parked: that is 0, not unknown.
+	{Key: "speed", Platform: hass.Sensor, Name: "Speed", DeviceClass: hass.DCSpeed, StateClass: hass.Measurement,
+		Unit: "mph", Quantity: QSpeedMph, Precision: Ptr(0), Source: fleet.DriveState, Scope: vLocScope,
+		Value: func(v *VehicleView) any {
+			if !vDriveKnown(v) {
+				return nil
+			}
+			if s := drive(v).Speed; s != nil {
+				return *s
+			}
+			return 0.0
+		}},
+	{Key: "power", Platform: hass.Sensor, Name: "Power", DeviceClass: hass.DCPower, StateClass: hass.Measurement,
+		Unit: "kW", Source: fleet.DriveState, Scope: vLocScope,
+		Value: func(v *VehicleView) any { return drive(v).Power }},
+	{Key: "odometer", Platform: hass.Sensor, Name: "Odometer", DeviceClass: hass.DCDistance,
+		StateClass: hass.TotalIncreasing, Unit: "mi", Quantity: QDistanceMi, Precision: Ptr(0), Source: fleet.VehicleState,
+		Value: func(v *VehicleView) any { return vstate(v).Odometer }},
+	{Key: "route_destination", Platform: hass.Sensor, Name: "Navigation destination", Icon: "mdi:map-marker",
+		Source: fleet.LocationData, Scope: vLocScope,
+		Value: func(v *VehicleView) any { return vTrimmed(drive(v).ActiveRouteDestination) }},
+	{Key: "route_minutes_to_arrival", Platform: hass.Sensor, Name: "Time to arrival", DeviceClass: hass.DCDuration,
+		StateClass: hass.Measurement, Unit: "min", Precision: Ptr(0), Source: fleet.DriveState, Scope: vLocScope,
+		Value: func(v *VehicleView) any { return drive(v).ActiveRouteMinutesToArrival }},
+	{Key: "route_miles_to_arrival", Platform: hass.Sensor, Name: "Distance to arrival", DeviceClass: hass.DCDistance,
+		StateClass: hass.Measurement, Unit: "mi", Quantity: QDistanceMi, Precision: Ptr(1),
+		Source: fleet.DriveState, Scope: vLocScope,
+		Value: func(v *VehicleView) any { return drive(v).ActiveRouteMilesToArrival }},
+	// active_route_energy_at_arrival is the battery % at the destination
+	// (as HA's Tesla Fleet integration reads it).
+	{Key: "route_energy_at_arrival", Platform: hass.Sensor, Name: "Battery at arrival", DeviceClass: hass.DCBattery,
+		StateClass: hass.Measurement, Unit: "%", Precision: Ptr(0), Source: fleet.DriveState, Scope: vLocScope,
+		Value: func(v *VehicleView) any { return drive(v).ActiveRouteEnergyAtArrival }},
 
 	// State.
+	{Key: "software_version", Platform: hass.Sensor, Name: "Software version", Icon: "mdi:update",
+		Category: hass.CategoryDiagnostic, Source: fleet.VehicleState,
+		Value: func(v *VehicleView) any {
+			c := vTrimmed(vstate(v).CarVersion)
+			if c == nil {
+				return nil
+			}
+			return strings.Fields(c.(string))[0]
+		}},
+	{Key: "software_update_available", Platform: hass.BinarySensor, Name: "Software update",
+		DeviceClass: hass.DCUpdate, Source: fleet.VehicleState,
+		Value: func(v *VehicleView) any {
+			if vstate(v).SoftwareUpdate == nil {
+				return nil
+			}
+			return vTrimmed(swUpdate(v).Status) != nil
+		}},
+	{Key: "software_update_version", Platform: hass.Sensor, Name: "Software update version", Icon: "mdi:update",
+		Category: hass.CategoryDiagnostic, Source: fleet.VehicleState,
+		Value: func(v *VehicleView) any { return vTrimmed(swUpdate(v).Version) }},
+	vTyre("tpms_pressure_fl", "Tyre pressure front left",
+		func(s *fleet.VehicleStateData) *float64 { return s.TpmsPressureFL }),
+	vTyre("tpms_pressure_fr", "Tyre pressure front right",
+		func(s *fleet.VehicleStateData) *float64 { return s.TpmsPressureFR }),
+	vTyre("tpms_pressure_rl", "Tyre pressure rear left",
+		func(s *fleet.VehicleStateData) *float64 { return s.TpmsPressureRL }),
+	vTyre("tpms_pressure_rr", "Tyre pressure rear right",
+		func(s *fleet.VehicleStateData) *float64 { return s.TpmsPressureRR }),
 	{Key: "state", Platform: hass.Sensor, Name: "Fleet state", DeviceClass: hass.DCEnum,
 		Options:  []string{fleet.StateOnline, fleet.StateAsleep, fleet.StateOffline},
 		Category: hass.CategoryDiagnostic, Icon: "mdi:sleep", Source: SourceBridge,
@@ -105,4 +594,31 @@ var vehicleEntities = []Entity[*VehicleView]{
 			}
 			return v.State
 		}},
-}
+	{Key: "last_seen", Platform: hass.Sensor, Name: "Last seen", DeviceClass: hass.DCTimestamp,
+		Category: hass.CategoryDiagnostic, Icon: "mdi:clock-check-outline", Source: SourceBridge,
+		Value: func(v *VehicleView) any {
+			if v.LastSeen.IsZero() {
+				return nil
+			}
+			return v.LastSeen.UTC().Format(time.RFC3339)
+		}},
+
+	// Actions. wake_up is special to the pipeline: it wakes and returns.
+	// Flash and honk change no data block: SourceBridge, no read after them.
+	{Key: "wake_up", Platform: hass.Button, Name: "Wake up", Icon: "mdi:sleep-off",
+		Source: SourceBridge, Group: "wake", CommandScopes: vCmdScopes, Command: vPress("wake_up", nil)},
+	{Key: "flash_lights", Platform: hass.Button, Name: "Flash lights", Icon: "mdi:car-light-high",
+		Source: SourceBridge, Group: "horn_lights", CommandScopes: vCmdScopes, Command: vPress("flash_lights", nil)},
+	{Key: "honk_horn", Platform: hass.Button, Name: "Honk horn", Icon: "mdi:bullhorn",
+		Source: SourceBridge, Group: "horn_lights", CommandScopes: vCmdScopes, Command: vPress("honk_horn", nil)},
+
+	// Diagnostics.
+	{Key: "command_signing", Platform: hass.Sensor, Name: "Command signing", Icon: "mdi:key-chain",
+		Category: hass.CategoryDiagnostic, Source: SourceBridge,
+		Value: func(v *VehicleView) any {
+			if v.CommandSigning == "" {
+				return nil
+			}
+			return v.CommandSigning
+		}},
+})

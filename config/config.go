@@ -21,6 +21,7 @@ type Config struct {
 	Commands Commands  `toml:"commands"`
 	Entities Entities  `toml:"entities"`
 	Log      Log       `toml:"log"`
+	HTTP     HTTP      `toml:"http"`
 }
 
 // Tesla is the [tesla] table: the developer app and the Fleet API hosts.
@@ -33,11 +34,19 @@ type Tesla struct {
 	Scopes           []string `toml:"scopes"`
 	RedirectURI      string   `toml:"redirect_uri"`
 	PrivateKeyFile   string   `toml:"private_key_file"`
+	// PublicKeyURL is where doctor fetches the hosted public key. Empty =
+	// https://<domain>/.well-known/appspecific/com.tesla.3p.public-key.pem.
+	PublicKeyURL string `toml:"public_key_url"`
 	// APIBaseURL and AuthBaseURL override Tesla's hosts (fleetsim, a proxy). Empty = Tesla's.
 	APIBaseURL  string `toml:"api_base_url"`
 	AuthBaseURL string `toml:"auth_base_url"`
 	// Timeout of one Fleet API request, as a Go duration ("30s").
 	Timeout string `toml:"timeout"`
+	// CommandProxyURL sends every vehicle command as REST to an existing
+	// tesla-http-proxy, which signs it, instead of signing in-process.
+	CommandProxyURL string `toml:"command_proxy_url"`
+	// CommandProxyCAFile is a PEM CA certificate the proxy's certificate chains to.
+	CommandProxyCAFile string `toml:"command_proxy_ca_file"`
 }
 
 // MQTT is the [mqtt] table: the broker the bridge publishes to.
@@ -52,6 +61,10 @@ type MQTT struct {
 	Password     string `toml:"password"`
 	PasswordFile string `toml:"password_file"`
 	ClientID     string `toml:"client_id"`
+	// TeslaMateCompat also publishes TeslaMate's scalar topics
+	// (<teslamate_prefix>/cars/<n>/<key>) for consumers written for TeslaMate.
+	TeslaMateCompat bool   `toml:"teslamate_compat"`
+	TeslaMatePrefix string `toml:"teslamate_prefix"`
 }
 
 // Broker is the [broker] table: the embedded broker used when mqtt.url is empty.
@@ -116,6 +129,12 @@ type Entities struct {
 	Names map[string]string `toml:"names"`
 }
 
+// HTTP is the [http] table: the status page, /healthz and /metrics.
+type HTTP struct {
+	// Addr is host:port to listen on; empty turns the server off.
+	Addr string `toml:"addr"`
+}
+
 // Log is the [log] table.
 type Log struct {
 	Level  string `toml:"level"`  // trace, debug, info, warn, error
@@ -145,6 +164,7 @@ func Default() Config {
 			DiscoveryPrefix: "homeassistant",
 			Discovery:       true,
 			ClientID:        "tesla2mqtt",
+			TeslaMatePrefix: "teslamate",
 		},
 		Broker: Broker{Addr: "127.0.0.1:1883"},
 		Schedule: Schedule{
@@ -161,5 +181,6 @@ func Default() Config {
 		},
 		Commands: Commands{Allow: []string{}, Deny: []string{}, RateLimitPerMinute: 10, WakeTimeout: "60s"},
 		Log:      Log{Level: "info", Format: "auto"},
+		HTTP:     HTTP{Addr: "127.0.0.1:8088"},
 	}
 }

@@ -34,6 +34,9 @@ func (c *Config) Validate() error {
 	validateEntities(&ps, c.Entities)
 	oneOf(&ps, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "console", "json")
+	if c.HTTP.Addr != "" {
+		validateHostPort(&ps, "http.addr", c.HTTP.Addr)
+	}
 	return ps.err()
 }
 
@@ -53,6 +56,11 @@ func (t *Tesla) validate(ps *problems) {
 	validateURL(ps, "tesla.redirect_uri", t.RedirectURI, false)
 	validateURL(ps, "tesla.api_base_url", t.APIBaseURL, true)
 	validateURL(ps, "tesla.auth_base_url", t.AuthBaseURL, true)
+	validateURL(ps, "tesla.public_key_url", t.PublicKeyURL, true)
+	validateURL(ps, "tesla.command_proxy_url", t.CommandProxyURL, true)
+	if t.CommandProxyCAFile != "" && t.CommandProxyURL == "" {
+		ps.add("tesla.command_proxy_ca_file", "is only used with tesla.command_proxy_url, which is empty")
+	}
 	if d, err := time.ParseDuration(t.Timeout); err != nil {
 		ps.add("tesla.timeout", "%q is not a Go duration such as \"30s\" or \"1m\"", t.Timeout)
 	} else if d <= 0 {
@@ -89,6 +97,9 @@ func (m *MQTT) validate(ps *problems) {
 	}
 	validateTopic(ps, "mqtt.base_topic", m.BaseTopic)
 	validateTopic(ps, "mqtt.discovery_prefix", m.DiscoveryPrefix)
+	if m.TeslaMateCompat {
+		validateTopic(ps, "mqtt.teslamate_prefix", m.TeslaMatePrefix)
+	}
 }
 
 // validateTopic checks a topic prefix that device topics are appended to:

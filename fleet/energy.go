@@ -70,6 +70,9 @@ func (c *Client) EnergyCommand(ctx context.Context, siteID int64, name string, b
 	if name == "" {
 		return errors.New("fleet: empty energy command name")
 	}
+	if body == nil {
+		body = map[string]any{}
+	}
 	return c.do(ctx, call{method: http.MethodPost, endpoint: CallEnergyCommand,
 		device: strconv.FormatInt(siteID, 10), path: sitePath(siteID, name), body: body})
 }

@@ -125,6 +125,10 @@ func (c *Client) Command(ctx context.Context, vin, name string, params map[strin
 	if err != nil {
 		return nil, err
 	}
+	if params == nil {
+		// Tesla wants a JSON object even for commands without parameters.
+		params = map[string]any{}
+	}
 	var out CommandResult
 	if err := c.do(ctx, call{method: http.MethodPost, endpoint: CallCommand, device: vin,
 		path: path, body: params, out: &out}); err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/oauth2"
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -49,30 +48,13 @@ func (s *simulator) close() {
 	_ = s.srv.Shutdown(ctx)
 }
 
-// simTokens mints a fresh simulator token whenever the last one nears its
-// end. The simulator checks expiry against its own clock, which runs speed
-// times faster than the wall clock, so the wall-clock expiry is scaled.
-type simTokens struct {
-	sim    *fleetsim.Sim
-	scopes []string
-	speed  float64
-}
-
-func (t simTokens) Token() (*oauth2.Token, error) {
-	const ttl = 8 * time.Hour
-	return &oauth2.Token{
-		AccessToken: t.sim.MintToken(t.scopes, ttl),
-		TokenType:   "Bearer",
-		Expiry:      time.Now().Add(time.Duration(float64(ttl) / t.speed / 2)),
-	}, nil
-}
-
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	mqttAddr := fs.String("mqtt-addr", "127.0.0.1:1883", "address of the embedded MQTT broker")
 	mqttURL := fs.String("mqtt-url", "", "use this existing broker instead of the embedded one, e.g. tcp://127.0.0.1:1883")
 	speed := fs.Float64("speed", 1, "simulated time runs this many times faster than real time")
+	httpAddr := addHTTPFlag(fs)
 	path := fs.String("c", "", "optional config file, to try settings (Tesla settings are ignored)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tesla2mqtt demo [flags]\n\nRuns a simulated Tesla account (a Model 3 charging, a Model Y asleep, a Powerwall\nsite with solar), an embedded MQTT broker and the bridge. No Tesla account needed.")
@@ -103,11 +85,30 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer sim.close()
-	tokens := oauth2.ReuseTokenSource(nil, simTokens{sim: sim.sim, scopes: config.DefaultScopes, speed: *speed})
-	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: sim.URL}, log)
+	acct, cleanup, err := demoLogin(ctx, &cfg, sim, log)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
+	// Signed commands: "Blue Y" is paired with this key, "Grey Y" is not.
+	signingKey, err := sim.sim.SetupSignedDemo()
+	if err != nil {
+		return err
+	}
+	if cfg.Tesla.Domain == "" {
+		cfg.Tesla.Domain = "demo.tesla2mqtt.invalid" // for the pairing link of key_not_paired
+	}
+	st, err := startStack(ctx, &cfg, wiring{tokens: acct.ts, baseURL: sim.URL, scopes: acct.tracker.granted, signingKey: signingKey}, log)
+	if err != nil {
+		return err
+	}
+	acct.attach(ctx, st.bridge)
+	stopAddons, err := startAddons(st, &cfg, *httpAddr, acct, log)
+	if err != nil {
+		st.shutdown(ctx)
+		return err
+	}
+	defer stopAddons()
 	printDemoHelp(stdout, sim.URL, st, &cfg)
 	err = st.bridge.Run(ctx)
 	st.shutdown(ctx)
@@ -130,7 +131,7 @@ func printDemoHelp(w io.Writer, simURL string, st *stack, cfg *config.Config) {
 	}
 	base := cfg.MQTT.BaseTopic
 	fmt.Fprintf(w, `tesla2mqtt demo is running.
-  simulated Fleet API: %s (2 cars, 1 Powerwall site)
+  simulated Fleet API: %s (2 cars; a Powerwall 2, a solar-only and a Powerwall 3 site)
   MQTT broker:         %s:%s (%s)
 
 Watch everything:
@@ -152,4 +153,35 @@ func brokerKind(st *stack) string {
 		return "embedded"
 	}
 	return "external"
+}
+
+// demoLogin signs in to the simulator the way `login` signs in to Tesla:
+// fleetsim plays the authorization server and consents at once, the code
+// is exchanged and the token stored (in a temporary state directory), and
+// the bridge then runs on the real fleet.TokenSource with its rotation.
+// The token source runs on the simulator's clock, whose tokens expire in
+// simulated time.
+func demoLogin(ctx context.Context, cfg *config.Config, sim *simulator, log zerolog.Logger) (*account, func(), error) {
+	dir, err := os.MkdirTemp("", "tesla2mqtt-demo-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	cfg.StateDir = dir
+	cfg.Tesla.ClientID, cfg.Tesla.ClientSecret = fleetsim.ClientID, "fleetsim-demo-secret"
+	cfg.Tesla.APIBaseURL, cfg.Tesla.AuthBaseURL = sim.URL, sim.URL
+	cfg.Tesla.RedirectURI = "http://127.0.0.1:8099/callback" // never listened on: the redirect is intercepted
+	cfg.Tesla.Region = "auto"
+	var out strings.Builder
+	if _, err := loginHeadless(ctx, loginParams{cfg: cfg, configPath: "demo", out: &out, now: sim.sim.Now}); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("demo login against the simulator: %w", err)
+	}
+	log.Info().Str("state_dir", dir).Msg("demo signed in to the simulator through the OAuth flow")
+	acct, err := openAccount(cfg, "demo", sim.sim.Now, log)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return acct, cleanup, nil
 }

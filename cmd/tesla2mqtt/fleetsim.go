@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 func cmdFleetsim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -15,8 +17,9 @@ func cmdFleetsim(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve the simulated Fleet API on")
 	speed := fs.Float64("speed", 1, "simulated time runs this many times faster than real time")
+	appKey := fs.String("app-key", "", "the app's key (private key PEM from keygen, or its public-key.pem): fleetsim then plays the app's domain too")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt fleetsim [--addr ADDR] [--speed N]\n\nServes the Fleet API simulator over HTTP for manual and scripted tests.\nPoint tesla.api_base_url at it.")
+		fmt.Fprintln(stderr, "usage: tesla2mqtt fleetsim [--addr ADDR] [--speed N] [--app-key FILE]\n\nServes the Fleet API simulator over HTTP for manual and scripted tests: the Fleet\nAPI, Tesla's OAuth endpoints (login consents at once), partner registration,\nfleet_status and, with --app-key, the domain's .well-known public key.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -25,19 +28,57 @@ func cmdFleetsim(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *speed <= 0 {
 		return usageErr("--speed must be > 0")
 	}
+	var pub []byte
+	if *appKey != "" {
+		var err error
+		if pub, err = readAppPublicKey(*appKey); err != nil {
+			return usageErr("--app-key: %v", err)
+		}
+	}
 	log := newLogger(stderr, "info", "auto")
 	sim, err := startSimulator(*addr, *speed, log)
 	if err != nil {
 		return err
 	}
 	defer sim.close()
+	if pub != nil {
+		if err := sim.sim.SetAppPublicKey(pub); err != nil {
+			return usageErr("--app-key: %v", err)
+		}
+	}
 	token := sim.sim.MintToken(config.DefaultScopes, 8*time.Hour)
 	fmt.Fprintf(stdout, `fleetsim serving the Fleet API at %s
 A test token with every scope, valid 8 simulated hours (it is the simulator's, not Tesla's):
   %s
 Try:
   curl -H "Authorization: Bearer $TOKEN" %s/api/1/vehicles
-`, sim.URL, token, sim.URL)
+
+To try login, register and doctor against it, put in the [tesla] table:
+  api_base_url   = "%s"
+  auth_base_url  = "%s"
+  public_key_url = "%s/.well-known/appspecific/com.tesla.3p.public-key.pem"
+(any client_id and client_secret work; login consents at once, so
+'tesla2mqtt login --no-browser' plus 'curl -L <printed URL>' completes it).
+`, sim.URL, token, sim.URL, sim.URL, sim.URL, sim.URL)
+	if pub == nil {
+		fmt.Fprintln(stdout, "No --app-key: the .well-known key and partner registration answer as if the domain had no key.")
+	}
 	<-ctx.Done()
 	return nil
+}
+
+// readAppPublicKey reads a private key (its public half is used) or a
+// public key PEM.
+func readAppPublicKey(path string) ([]byte, error) {
+	if priv, err := fleet.LoadPrivateKey(path); err == nil {
+		return fleet.PublicKeyPEM(priv), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if fleet.PublicKeyHex(data) == "" {
+		return nil, fmt.Errorf("%s is neither a P-256 private key (mode 0600) nor a public key PEM", path)
+	}
+	return data, nil
 }

@@ -41,7 +41,12 @@ var commands = map[string]command{
 	"demo":         {"run a simulated account, an embedded broker and the bridge (no Tesla account needed)", cmdDemo},
 	"fleetsim":     {"serve the Fleet API simulator over HTTP", cmdFleetsim},
 	"check-config": {"check a config file and print every problem", cmdCheckConfig},
+	"login":        {"sign in to Tesla and store the token", cmdLogin},
+	"keygen":       {"create the app's key pair for signed commands", cmdKeygen},
+	"register":     {"register the app's domain with Tesla in each region", cmdRegister},
+	"doctor":       {"check config, token, scopes, region, registration and key pairing", cmdDoctor},
 	"version":      {"print the version", cmdVersion},
+	"healthcheck":  {"ask a running bridge's /healthz (exit 0 when healthy)", cmdHealthcheck},
 }
 
 func main() {

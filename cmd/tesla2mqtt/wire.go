@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"time"
@@ -23,6 +24,8 @@ type stack struct {
 	mqtt   *mqtt.Client
 	bridge *bridge.Bridge
 	meter  *fleet.Meter
+	// metrics are the Prometheus collectors; startAddons serves them.
+	metrics *bridge.Metrics
 	// BrokerAddr is the embedded broker's address ("" with an external broker).
 	BrokerAddr string
 }
@@ -36,13 +39,16 @@ type wiring struct {
 	now       func() time.Time
 	// sleep replaces real waiting while a car wakes (tests advance a simulated clock).
 	sleep func(ctx context.Context, d time.Duration) error
+	// signingKey, when set, replaces tesla.private_key_file (demo: a key
+	// made for the run); its sessions then stay in memory.
+	signingKey *ecdsa.PrivateKey
 }
 
 // startStack starts the embedded broker (when no external broker is
 // configured), the MQTT client and the bridge. The caller runs the bridge
 // and then calls shutdown.
 func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.Logger) (*stack, error) {
-	s := &stack{meter: fleet.NewMeter()}
+	s := &stack{meter: fleet.NewMeter(), metrics: bridge.NewMetrics()}
 	url := cfg.MQTT.URL
 	if url == "" {
 		s.broker = broker.New(broker.Options{Addr: cfg.Broker.Addr, Logger: log.With().Str("component", "broker").Logger()})
@@ -63,11 +69,16 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		BaseURL:     w.baseURL,
 		TokenSource: w.tokens,
 		Timeout:     timeout,
-		Recorder:    s.meter,
+		Recorder:    fleet.MultiRecorder{s.meter, s.metrics},
 		UserAgent:   "tesla2mqtt/" + version(),
 		Now:         w.now,
 		Logger:      log.With().Str("component", "fleet").Logger(),
 	})
+	if err != nil {
+		s.shutdown(ctx)
+		return nil, err
+	}
+	cmdr, err := newCommander(cfg, w, api, s.meter)
 	if err != nil {
 		s.shutdown(ctx)
 		return nil, err
@@ -83,7 +94,9 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		OnlinePayload: "online",
 		Logger:        log.With().Str("component", "mqtt").Logger(),
 	})
-	s.bridge, err = bridge.New(bridgeOptions(cfg, w, s.meter, log), api, s.mqtt)
+	bopts := bridgeOptions(cfg, w, s.meter, log)
+	bopts.Commander = cmdr
+	s.bridge, err = bridge.New(bopts, api, s.mqtt)
 	if err != nil {
 		s.shutdown(ctx)
 		return nil, err
@@ -155,4 +168,32 @@ func (s *stack) shutdown(ctx context.Context) {
 	if s.broker != nil {
 		_ = s.broker.Close()
 	}
+}
+
+// newCommander builds the per-car REST/signed command path: signed with the
+// configured key (session cache in the state directory), or REST through
+// tesla.command_proxy_url when the user runs tesla-http-proxy.
+func newCommander(cfg *config.Config, w wiring, api *fleet.Client, meter *fleet.Meter) (*fleet.Commander, error) {
+	opts := fleet.CommanderOptions{Client: api, PrivateKey: w.signingKey}
+	if w.signingKey == nil {
+		opts.StateDir = cfg.StateDir
+		if f := cfg.Tesla.PrivateKeyFile; f != "" && cfg.Tesla.CommandProxyURL == "" {
+			key, err := fleet.LoadPrivateKey(f)
+			if err != nil {
+				return nil, &exitError{code: 2, err: err}
+			}
+			opts.PrivateKey = key
+		}
+	}
+	if u := cfg.Tesla.CommandProxyURL; u != "" {
+		hc, err := fleet.HTTPClientWithCA(cfg.Tesla.CommandProxyCAFile)
+		if err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+		if opts.Proxy, err = fleet.New(fleet.Options{BaseURL: u, TokenSource: w.tokens, HTTPClient: hc,
+			Recorder: meter, UserAgent: "tesla2mqtt/" + version(), Now: w.now}); err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+	}
+	return fleet.NewCommander(opts)
 }

@@ -2,6 +2,7 @@ package fleetsim
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 )
 
@@ -126,7 +127,13 @@ func handleUnknownCommand(_ *Sim, _ *request) response {
 	return apiError(http.StatusBadRequest, "invalid_command")
 }
 
-// ---- example commands ----
+// ---- vehicle commands (FLEET_API §3.3) ----
+//
+// Refusals use Tesla's reasons where FLEET_API documents them (already_set,
+// is_charging, not_charging, complete, disconnected); a parameter the car
+// cannot use answers result:false "invalid_field" (sim wording).
+
+const reasonInvalid = "invalid_field"
 
 func cmdDoorLock(c *vehicleCmd) (bool, string) {
 	c.V.snap.Locked = true
@@ -135,6 +142,232 @@ func cmdDoorLock(c *vehicleCmd) (bool, string) {
 
 func cmdDoorUnlock(c *vehicleCmd) (bool, string) {
 	c.V.snap.Locked = false
+	return true, ""
+}
+
+// cmdChargeStart refuses as a car does when there is nothing to start.
+func cmdChargeStart(c *vehicleCmd) (bool, string) {
+	s := &c.V.snap
+	switch {
+	case !s.PluggedIn():
+		return false, "disconnected"
+	case s.ChargingState == ChargingCharging:
+		return false, "is_charging"
+	case s.ChargingState == ChargingComplete || s.BatteryLevel >= s.ChargeLimit:
+		return false, "complete"
+	}
+	s.ChargingState = ChargingCharging
+	if s.ChargerVoltage <= 0 {
+		s.ChargerVoltage = 230
+	}
+	return true, ""
+}
+
+func cmdChargeStop(c *vehicleCmd) (bool, string) {
+	s := &c.V.snap
+	if s.ChargingState != ChargingCharging {
+		return false, "not_charging"
+	}
+	s.ChargingState = ChargingStopped
+	return true, ""
+}
+
+// cmdSetChargeLimit: the same limit again is already_set. Tesla documents
+// that an invalid percent "will return success"; the sim then keeps the
+// old limit. Raising the limit of a plugged-in, complete car resumes
+// charging, as the car does.
+func cmdSetChargeLimit(c *vehicleCmd) (bool, string) {
+	s := &c.V.snap
+	p, found := c.Float("percent")
+	if !found {
+		return false, reasonInvalid
+	}
+	if p < 50 || p > 100 || p != math.Trunc(p) {
+		return true, ""
+	}
+	if p == s.ChargeLimit {
+		return false, "already_set"
+	}
+	s.ChargeLimit = p
+	if s.ChargingState == ChargingComplete && s.BatteryLevel < p {
+		s.ChargingState = ChargingCharging
+	}
+	return true, ""
+}
+
+// cmdSetChargingAmps clamps to the car's maximum, as the car does.
+func cmdSetChargingAmps(c *vehicleCmd) (bool, string) {
+	s := &c.V.snap
+	a, found := c.Float("charging_amps")
+	if !found || a < 0 || a != math.Trunc(a) {
+		return false, reasonInvalid
+	}
+	if s.ChargeCurrentMax > 0 && a > s.ChargeCurrentMax {
+		a = s.ChargeCurrentMax
+	}
+	s.ChargeAmps = a
+	return true, ""
+}
+
+func cmdChargePortOpen(c *vehicleCmd) (bool, string) {
+	c.V.snap.ChargePortOpen = true
+	return true, ""
+}
+
+// cmdChargePortClose: the door cannot close over a cable (sim wording).
+func cmdChargePortClose(c *vehicleCmd) (bool, string) {
+	if c.V.snap.PluggedIn() {
+		return false, "charge_cable_connected"
+	}
+	c.V.snap.ChargePortOpen = false
+	return true, ""
+}
+
+func cmdClimateStart(c *vehicleCmd) (bool, string) {
+	c.V.snap.ClimateOn = true
+	return true, ""
+}
+
+// cmdClimateStop also ends max defrost and climate keeper, which need the
+// HVAC running.
+func cmdClimateStop(c *vehicleCmd) (bool, string) {
+	s := &c.V.snap
+	s.ClimateOn, s.DefrostMax, s.ClimateKeeper = false, false, "off"
+	return true, ""
+}
+
+// cmdSetTemps clamps to the car's 15–28 °C range.
+func cmdSetTemps(c *vehicleCmd) (bool, string) {
+	d, okD := c.Float("driver_temp")
+	p, okP := c.Float("passenger_temp")
+	if !okD || !okP {
+		return false, reasonInvalid
+	}
+	c.V.snap.DriverTemp = math.Min(28, math.Max(15, d))
+	c.V.snap.PassengerTemp = math.Min(28, math.Max(15, p))
+	return true, ""
+}
+
+func cmdPreconditioningMax(c *vehicleCmd) (bool, string) {
+	on, found := c.Bool("on")
+	if !found {
+		return false, reasonInvalid
+	}
+	c.V.snap.DefrostMax = on
+	if on {
+		c.V.snap.ClimateOn = true
+	}
+	return true, ""
+}
+
+// cmdSeatHeater takes seat_position (or the legacy heater) and level 0–3.
+func cmdSeatHeater(c *vehicleCmd) (bool, string) {
+	pos, found := c.Float("seat_position")
+	if !found {
+		pos, found = c.Float("heater")
+	}
+	level, okL := c.Float("level")
+	if !found || !okL || pos < 0 || pos > 8 || pos != math.Trunc(pos) ||
+		level < 0 || level > 3 || level != math.Trunc(level) {
+		return false, reasonInvalid
+	}
+	c.V.snap.SeatHeaters[int(pos)] = int(level)
+	return true, ""
+}
+
+func cmdSteeringWheelHeater(c *vehicleCmd) (bool, string) {
+	on, found := c.Bool("on")
+	if !found {
+		return false, reasonInvalid
+	}
+	c.V.snap.SteeringWheelHeater = on
+	return true, ""
+}
+
+var climateKeeperModes = []string{"off", "keep", "dog", "camp"}
+
+// cmdClimateKeeper: keep, dog and camp run the climate; off ends keeper
+// mode but leaves the climate as it is.
+func cmdClimateKeeper(c *vehicleCmd) (bool, string) {
+	m, found := c.Float("climate_keeper_mode")
+	if !found || m < 0 || int(m) >= len(climateKeeperModes) || m != math.Trunc(m) {
+		return false, reasonInvalid
+	}
+	c.V.snap.ClimateKeeper = climateKeeperModes[int(m)]
+	if m > 0 {
+		c.V.snap.ClimateOn = true
+	}
+	return true, ""
+}
+
+func cmdCabinOverheat(c *vehicleCmd) (bool, string) {
+	on, found := c.Bool("on")
+	if !found {
+		return false, reasonInvalid
+	}
+	fanOnly, _ := c.Bool("fan_only")
+	switch {
+	case !on:
+		c.V.snap.CabinOverheat = "Off"
+	case fanOnly:
+		c.V.snap.CabinOverheat = "FanOnly"
+	default:
+		c.V.snap.CabinOverheat = "On"
+	}
+	return true, ""
+}
+
+func cmdSentry(c *vehicleCmd) (bool, string) {
+	on, found := c.Bool("on")
+	if !found {
+		return false, reasonInvalid
+	}
+	c.V.snap.Sentry = on
+	return true, ""
+}
+
+// cmdActuateTrunk toggles the powered rear trunk; the frunk only opens
+// (it has no motor to close it).
+func cmdActuateTrunk(c *vehicleCmd) (bool, string) {
+	which, _ := c.String("which_trunk")
+	switch which {
+	case "front":
+		c.V.snap.FrunkOpen = true
+	case "rear":
+		c.V.snap.TrunkOpen = !c.V.snap.TrunkOpen
+	default:
+		return false, reasonInvalid
+	}
+	return true, ""
+}
+
+// cmdWindowControl vents or closes all windows. lat/lon are required by
+// the API; the sim's cars (Model 3/Y platform) do not check them.
+func cmdWindowControl(c *vehicleCmd) (bool, string) {
+	cmd, _ := c.String("command")
+	_, okLat := c.Float("lat")
+	_, okLon := c.Float("lon")
+	if !okLat || !okLon {
+		return false, reasonInvalid
+	}
+	switch cmd {
+	case "vent":
+		c.V.snap.WindowsVented = true
+	case "close":
+		c.V.snap.WindowsVented = false
+	default:
+		return false, reasonInvalid
+	}
+	return true, ""
+}
+
+func cmdFlashLights(c *vehicleCmd) (bool, string) {
+	c.V.snap.Flashes++
+	return true, ""
+}
+
+func cmdHonkHorn(c *vehicleCmd) (bool, string) {
+	c.V.snap.Honks++
 	return true, ""
 }
 

@@ -42,16 +42,24 @@ type SiteSnapshot struct {
 	GridPower    float64
 }
 
-// siteSim is one simulated energy site (Powerwall + solar + Wall
-// Connector). Guarded by Sim.mu. Energy command handlers change its
-// settings fields.
+// Kinds of simulated site: what hardware it has decides which fields its
+// live_status carries and which energy commands it accepts.
+const (
+	sitePowerwall2 = "powerwall2" // Powerwall 2 + solar + Wall Connector
+	siteSolarOnly  = "solar"      // solar panels only, no battery
+	sitePowerwall3 = "powerwall3" // Powerwall 3: no energy_left/total_pack_energy
+)
+
+// siteSim is one simulated energy site. Guarded by Sim.mu. Energy command
+// handlers change its settings fields.
 type siteSim struct {
 	id                          int64
+	kind                        string
 	name, uuid, gatewayID, tzID string
 	tz                          *time.Location
 	capacityWh, maxBatteryW     float64
 	solarPeakW                  float64
-	wallConnectorDIN            string
+	wallConnectorDIN            string // "" = none
 
 	pct                   float64 // state of charge, %
 	backupReserve         float64
@@ -63,17 +71,47 @@ type siteSim struct {
 	gridStatus            string
 
 	updated time.Time
+	// created is when the simulator started; the ledger begins there.
+	created time.Time
+	// initialPct is the state of charge at creation; calendar_history uses
+	// it for buckets from before the simulator ran.
+	initialPct float64
+	// ledger holds the energy that flowed per 15-minute bucket (by the
+	// bucket's Unix start), recorded as the site advances.
+	ledger map[int64]*energyBucket
 }
 
+func (st *siteSim) hasBattery() bool { return st.kind != siteSolarOnly }
+
+// reportsEnergyLeft is false on Powerwall 3 sites, whose live_status lacks
+// energy_left and total_pack_energy.
+func (st *siteSim) reportsEnergyLeft() bool { return st.kind == sitePowerwall2 }
+
+// defaultSites returns, in products order, the Powerwall 2 site "Home",
+// the solar-only site "Cabin" and the Powerwall 3 site "Barn".
 func defaultSites(now time.Time) []*siteSim {
-	return []*siteSim{{
-		id: 1000000001, name: "Home", uuid: "STE20240315-00001", gatewayID: "1232100-00-E--TG0123456789AB",
-		tzID: homeTimeZone, tz: homeLocation, capacityWh: 13500, maxBatteryW: 5000, solarPeakW: 6000,
+	sites := []*siteSim{{
+		id: 1000000001, kind: sitePowerwall2, name: "Home", uuid: "STE20240315-00001",
+		gatewayID: "1232100-00-E--TG0123456789AB",
+		tzID:      homeTimeZone, tz: homeLocation, capacityWh: 13500, maxBatteryW: 5000, solarPeakW: 6000,
 		wallConnectorDIN: "1457768-02-G--TEST0001",
 		pct:              55, backupReserve: 20, realMode: "self_consumption", exportRule: "pv_only",
 		disallowGridCharge: true, gridStatus: "Active",
-		updated: now,
+	}, {
+		id: 1000000002, kind: siteSolarOnly, name: "Cabin", uuid: "STE20230601-00002",
+		gatewayID: "1538000-00-A--SOLAR000002",
+		tzID:      homeTimeZone, tz: homeLocation, solarPeakW: 4000, gridStatus: "Active",
+	}, {
+		id: 1000000003, kind: sitePowerwall3, name: "Barn", uuid: "STE20250210-00003",
+		gatewayID: "1841000-01-A--TG3000000003",
+		tzID:      homeTimeZone, tz: homeLocation, capacityWh: 13500, maxBatteryW: 11500, solarPeakW: 8000,
+		pct: 80, backupReserve: 30, realMode: "autonomous", exportRule: "battery_ok", gridStatus: "Active",
 	}}
+	for _, st := range sites {
+		st.updated, st.created, st.initialPct = now, now, st.pct
+		st.ledger = map[int64]*energyBucket{}
+	}
+	return sites
 }
 
 // siteByID finds a site. Callers hold Sim.mu.
@@ -115,6 +153,7 @@ func (st *siteSim) powers(t time.Time, pct float64) (solar, load, battery, grid 
 	solar, load = math.Round(st.solar(t)), math.Round(st.load(t))
 	net := load - solar // > 0: deficit
 	switch {
+	case !st.hasBattery():
 	case net > 0 && pct > 0 && (!st.onGrid() || (st.realMode != "backup" && pct > st.backupReserve)):
 		battery = math.Min(net, st.maxBatteryW)
 	case net < 0 && pct < 100:
@@ -143,9 +182,12 @@ func (st *siteSim) advance(now time.Time) {
 	}
 	for t := st.updated; t.Before(now); {
 		d := min(step, now.Sub(t))
-		_, _, battery, _ := st.powers(t, st.pct)
-		st.pct -= battery * d.Hours() / st.capacityWh * 100
-		st.pct = math.Max(0, math.Min(100, st.pct))
+		solar, load, battery, grid := st.powers(t, st.pct)
+		st.record(t, d, solar, load, battery, grid)
+		if st.hasBattery() {
+			st.pct -= battery * d.Hours() / st.capacityWh * 100
+			st.pct = math.Max(0, math.Min(100, st.pct))
+		}
 		t = t.Add(d)
 	}
 	st.updated = now
@@ -174,126 +216,4 @@ func (st *siteSim) apply(s SiteSnapshot) {
 	st.disallowGridCharge = s.DisallowChargeFromGridWithSolar
 	st.offGridVehicleReserve = s.OffGridVehicleChargingReservePercent
 	st.gridStatus = s.GridStatus
-}
-
-// ---- JSON shapes (FLEET_API §5) ----
-
-func (st *siteSim) islandStatus() string {
-	if st.onGrid() {
-		return "on_grid"
-	}
-	return "off_grid_unintentional"
-}
-
-func (st *siteSim) liveStatus(now time.Time) map[string]any {
-	solar, load, battery, grid := st.powers(now, st.pct)
-	return map[string]any{
-		"solar_power":          solar,
-		"energy_left":          round(st.pct/100*st.capacityWh, 1),
-		"total_pack_energy":    st.capacityWh,
-		"percentage_charged":   st.pct,
-		"backup_capable":       true,
-		"battery_power":        battery,
-		"load_power":           load,
-		"grid_status":          st.gridStatus,
-		"grid_services_active": false,
-		"grid_power":           grid,
-		"grid_services_power":  0,
-		"generator_power":      0,
-		"island_status":        st.islandStatus(),
-		"storm_mode_active":    false,
-		"timestamp":            now.In(st.tz).Format("2006-01-02T15:04:05-07:00"),
-		"wall_connectors": []any{map[string]any{
-			"din": st.wallConnectorDIN, "wall_connector_state": 2,
-			"wall_connector_fault_state": 2, "wall_connector_power": 0,
-		}},
-	}
-}
-
-func (st *siteSim) siteInfo() map[string]any {
-	return map[string]any{
-		"id":                     st.uuid,
-		"site_name":              st.name,
-		"backup_reserve_percent": st.backupReserve,
-		"default_real_mode":      st.realMode,
-		"installation_date":      "2024-03-15T10:00:00+01:00",
-		"installation_time_zone": st.tzID,
-		"user_settings": map[string]any{
-			"go_off_grid_test_banner_enabled":        false,
-			"storm_mode_enabled":                     st.stormEnabled,
-			"powerwall_onboarding_settings_set":      true,
-			"powerwall_tesla_electric_interested_in": false,
-			"vpp_tour_enabled":                       true,
-			"sync_grid_alert_enabled":                true,
-			"breaker_alert_enabled":                  false,
-		},
-		"components": map[string]any{
-			"solar": true, "solar_type": "pv_panel", "battery": true, "grid": true, "backup": true,
-			"gateway": "teg", "load_meter": true, "tou_capable": true, "storm_mode_capable": true,
-			"flex_energy_request_capable": false, "car_charging_data_supported": false,
-			"off_grid_vehicle_charging_reserve_supported":    true,
-			"vehicle_charging_performance_view_enabled":      false,
-			"vehicle_charging_solar_offset_view_enabled":     false,
-			"battery_solar_offset_view_enabled":              true,
-			"solar_value_enabled":                            true,
-			"set_islanding_mode_enabled":                     true,
-			"backup_time_remaining_enabled":                  true,
-			"battery_type":                                   "ac_powerwall",
-			"configurable":                                   true,
-			"grid_services_enabled":                          false,
-			"customer_preferred_export_rule":                 st.exportRule,
-			"disallow_charge_from_grid_with_solar_installed": st.disallowGridCharge,
-			"net_meter_mode":                                 "battery_ok",
-			"system_alerts_enabled":                          true,
-			"gateways": []any{map[string]any{
-				"device_id": "b2c1e0a4-1a2b-4c3d-8e9f-000000000001", "din": st.gatewayID,
-				"serial_number": "TG0123456789AB", "part_number": "1232100-00-E", "part_type": 3,
-				"part_name": "Tesla Backup Gateway 2", "is_active": true, "site_id": st.uuid,
-				"firmware_version": "25.10.1", "updated_datetime": "2025-06-01T12:00:00.000Z",
-			}},
-			"batteries": []any{map[string]any{
-				"device_id": "b2c1e0a4-1a2b-4c3d-8e9f-000000000002", "din": "3012170-05-C--TG0123456789CD",
-				"serial_number": "TG0123456789CD", "part_number": "3012170-05-C", "part_type": 2,
-				"part_name": "Powerwall 2", "nameplate_max_charge_power": st.maxBatteryW,
-				"nameplate_max_discharge_power": st.maxBatteryW, "nameplate_energy": st.capacityWh,
-			}},
-			"wall_connectors": []any{map[string]any{
-				"device_id": "b2c1e0a4-1a2b-4c3d-8e9f-000000000003", "din": st.wallConnectorDIN,
-				"part_number": "1457768-02-G", "part_type": 10, "part_name": "Gen 3 Wall Connector", "is_active": true,
-			}},
-		},
-		"version":                                   "25.10.1 46f2e1a5",
-		"battery_count":                             1,
-		"tou_settings":                              map[string]any{"optimization_strategy": "economics", "schedule": []any{}},
-		"nameplate_power":                           st.maxBatteryW,
-		"nameplate_energy":                          st.capacityWh,
-		"max_site_meter_power_ac":                   1000000000,
-		"min_site_meter_power_ac":                   -1000000000,
-		"vpp_backup_reserve_percent":                0,
-		"off_grid_vehicle_charging_reserve_percent": st.offGridVehicleReserve,
-	}
-}
-
-// product is the site's entry in /api/1/products.
-func (st *siteSim) product() map[string]any {
-	_, _, battery, _ := st.powers(st.updated, st.pct)
-	return map[string]any{
-		"energy_site_id": st.id, "resource_type": "battery", "site_name": st.name,
-		"id": st.uuid, "gateway_id": st.gatewayID, "asset_site_id": "a1b2c3d4-0000-4000-8000-000000000001",
-		"warp_site_number": "STE20240315-00001",
-		"energy_left":      round(st.pct/100*st.capacityWh, 1), "total_pack_energy": st.capacityWh,
-		"percentage_charged": st.pct, "battery_type": "ac_powerwall", "backup_capable": true,
-		"battery_power": battery, "go_off_grid_test_banner_enabled": nil,
-		"storm_mode_enabled": st.stormEnabled, "powerwall_onboarding_settings_set": true,
-		"powerwall_tesla_electric_interested_in": nil, "vpp_tour_enabled": nil,
-		"sync_grid_alert_enabled": true, "breaker_alert_enabled": false,
-		"components": map[string]any{
-			"battery": true, "battery_type": "ac_powerwall", "solar": true, "solar_type": "pv_panel",
-			"grid": true, "load_meter": true, "storm_mode_capable": true, "market_type": "residential",
-			"wall_connectors": []any{map[string]any{
-				"device_id": "b2c1e0a4-1a2b-4c3d-8e9f-000000000003", "din": st.wallConnectorDIN, "is_active": true,
-			}},
-		},
-		"features": map[string]any{"rate_plan_manager_no_pricing_constraint": true},
-	}
 }

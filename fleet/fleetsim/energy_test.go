@@ -126,7 +126,7 @@ func TestSiteInfoAndSettings(t *testing.T) {
 	if err := e.sim.UpdateSite(7, func(*SiteSnapshot) {}); err == nil {
 		t.Fatal("UpdateSite(unknown) succeeded")
 	}
-	if ids := e.sim.SiteIDs(); len(ids) != 1 || ids[0] != 1000000001 {
+	if ids := e.sim.SiteIDs(); len(ids) != 3 || ids[0] != 1000000001 || ids[1] != 1000000002 || ids[2] != 1000000003 {
 		t.Fatalf("SiteIDs = %v", ids)
 	}
 }

@@ -42,9 +42,23 @@ type VehicleSnapshot struct {
 	DriverTemp    float64 // driver_temp_setting, °C
 	PassengerTemp float64 // passenger_temp_setting, °C
 	ClimateOn     bool
+	// DefrostMax is max defrost (set_preconditioning_max); it implies climate on.
+	DefrostMax bool
+	// SeatHeaters holds the level 0–3 per seat_position (0 FL, 1 FR, 2 RL,
+	// 4 RC, 5 RR; the other positions are not reported).
+	SeatHeaters         [9]int
+	SteeringWheelHeater bool
+	ClimateKeeper       string // "off", "keep", "dog", "camp"
+	CabinOverheat       string // "Off", "On", "FanOnly"
 
-	Locked bool
-	Sentry bool
+	Locked        bool
+	Sentry        bool
+	FrunkOpen     bool
+	TrunkOpen     bool
+	WindowsVented bool
+	// Flashes and Honks count flash_lights and honk_horn, so tests can see them.
+	Flashes int
+	Honks   int
 
 	Latitude   float64
 	Longitude  float64
@@ -191,7 +205,7 @@ func (v *vehicleSim) setState(state string, now time.Time) error {
 func (v *vehicleSim) canSleep() bool {
 	s := &v.snap
 	return s.ChargingState != ChargingCharging && (s.ShiftState == "" || s.ShiftState == "P") &&
-		!s.ClimateOn && !s.Sentry
+		!s.ClimateOn && !s.Sentry && (s.ClimateKeeper == "" || s.ClimateKeeper == "off")
 }
 
 // advance runs the car's physics from v.updated to now: a pending wake
@@ -460,9 +474,19 @@ func (v *vehicleSim) chargeState(ts int64) map[string]any {
 
 func (v *vehicleSim) climateState(ts int64) map[string]any {
 	s := &v.snap
-	fan := 0
+	fan, defrost := 0, 0
 	if s.ClimateOn {
 		fan = 4
+	}
+	if s.DefrostMax {
+		defrost = 2
+	}
+	keeper, cop := s.ClimateKeeper, s.CabinOverheat
+	if keeper == "" {
+		keeper = "off"
+	}
+	if cop == "" {
+		cop = "On"
 	}
 	return map[string]any{
 		"allow_cabin_overheat_protection":             true,
@@ -472,20 +496,20 @@ func (v *vehicleSim) climateState(ts int64) map[string]any {
 		"battery_heater":                              false,
 		"battery_heater_no_power":                     nil,
 		"bioweapon_mode":                              false,
-		"cabin_overheat_protection":                   "On",
+		"cabin_overheat_protection":                   cop,
 		"cabin_overheat_protection_actively_cooling":  false,
-		"climate_keeper_mode":                         "off",
+		"climate_keeper_mode":                         keeper,
 		"cop_activation_temperature":                  "High",
-		"defrost_mode":                                0,
+		"defrost_mode":                                defrost,
 		"driver_temp_setting":                         s.DriverTemp,
 		"fan_status":                                  fan,
 		"hvac_auto_request":                           "On",
 		"inside_temp":                                 round(s.InsideTemp, 1),
 		"is_auto_conditioning_on":                     s.ClimateOn,
 		"is_climate_on":                               s.ClimateOn,
-		"is_front_defroster_on":                       false,
+		"is_front_defroster_on":                       s.DefrostMax,
 		"is_preconditioning":                          false,
-		"is_rear_defroster_on":                        false,
+		"is_rear_defroster_on":                        s.DefrostMax,
 		"left_temp_direction":                         0,
 		"max_avail_temp":                              28,
 		"min_avail_temp":                              15,
@@ -493,14 +517,14 @@ func (v *vehicleSim) climateState(ts int64) map[string]any {
 		"passenger_temp_setting":                      s.PassengerTemp,
 		"remote_heater_control_enabled":               s.ClimateOn,
 		"right_temp_direction":                        0,
-		"seat_heater_left":                            0,
-		"seat_heater_rear_center":                     0,
-		"seat_heater_rear_left":                       0,
-		"seat_heater_rear_right":                      0,
-		"seat_heater_right":                           0,
+		"seat_heater_left":                            s.SeatHeaters[0],
+		"seat_heater_rear_center":                     s.SeatHeaters[4],
+		"seat_heater_rear_left":                       s.SeatHeaters[2],
+		"seat_heater_rear_right":                      s.SeatHeaters[5],
+		"seat_heater_right":                           s.SeatHeaters[1],
 		"side_mirror_heaters":                         false,
 		"steering_wheel_heat_level":                   0,
-		"steering_wheel_heater":                       false,
+		"steering_wheel_heater":                       s.SteeringWheelHeater,
 		"supports_fan_only_cabin_overheat_protection": true,
 		"timestamp":                                   ts,
 		"wiper_blade_heater":                          false,
@@ -565,12 +589,22 @@ func (v *vehicleSim) vehicleState(now time.Time, ts int64) map[string]any {
 	s := &v.snap
 	seen := now.Add(-5 * time.Minute).Unix()
 	sentryAvail := true
+	ft, rt, win := 0, 0, 0
+	if s.FrunkOpen {
+		ft = 1
+	}
+	if s.TrunkOpen {
+		rt = 1
+	}
+	if s.WindowsVented {
+		win = 1
+	}
 	return map[string]any{
 		"api_version": 84, "autopark_state_v3": "ready", "autopark_style": "dead_man",
 		"calendar_supported": true, "car_version": s.CarVersion, "center_display_state": 0,
 		"dashcam_clip_save_available": false, "dashcam_state": "Unavailable",
-		"df": 0, "dr": 0, "pf": 0, "pr": 0, "ft": 0, "rt": 0,
-		"fd_window": 0, "fp_window": 0, "rd_window": 0, "rp_window": 0,
+		"df": 0, "dr": 0, "pf": 0, "pr": 0, "ft": ft, "rt": rt,
+		"fd_window": win, "fp_window": win, "rd_window": win, "rp_window": win,
 		"feature_bitmask": "fbdffbff,187f", "homelink_device_count": 0, "homelink_nearby": false,
 		"is_user_present": false, "last_autopark_error": "no_error", "locked": s.Locked,
 		"media_info": map[string]any{

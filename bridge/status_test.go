@@ -1,0 +1,156 @@
+package bridge
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+)
+
+func TestStatusSnapshot(t *testing.T) {
+	meter := fleet.NewMeter()
+	for i := 0; i < 10; i++ {
+		meter.Record(fleet.Request{Endpoint: fleet.CallVehicleData, Category: fleet.CategoryData, Status: 200})
+	}
+	meter.Record(fleet.Request{Endpoint: fleet.CallWakeUp, Category: fleet.CategoryWake, Status: 200})
+	meter.Record(fleet.Request{Endpoint: fleet.CallVehicles, Category: fleet.CategoryFree, Status: 200})
+	meter.Record(fleet.Request{Endpoint: fleet.CallVehicleData, Category: fleet.CategoryData, Status: 503})
+	b, _, _, _ := newTestBridge(t, func(o *Options) {
+		o.Meter = meter
+		o.Domain = "example.com"
+		o.ClientID = "app"
+		o.GrantedScopes = func() []string { return []string{"openid", "offline_access", "vehicle_device_data", "vehicle_cmds"} }
+	})
+	st := b.Status()
+	if !st.Discovered || st.Version != "test" || st.PairingURL != "https://tesla.com/_ak/example.com" {
+		t.Errorf("status header = %+v", st)
+	}
+	if st.AccountKnown {
+		t.Error("no AccountStatus is attached, yet the account is reported as known")
+	}
+	var missing []string
+	for _, m := range st.Account.MissingScopes {
+		missing = append(missing, m.Scope)
+	}
+	if !strings.Contains(strings.Join(missing, " "), "vehicle_location") || st.Account.ConsentURL == "" {
+		t.Errorf("missing scopes = %v, consent %q; want vehicle_location and a consent link", missing, st.Account.ConsentURL)
+	}
+	if len(st.Devices) != 2 {
+		t.Fatalf("devices = %d, want the car and the site", len(st.Devices))
+	}
+	car := statusCar(st)
+	if car.Kind != "vehicle" || car.FleetState != "online" || car.LastPoll.IsZero() || car.PairingURL != "https://tesla.com/_ak/example.com?vin="+testVIN {
+		t.Errorf("car = %+v", car)
+	}
+	level := false
+	for _, r := range car.Readings {
+		level = level || r.Key == "battery_level" && r.Value == 62.0 && r.Unit == "%"
+	}
+	if !level {
+		t.Errorf("the car's readings lack battery_level 62 %%: %+v", car.Readings)
+	}
+	// 10 data + 1 wake; the free call and the 503 cost nothing.
+	if want := 10*0.002 + 0.02; math.Abs(st.Spend.EstimatedUSD-want) > 1e-9 || st.Spend.Billable["free"] != 0 {
+		t.Errorf("spend = %+v, want $%.3f and no free category", st.Spend, want)
+	}
+}
+
+func TestStatusShowsLastErrorAndResult(t *testing.T) {
+	b, ff, pub, sched := newTestBridge(t, nil)
+	ff.set(func() { ff.dataErr[testVIN] = errors.New("vehicle_data: 500 server error") })
+	sched.Fire("vehicle_data_charging")
+	pub.inject("t2m/"+testVIN+"/set/charge_limit", "75")
+	pub.waitResult(t)
+	car := statusCar(b.Status())
+	if !strings.Contains(car.LastError, "500") {
+		t.Errorf("car last error = %q, want the vehicle_data failure", car.LastError)
+	}
+	if car.LastResult == nil || car.LastResult.Key != "charge_limit" {
+		t.Errorf("car last result = %+v, want the charge_limit command", car.LastResult)
+	}
+}
+
+func TestMetricsCountRequestsSpendResultsAndPolls(t *testing.T) {
+	b, _, _, _ := newTestBridge(t, nil)
+	m := NewMetrics()
+	b.AttachMetrics(m)
+	m.WatchMQTT(func() bool { return true }, func() int { return 3 })
+	rec := fleet.MultiRecorder{fleet.NewMeter(), m}
+	rec.Record(fleet.Request{Endpoint: fleet.CallVehicleData, Category: fleet.CategoryData, Status: 200, Duration: 300 * time.Millisecond})
+	rec.Record(fleet.Request{Endpoint: fleet.CallVehicleData, Category: fleet.CategoryData, Status: 408, Duration: time.Second})
+	rec.Record(fleet.Request{Endpoint: fleet.CallWakeUp, Category: fleet.CategoryWake, Status: 200})
+	b.observeResult(Result{Status: StatusOK})
+	b.observeResult(Result{Status: StatusError, Error: &ResultError{Code: CodeKeyNotPaired}})
+
+	got := gather(t, m.Registry())
+	for name, want := range map[string]float64{
+		`tesla2mqtt_fleet_requests_total{category="data",endpoint="vehicle_data",status="200"}`: 1,
+		`tesla2mqtt_fleet_requests_total{category="data",endpoint="vehicle_data",status="408"}`: 1,
+		`tesla2mqtt_fleet_spend_usd_total{category="data"}`:                                     0.004, // a 408 is billed too
+		`tesla2mqtt_fleet_spend_usd_total{category="wake"}`:                                     0.02,
+		`tesla2mqtt_command_results_total{code="none",status="ok"}`:                             1,
+		`tesla2mqtt_command_results_total{code="key_not_paired",status="error"}`:                1,
+		`tesla2mqtt_poll_duration_seconds_count{endpoint="vehicle_data"}`:                       2,
+		`tesla2mqtt_mqtt_reconnects_total`:                                                      3,
+		`tesla2mqtt_mqtt_connected`:                                                             1,
+		`tesla2mqtt_vehicle_state{device="` + testVIN + `",state="online"}`:                     1,
+	} {
+		if v, ok := got[name]; !ok || math.Abs(v-want) > 1e-9 {
+			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
+	if got[`tesla2mqtt_last_successful_poll_timestamp_seconds{device="`+testVIN+`",kind="vehicle"}`] == 0 {
+		t.Error("no last successful poll for the car")
+	}
+}
+
+// statusCar returns the first car of a snapshot.
+func statusCar(st Status) DeviceStatus {
+	for _, d := range st.Devices {
+		if d.Kind == "vehicle" {
+			return d
+		}
+	}
+	return DeviceStatus{}
+}
+
+// gather flattens a registry into "name{labels}" → value.
+func gather(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.Metric {
+			var labels []string
+			for _, l := range m.Label {
+				labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+			}
+			name := mf.GetName()
+			if len(labels) > 0 {
+				name += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch mf.GetType() {
+			case dto.MetricType_COUNTER:
+				out[name] = m.Counter.GetValue()
+			case dto.MetricType_GAUGE:
+				out[name] = m.Gauge.GetValue()
+			case dto.MetricType_HISTOGRAM:
+				n := mf.GetName() + "_count"
+				if len(labels) > 0 {
+					n += "{" + strings.Join(labels, ",") + "}"
+				}
+				out[n] = float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return out
+}

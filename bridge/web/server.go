@@ -1,0 +1,138 @@
+// Package web serves the bridge's own HTTP endpoints: the status page (/),
+// /healthz for container and systemd health checks, /metrics for
+// Prometheus, and a Tesla login started from the page (/auth/start →
+// Tesla → /auth/callback), so a container user never needs the CLI.
+//
+// It renders bridge.Status with html/template and embedded assets; no
+// JavaScript. It holds no state of its own beyond pending logins.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+// StatusSource is what the page renders; *bridge.Bridge implements it.
+type StatusSource interface {
+	Status() bridge.Status
+}
+
+// Options configure a Server.
+type Options struct {
+	Bridge StatusSource
+	// MQTTConnected reports the broker connection (nil: not checked).
+	MQTTConnected func() bool
+	// Metrics is served on /metrics (nil: 404).
+	Metrics prometheus.Gatherer
+	// Login, when set, shows "Log in with Tesla" and serves /auth/*.
+	Login *Login
+	Now   func() time.Time
+	// Logger for requests that fail; never given tokens or codes.
+	Logger zerolog.Logger
+}
+
+// Login is what the page needs to run Tesla's authorization-code flow.
+type Login struct {
+	// Auth is the app's OAuth configuration. When its RedirectURI does not
+	// end in /auth/callback, the server's own address is used instead, so
+	// register http://<this host>:<port>/auth/callback with the Tesla app.
+	Auth fleet.AuthConfig
+	// Save stores the new token; the bridge picks it up without a restart.
+	Save func(ctx context.Context, t *fleet.Token) error
+}
+
+// Server is the HTTP server. Create it with New.
+type Server struct {
+	opts  Options
+	mux   *http.ServeMux
+	pages *pages
+
+	mu      sync.Mutex
+	pending map[string]*pendingLogin // by OAuth state
+	srv     *http.Server
+}
+
+// New builds the server and its routes; it does not listen yet.
+func New(opts Options) (*Server, error) {
+	if opts.Bridge == nil {
+		return nil, errors.New("web: a status source is required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), pages: p, pending: map[string]*pendingLogin{}}
+	s.mux.HandleFunc("GET /{$}", s.handleIndex)
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.Handle("GET /static/", http.FileServerFS(assets))
+	if opts.Metrics != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Metrics, promhttp.HandlerOpts{}))
+	}
+	if opts.Login != nil {
+		s.mux.HandleFunc("GET /auth/start", s.handleAuthStart)
+		s.mux.HandleFunc("GET /auth/callback", s.handleAuthCallback)
+	}
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler, with headers that keep the page out
+// of frames and caches (it shows the account's state).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'")
+	h.Set("Cache-Control", "no-store")
+	s.mux.ServeHTTP(w, r)
+}
+
+// Start listens on addr and serves in the background; it returns the bound
+// address (addr may use port 0). A busy port is an error here, not later.
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.opts.Logger.Error().Err(err).Msg("HTTP server stopped")
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// Shutdown stops a started server, waiting for requests in flight until
+// ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Shutdown(ctx)
+}

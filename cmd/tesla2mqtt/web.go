@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/web"
+	"github.com/tesla2mqtt/tesla2mqtt/config"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+)
+
+// addHTTPFlag adds --http-addr to run and demo.
+func addHTTPFlag(fs *flag.FlagSet) *string {
+	return fs.String("http-addr", "", `address of the status page, /healthz and /metrics (overrides [http] addr; "off" disables)`)
+}
+
+// startAddons starts what sits beside the bridge: Prometheus metrics, the
+// TeslaMate-compatible topics and the HTTP server. The returned stop
+// function shuts the server down.
+func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, log zerolog.Logger) (func(), error) {
+	if cfg.MQTT.TeslaMateCompat {
+		st.bridge.EnableTeslaMate(cfg.MQTT.TeslaMatePrefix)
+	}
+	st.metrics.WatchMQTT(st.mqtt.IsConnected, st.mqtt.Reconnects)
+	st.bridge.AttachMetrics(st.metrics)
+	addr := cfg.HTTP.Addr
+	if httpAddr != "" {
+		addr = httpAddr
+	}
+	if addr == "" || addr == "off" {
+		return func() {}, nil
+	}
+	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
+		Logger: log.With().Str("component", "http").Logger()}
+	if acct != nil && cfg.Tesla.ClientID != "" {
+		opts.Login = &web.Login{Auth: authConfig(cfg), Save: func(_ context.Context, t *fleet.Token) error {
+			if err := acct.store.Save(t); err != nil {
+				return err
+			}
+			acct.reloadIfNew()
+			return nil
+		}}
+	}
+	srv, err := web.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	bound, err := srv.Start(addr)
+	if err != nil {
+		return nil, usageErr("cannot serve the status page on %s: %v (change [http] addr or --http-addr)", addr, err)
+	}
+	log.Info().Str("addr", "http://"+bound+"/").Msg("status page, /healthz and /metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// cmdHealthcheck is the container's HEALTHCHECK: GET /healthz, exit 0 when
+// healthy and 1 otherwise, naming what fails. It needs no shell or curl in
+// the image.
+func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "address of the bridge's HTTP server (default: [http] addr of -c, else 127.0.0.1:8088)")
+	path := fs.String("c", "", "config file to read [http] addr from")
+	timeout := fs.Duration("timeout", 5*time.Second, "give up after this long")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tesla2mqtt healthcheck [flags]\n\nAsks a running bridge's /healthz. Exit 0 when healthy, 1 when not or unreachable.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	target := *addr
+	if target == "" {
+		target = config.Default().HTTP.Addr
+		if *path != "" {
+			cfg, err := loadConfig(*path)
+			if err != nil {
+				return err
+			}
+			target = cfg.HTTP.Addr
+		}
+	}
+	url, err := healthURL(target)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("unhealthy: %v", err)}
+	}
+	defer resp.Body.Close()
+	var h web.Health
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&h)
+	if resp.StatusCode != http.StatusOK {
+		return &exitError{code: 1, err: fmt.Errorf("unhealthy (%d): failing %s", resp.StatusCode, strings.Join(h.Failing, ", "))}
+	}
+	fmt.Fprintln(stdout, "healthy")
+	return nil
+}
+
+// healthURL turns a listen address into the URL to ask: a wildcard host
+// (0.0.0.0, ::, empty) is reached on loopback.
+func healthURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%q is not host:port", addr)
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
+}

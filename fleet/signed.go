@@ -1,0 +1,272 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/teslamotors/vehicle-command/pkg/cache"
+	"github.com/teslamotors/vehicle-command/pkg/connector"
+	"github.com/teslamotors/vehicle-command/pkg/connector/inet"
+	"github.com/teslamotors/vehicle-command/pkg/protocol"
+	"github.com/teslamotors/vehicle-command/pkg/proxy"
+	"github.com/teslamotors/vehicle-command/pkg/vehicle"
+)
+
+// SessionCacheFile is the vehicle-command session cache in the state
+// directory. It lets a restarted bridge skip the handshake (one billed
+// signed_command round trip per car and domain).
+const SessionCacheFile = "vehicle_sessions.json"
+
+// signedConn is the SDK's transport (connector.Connector) built on Client
+// instead of inet.Connection. inet.NewConnection cannot serve here: it
+// hard-codes "https://"+host with a default http.Client (no fleetsim, no
+// custom CA) and captures the bearer token once, so it breaks after every
+// token refresh. Going through Client.do gives every signed_command the
+// token source's current token, the region re-homing, the per-request
+// deadline and the metering of every other call.
+type signedConn struct {
+	c     *Client
+	vin   string
+	inbox chan []byte
+
+	mu     sync.Mutex
+	closed bool
+}
+
+var _ connector.Connector = (*signedConn)(nil)
+
+func newSignedConn(c *Client, vin string) *signedConn {
+	return &signedConn{c: c, vin: vin, inbox: make(chan []byte, connector.BufferSize)}
+}
+
+// Receive hands the car's answers to the SDK's dispatcher.
+func (s *signedConn) Receive() <-chan []byte { return s.inbox }
+
+// Send posts one routable message (FLEET_API.md §4.2) and queues the answer.
+func (s *signedConn) Send(ctx context.Context, buffer []byte) error {
+	path, err := vehiclePath(s.vin, "/signed_command")
+	if err != nil {
+		return err
+	}
+	var answer []byte
+	err = s.c.do(ctx, call{method: http.MethodPost, endpoint: CallSignedCommand, device: s.vin, path: path,
+		body: map[string][]byte{"routable_message": buffer}, out: &answer})
+	switch {
+	case StatusOf(err) == http.StatusUnprocessableEntity:
+		// 422: the car does not speak the protocol (pre-2021 Model S/X).
+		return protocol.ErrProtocolNotSupported
+	case StatusOf(err) == http.StatusServiceUnavailable:
+		// The SDK reads 503 as "vehicle not awake"; the bridge wakes on ErrAsleep.
+		return &APIError{Endpoint: CallSignedCommand, Status: http.StatusServiceUnavailable, Kind: ErrAsleep}
+	case err != nil:
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return protocol.ErrNotConnected
+	}
+	select {
+	case s.inbox <- answer:
+		return nil
+	default:
+		return protocol.NewError("dropped response because inbox is full", true, false)
+	}
+}
+
+// VIN is the car this connection talks to.
+func (s *signedConn) VIN() string { return s.vin }
+
+// Close ends the connection; safe to call more than once, as the SDK requires.
+func (s *signedConn) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.inbox)
+	}
+}
+
+// PreferredAuthMethod is what inet uses over the internet: HMAC, with the
+// answer encrypted by the car.
+func (s *signedConn) PreferredAuthMethod() connector.AuthMethod { return connector.AuthMethodHMAC }
+
+// RetryInterval is inet's.
+func (s *signedConn) RetryInterval() time.Duration { return time.Second }
+
+// AllowedLatency is inet's.
+func (s *signedConn) AllowedLatency() time.Duration { return inet.MaxLatency }
+
+// signedCar is one car's SDK vehicle, kept between commands so the session
+// (counter, epoch) lives on; mu serialises commands to the car.
+type signedCar struct {
+	mu  sync.Mutex
+	veh *vehicle.Vehicle
+}
+
+// signer runs signed commands for every car of the account.
+type signer struct {
+	c       *Client
+	key     protocol.ECDHPrivateKey
+	file    string // session cache path; "" keeps it in memory
+	timeout time.Duration
+
+	mu       sync.Mutex
+	cars     map[string]*signedCar
+	sessions *cache.SessionCache
+}
+
+// newSigner loads the session cache from dir (when set). A missing or
+// unreadable cache only costs a handshake, so it is not an error.
+func newSigner(c *Client, priv *ecdsa.PrivateKey, dir string, timeout time.Duration) (*signer, error) {
+	ek, err := priv.ECDH()
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	key := protocol.UnmarshalECDHPrivateKey(ek.Bytes())
+	if key == nil {
+		return nil, errors.New("signing key: not a P-256 private key")
+	}
+	s := &signer{c: c, key: key, timeout: timeout, cars: map[string]*signedCar{}, sessions: cache.New(0)}
+	if dir != "" {
+		s.file = filepath.Join(dir, SessionCacheFile)
+		if loaded, err := cache.ImportFromFile(s.file); err == nil && loaded.Vehicles != nil {
+			s.sessions = loaded
+		}
+	}
+	return s, nil
+}
+
+// car returns the connected SDK vehicle for vin, building it on first use.
+func (s *signer) car(ctx context.Context, vin string) (*signedCar, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc := s.cars[vin]; sc != nil {
+		return sc, nil
+	}
+	veh, err := vehicle.NewVehicle(newSignedConn(s.c, vin), s.key, s.sessions)
+	if err != nil {
+		return nil, fmt.Errorf("signed command: %w", err)
+	}
+	if err := veh.Connect(ctx); err != nil {
+		return nil, fmt.Errorf("signed command: %w", err)
+	}
+	sc := &signedCar{veh: veh}
+	s.cars[vin] = sc
+	return sc, nil
+}
+
+// run sends cmd signed: handshake when no session is cached, then the
+// command as proxy.ExtractCommandAction translates it from the REST
+// vocabulary. It returns SDK errors unmapped (see mapSigned).
+func (s *signer) run(ctx context.Context, vin string, cmd Command) error {
+	params, err := sdkParams(cmd.Params)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	action, err := proxy.ExtractCommandAction(ctx, cmd.Name, params)
+	if err != nil {
+		return err
+	}
+	sc, err := s.car(ctx, vin)
+	if err != nil {
+		return err
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	err = sc.veh.StartSession(ctx, nil)
+	if err == nil {
+		err = action(sc.veh)
+	}
+	s.save(sc.veh)
+	return err
+}
+
+// save stores the car's sessions in the cache and the cache on disk (0600,
+// atomically: the SDK's ExportToFile neither truncates nor restricts mode).
+func (s *signer) save(veh *vehicle.Vehicle) {
+	if err := veh.UpdateCachedSessions(s.sessions); err != nil || s.file == "" {
+		return
+	}
+	var buf bytes.Buffer
+	if err := s.sessions.Export(&buf); err != nil {
+		return
+	}
+	tmp := s.file + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		s.c.log.Warn().Err(err).Msg("cannot write the vehicle session cache")
+		return
+	}
+	if err := os.Rename(tmp, s.file); err != nil {
+		s.c.log.Warn().Err(err).Msg("cannot write the vehicle session cache")
+	}
+}
+
+// close disconnects every car.
+func (s *signer) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for vin, sc := range s.cars {
+		sc.veh.Disconnect()
+		delete(s.cars, vin)
+	}
+}
+
+// sdkParams gives the SDK the types it checks for: it wants float64 for
+// every number, as encoding/json would produce, while Go callers write ints.
+func sdkParams(p map[string]any) (proxy.RequestParameters, error) {
+	out := proxy.RequestParameters{}
+	if len(p) == 0 {
+		return out, nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("signed command parameters: %w", err)
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("signed command parameters: %w", err)
+	}
+	return out, nil
+}
+
+// mapSigned turns the SDK's outcome into the package's vocabulary: a
+// CommandResult for anything the car answered, a sentinel for the rest.
+// Fleet API errors of the transport (asleep, unauthorized, rate limited…)
+// pass through unchanged so the bridge classifies them as for REST.
+func mapSigned(err error) (*CommandResult, error) {
+	var apiErr *APIError
+	var httpErr *inet.HTTPError
+	switch {
+	case err == nil:
+		return &CommandResult{Result: true}, nil
+	case errors.Is(err, protocol.ErrKeyNotPaired):
+		return nil, ErrKeyNotPaired
+	case errors.As(err, &apiErr):
+		return nil, err
+	case protocol.IsNominalError(err):
+		// The car (or the SDK's parameter check) refused: Tesla's own words.
+		return &CommandResult{Result: false, Reason: err.Error()}, nil
+	case errors.As(err, &httpErr):
+		// ExtractCommandAction's unknown command: {"error":"invalid_command"}.
+		msg := httpErr.Message
+		if strings.Contains(msg, "invalid_command") {
+			msg = "invalid_command"
+		}
+		return nil, &APIError{Endpoint: CallSignedCommand, Status: httpErr.Code, Message: msg, Kind: ErrBadRequest}
+	case protocol.MayHaveSucceeded(err):
+		return nil, fmt.Errorf("%w (%w)", ErrMayHaveSucceeded, err)
+	}
+	return nil, fmt.Errorf("signed command: %w", err)
+}
