@@ -112,6 +112,13 @@ type Options struct {
 	Account AccountStatus
 	// Meter, if set, feeds request counts into bridge/info.
 	Meter *fleet.Meter
+	// Policy tunes the per-car polling state machine (quiet and suspend
+	// periods; zero values take the defaults).
+	Policy PolicyOptions
+	// Budget, if set, is the monthly Fleet API budget: cmd adds it to the
+	// client's recorders so it sees every response. It stretches polling,
+	// pauses it on EXCEEDED_LIMIT, and with a hard cap refuses commands.
+	Budget *Budget
 	// RefreshMinInterval rate-limits get and refresh requests per device (default 30 s).
 	RefreshMinInterval time.Duration
 	// BirthDelay is the wait before republishing after HA's birth message.
@@ -136,6 +143,16 @@ type Bridge struct {
 	lastRefresh map[string]time.Time
 	discovered  bool
 	ctx         context.Context
+	// policies are the cars' polling states, gates the per-device and
+	// endpoint fault states, by uid.
+	policies map[string]*carPolicy
+	gates    map[string]*faultGate
+	// pausedUntil is the EXCEEDED_LIMIT pause without a Budget.
+	pausedUntil time.Time
+	// ticks counts each stretchable job's turns; lastInfo is when the
+	// budget's bridge/info was last published.
+	ticks    map[string]int
+	lastInfo time.Time
 }
 
 // New builds a Bridge and registers its MQTT handlers; nothing is polled
@@ -171,6 +188,18 @@ func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
 	if opts.Scheduler == nil {
 		opts.Scheduler = NewCronScheduler(opts.Logger)
 	}
+	if opts.Policy.QuietAfter <= 0 {
+		opts.Policy.QuietAfter = 15 * time.Minute
+	}
+	if opts.Policy.SuspendFor <= 0 {
+		opts.Policy.SuspendFor = 21 * time.Minute
+	}
+	if opts.Budget != nil {
+		api = budgetGuard{api, opts.Budget}
+		if opts.Commander != nil {
+			opts.Commander = guardCommander(opts.Commander, opts.Budget)
+		}
+	}
 	b := &Bridge{
 		opts:        opts,
 		fleet:       api,
@@ -181,6 +210,9 @@ func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
 		byUID:       map[string]*device{},
 		lastRefresh: map[string]time.Time{},
 		ctx:         context.Background(),
+		policies:    map[string]*carPolicy{},
+		gates:       map[string]*faultGate{},
+		ticks:       map[string]int{},
 	}
 	if err := b.subscribe(); err != nil {
 		return nil, err
@@ -212,7 +244,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 	}
 	b.PollConnectivity(ctx)
-	b.PollVehicles(ctx, "")
+	b.pollOnline(ctx)
 	b.PollSites(ctx, true)
 	b.publishInfo()
 	if err := b.schedule(ctx); err != nil {
@@ -227,25 +259,34 @@ func (b *Bridge) Run(ctx context.Context) error {
 		b.log.Warn().Msg("polling jobs did not finish within 3s")
 	}
 	b.setAllAvailability("offline")
+	if err := b.opts.Budget.Save(); err != nil {
+		b.log.Warn().Err(err).Msg("cannot save the budget counters")
+	}
 	return nil
 }
 
+// schedule registers the polling jobs. Each vehicle_data job reads the
+// cars whose policy state it serves; the reads that cost money are paced
+// by the budget's stretch and stop during an EXCEEDED_LIMIT pause.
 func (b *Bridge) schedule(ctx context.Context) error {
 	s := b.opts.Schedule
+	pricedCheck := b.opts.Budget != nil && b.opts.Budget.opts.Prices.Connectivity > 0
 	jobs := []struct {
 		name, spec string
 		job        func()
+		// paid jobs are stretched near the budget; api jobs pause on EXCEEDED_LIMIT.
+		paid, api bool
 	}{
-		{"connectivity", s.Connectivity, func() { b.PollConnectivity(ctx) }},
-		{"vehicle_data_driving", s.VehicleDataDriving, func() { b.PollVehicles(ctx, modeDriving) }},
-		{"vehicle_data_charging", s.VehicleDataCharging, func() { b.PollVehicles(ctx, modeCharging) }},
-		{"vehicle_data_idle", s.VehicleDataIdle, func() { b.PollVehicles(ctx, modeIdle) }},
-		{"live_status", s.LiveStatus, func() { b.PollSites(ctx, false) }},
-		{"site_info", s.SiteInfo, func() { b.pollSiteInfo(ctx) }},
-		{"energy_history", s.EnergyHistory, func() { b.PollEnergyHistory(ctx) }},
-		{"fleet_status", s.FleetStatus, b.fleetStatusJob(ctx)},
-		{"products", s.Products, func() { _ = b.discover(ctx) }},
-		{"full_republish", s.FullRepublish, func() { b.publishInfo(); b.republishState() }},
+		{"connectivity", s.Connectivity, func() { b.PollConnectivity(ctx) }, pricedCheck, true},
+		{jobDriving, s.VehicleDataDriving, func() { b.pollJob(ctx, jobDriving) }, true, true},
+		{jobCharging, s.VehicleDataCharging, func() { b.pollJob(ctx, jobCharging) }, true, true},
+		{jobIdle, s.VehicleDataIdle, func() { b.pollJob(ctx, jobIdle) }, true, true},
+		{"live_status", s.LiveStatus, func() { b.PollSites(ctx, false) }, true, true},
+		{"site_info", s.SiteInfo, func() { b.pollSiteInfo(ctx) }, true, true},
+		{"energy_history", s.EnergyHistory, func() { b.PollEnergyHistory(ctx) }, true, true},
+		{"fleet_status", s.FleetStatus, b.fleetStatusJob(ctx), false, true},
+		{"products", s.Products, func() { _ = b.discover(ctx) }, false, true},
+		{"full_republish", s.FullRepublish, func() { b.publishInfo(); b.republishState() }, false, false},
 	}
 	var errs []error
 	for _, j := range jobs {
@@ -253,12 +294,32 @@ func (b *Bridge) schedule(ctx context.Context) error {
 			continue
 		}
 		job := j.job
-		name := j.name
-		if err := b.opts.Scheduler.Add(name, j.spec, func() { b.guard(name, job) }); err != nil {
+		name, paid, api := j.name, j.paid, j.api
+		run := func() {
+			if api && b.pollingPaused(b.opts.Now()) {
+				return
+			}
+			if paid && !b.stretchTurn(name) {
+				return
+			}
+			job()
+		}
+		if err := b.opts.Scheduler.Add(name, j.spec, func() { b.guard(name, run) }); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// stretchTurn counts a job's turns and reports whether this one runs: all
+// of them at stretch 1, every 2nd at stretch 2, and so on.
+func (b *Bridge) stretchTurn(name string) bool {
+	k := b.opts.Budget.Stretch()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.ticks[name]
+	b.ticks[name] = n + 1
+	return n%k == 0
 }
 
 // sleepCtx waits d or until ctx ends.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"sort"
+	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -34,10 +35,17 @@ func mode(v *VehicleView) string {
 	return modeIdle
 }
 
-// PollConnectivity reads the state of every car with one GET /api/1/vehicles,
-// which never wakes a car. A car that came online is read at once.
+// PollConnectivity reads the state of every car with one GET
+// /api/1/vehicles, which never wakes a car, runs each car's quiet and
+// suspend timers against Options.Now, and reads at once a car that has just
+// come online (its user or a command woke it).
 func (b *Bridge) PollConnectivity(ctx context.Context) {
+	now := b.opts.Now()
+	if b.pollingPaused(now) || !b.gateAllows(connectivityGate, now) {
+		return
+	}
 	vs, err := b.fleet.Vehicles(ctx)
+	b.gateDone(connectivityGate, "", err, now)
 	if err != nil {
 		b.log.Warn().Err(err).Msg("connectivity check failed")
 		return
@@ -58,11 +66,14 @@ func (b *Bridge) PollConnectivity(ctx context.Context) {
 			d.vehicle.CommandSigning = v.CommandSigning
 		}
 		if d.vehicle.State != v.State {
-			if v.State == fleet.StateOnline {
-				woke = append(woke, d)
-			}
 			d.vehicle.State = v.State
 			changed = append(changed, change{d, v.State})
+		}
+		p := b.policyLocked(d)
+		// A car read a moment ago (the fresh read after a command that woke
+		// it) needs no second read.
+		if p.connectivity(v.State, now, b.opts.Policy) && now.Sub(p.lastRead) >= time.Minute {
+			woke = append(woke, d)
 		}
 	}
 	b.mu.Unlock()
@@ -73,24 +84,54 @@ func (b *Bridge) PollConnectivity(ctx context.Context) {
 	for _, d := range woke {
 		b.pollVehicle(ctx, d)
 	}
+	b.budgetTick(now)
 }
 
-// PollVehicles reads vehicle_data for every online car in the given mode
-// ("" = every online car). Cars that are not online are never read: reading
-// would only cost a billable 408, and waking them is for commands alone.
-func (b *Bridge) PollVehicles(ctx context.Context, m string) {
+// connectivityGate is the fault gate of the account-wide vehicle list.
+const connectivityGate = "/vehicles"
+
+// policyLocked returns the car's policy, creating it. Callers hold b.mu.
+func (b *Bridge) policyLocked(d *device) *carPolicy {
+	p := b.policies[d.uid]
+	if p == nil {
+		p = &carPolicy{}
+		b.policies[d.uid] = p
+	}
+	return p
+}
+
+// pollJob reads the online cars whose policy state belongs to job (one of
+// the vehicle_data_* jobs). Cars that are asleep, offline or suspended are
+// never read: reading would only cost a billable 408 or keep them awake.
+func (b *Bridge) pollJob(ctx context.Context, job string) {
+	now := b.opts.Now()
+	for _, d := range b.sortedDevices() {
+		if d.kind != kindVehicle {
+			continue
+		}
+		b.mu.Lock()
+		p := b.policyLocked(d)
+		p.tick(now, b.opts.Policy)
+		due := d.vehicle.State == fleet.StateOnline && p.job() == job
+		b.mu.Unlock()
+		if due {
+			b.pollVehicle(ctx, d)
+		}
+	}
+}
+
+// pollOnline reads every online car once (at start).
+func (b *Bridge) pollOnline(ctx context.Context) {
 	for _, d := range b.sortedDevices() {
 		if d.kind != kindVehicle {
 			continue
 		}
 		b.mu.Lock()
 		online := d.vehicle.State == fleet.StateOnline
-		dm := mode(d.vehicle)
 		b.mu.Unlock()
-		if !online || (m != "" && dm != m) {
-			continue
+		if online {
+			b.pollVehicle(ctx, d)
 		}
-		b.pollVehicle(ctx, d)
 	}
 }
 
@@ -118,16 +159,24 @@ func (d *device) endpoints() []fleet.Endpoint {
 	return out
 }
 
-// pollVehicle reads one car's vehicle_data and publishes the result.
+// pollVehicle reads one car's vehicle_data and publishes the result. It is
+// also the fresh read after a command and the read of a get or refresh
+// request; all of them wait out a 429, a back-off or a paused account.
 func (b *Bridge) pollVehicle(ctx context.Context, d *device) {
 	b.mu.Lock()
 	vin := d.uid
 	eps := d.endpoints()
 	b.mu.Unlock()
+	gate := vin + "/" + fleet.CallVehicleData
+	if start := b.opts.Now(); b.pollingPaused(start) || !b.gateAllows(gate, start) {
+		return
+	}
 	data, err := b.fleet.VehicleData(ctx, vin, eps)
 	now := b.opts.Now()
+	b.gateDone(gate, d.name, err, now)
 	b.mu.Lock()
 	var rediscover bool
+	p := b.policyLocked(d)
 	switch {
 	case err == nil:
 		d.vehicle.merge(data)
@@ -135,6 +184,7 @@ func (b *Bridge) pollVehicle(ctx context.Context, d *device) {
 		d.vehicle.LastSeen = now
 		d.updatedAt = now
 		d.lastError = ""
+		p.observe(d.vehicle, now, b.opts.Policy)
 		hd := vehicleHassDevice(d)
 		if !reflect.DeepEqual(hd, d.hassDevice) {
 			d.hassDevice = hd
@@ -143,6 +193,7 @@ func (b *Bridge) pollVehicle(ctx context.Context, d *device) {
 	case errors.Is(err, fleet.ErrAsleep):
 		d.vehicle.State = fleet.StateAsleep
 		d.lastError = ""
+		p.asleep()
 	default:
 		d.lastError = err.Error()
 	}
@@ -183,6 +234,17 @@ func (b *Bridge) pollSiteInfo(ctx context.Context) {
 		b.readSiteInfo(ctx, d)
 		b.publishSite(d)
 	}
+}
+
+// siteGate checks a site read against a running pause and the site's own
+// back-off; done records its outcome.
+func (b *Bridge) siteGate(d *device, call string) (ok bool, done func(error)) {
+	key := d.uid + "/" + call
+	now := b.opts.Now()
+	if b.pollingPaused(now) || !b.gateAllows(key, now) {
+		return false, nil
+	}
+	return true, func(err error) { b.gateDone(key, d.name, err, b.opts.Now()) }
 }
 
 // pollSite reads one site's live status (and site info) and publishes.
@@ -228,7 +290,12 @@ func (b *Bridge) publishSite(d *device) {
 }
 
 func (b *Bridge) readLiveStatus(ctx context.Context, d *device) {
+	ok, done := b.siteGate(d, fleet.CallLiveStatus)
+	if !ok {
+		return
+	}
 	ls, err := b.fleet.LiveStatus(ctx, d.site.ID)
+	done(err)
 	now := b.opts.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -245,7 +312,12 @@ func (b *Bridge) readLiveStatus(ctx context.Context, d *device) {
 }
 
 func (b *Bridge) readSiteInfo(ctx context.Context, d *device) {
+	ok, done := b.siteGate(d, fleet.CallSiteInfo)
+	if !ok {
+		return
+	}
 	info, err := b.fleet.SiteInfo(ctx, d.site.ID)
+	done(err)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err != nil {

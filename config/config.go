@@ -19,6 +19,8 @@ type Config struct {
 	Sites    []Site    `toml:"site"`
 	Schedule Schedule  `toml:"schedule"`
 	Commands Commands  `toml:"commands"`
+	Budget   Budget    `toml:"budget"`
+	Prices   Prices    `toml:"prices"`
 	Entities Entities  `toml:"entities"`
 	Log      Log       `toml:"log"`
 	HTTP     HTTP      `toml:"http"`
@@ -61,6 +63,13 @@ type MQTT struct {
 	Password     string `toml:"password"`
 	PasswordFile string `toml:"password_file"`
 	ClientID     string `toml:"client_id"`
+	// CAFile, CertFile and KeyFile set up TLS to an external broker: the
+	// CAs that sign its certificate and a client certificate (PEM).
+	CAFile   string `toml:"ca_file"`
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+	// InsecureSkipVerify accepts any broker certificate (setup only).
+	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
 	// TeslaMateCompat also publishes TeslaMate's scalar topics
 	// (<teslamate_prefix>/cars/<n>/<key>) for consumers written for TeslaMate.
 	TeslaMateCompat bool   `toml:"teslamate_compat"`
@@ -70,6 +79,20 @@ type MQTT struct {
 // Broker is the [broker] table: the embedded broker used when mqtt.url is empty.
 type Broker struct {
 	Addr string `toml:"addr"`
+	// Users may log in to the embedded broker; without any it accepts
+	// anonymous clients and only listens on loopback.
+	Users []BrokerUser `toml:"users"`
+	// TLSAddr adds a TLS listener with TLSCertFile and TLSKeyFile (PEM).
+	TLSAddr     string `toml:"tls_addr"`
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+}
+
+// BrokerUser is one [[broker.users]] entry.
+type BrokerUser struct {
+	Username string `toml:"username"`
+	// PasswordHash is a bcrypt hash from `tesla2mqtt hash-password`.
+	PasswordHash string `toml:"password_hash"`
 }
 
 // Vehicle is one [[vehicle]] entry: it names a car of the account. Cars that
@@ -91,10 +114,16 @@ type Schedule struct {
 	// Connectivity: GET /api/1/vehicles for all cars at once; never wakes a car.
 	Connectivity string `toml:"connectivity"`
 	// VehicleDataDriving, VehicleDataCharging, VehicleDataIdle: vehicle_data for
-	// online cars in that condition.
+	// online cars in that condition (someone in a parked car counts as
+	// driving: a drive is about to start).
 	VehicleDataDriving  string `toml:"vehicle_data_driving"`
 	VehicleDataCharging string `toml:"vehicle_data_charging"`
 	VehicleDataIdle     string `toml:"vehicle_data_idle"`
+	// QuietAfter: a parked car with nothing changing for this long is left
+	// alone (no vehicle_data) for SuspendFor, so it can fall asleep. Go
+	// durations, not cron specs.
+	QuietAfter string `toml:"quiet_after" kind:"duration"`
+	SuspendFor string `toml:"suspend_for" kind:"duration"`
 	// LiveStatus and SiteInfo: energy site reads.
 	LiveStatus string `toml:"live_status"`
 	SiteInfo   string `toml:"site_info"`
@@ -119,6 +148,27 @@ type Commands struct {
 	RateLimitPerMinute int `toml:"rate_limit_per_minute"`
 	// WakeTimeout bounds waiting for a car to come online after wake_up (Go duration).
 	WakeTimeout string `toml:"wake_timeout"`
+}
+
+// Budget is the [budget] table: what the Fleet API may cost per month.
+type Budget struct {
+	// MonthlyUSD is the monthly budget; when the month-end projection
+	// exceeds it, polling slows down step by step. Default: Tesla's $10 credit.
+	MonthlyUSD float64 `toml:"monthly_usd"`
+	// HardCap also refuses commands (and wakes) once the month's spend
+	// reaches the budget. Off by default: a command the user asked for runs.
+	HardCap bool `toml:"hard_cap"`
+}
+
+// Prices is the [prices] table: USD per billable response, by billing
+// category (FLEET_API.md §6.1). Connectivity prices the vehicle list and
+// state checks, which Tesla does not bill today.
+type Prices struct {
+	Data         float64 `toml:"data"`
+	Command      float64 `toml:"command"`
+	Wake         float64 `toml:"wake"`
+	Streaming    float64 `toml:"streaming"`
+	Connectivity float64 `toml:"connectivity"`
 }
 
 // Entities is the [entities] table: user choices by entity key.
@@ -171,7 +221,9 @@ func Default() Config {
 			Connectivity:        "@every 1m",
 			VehicleDataDriving:  "@every 1m",
 			VehicleDataCharging: "@every 5m",
-			VehicleDataIdle:     "@every 15m",
+			VehicleDataIdle:     "@every 5m",
+			QuietAfter:          "15m",
+			SuspendFor:          "21m",
 			LiveStatus:          "@every 1m",
 			SiteInfo:            "@every 1h",
 			EnergyHistory:       "@every 15m",
@@ -180,6 +232,8 @@ func Default() Config {
 			FullRepublish:       "@every 1h",
 		},
 		Commands: Commands{Allow: []string{}, Deny: []string{}, RateLimitPerMinute: 10, WakeTimeout: "60s"},
+		Budget:   Budget{MonthlyUSD: 10},
+		Prices:   Prices{Data: 0.002, Command: 0.001, Wake: 0.02, Streaming: 1.0 / 150000},
 		Log:      Log{Level: "info", Format: "auto"},
 		HTTP:     HTTP{Addr: "127.0.0.1:8088"},
 	}

@@ -27,10 +27,11 @@ func (c *Config) Validate() error {
 	oneOf(&ps, "units", c.Units, "native", "metric", "imperial")
 	c.Tesla.validate(&ps)
 	c.MQTT.validate(&ps)
-	validateHostPort(&ps, "broker.addr", c.Broker.Addr)
+	c.validateBroker(&ps)
 	c.validateDevices(&ps)
 	c.Schedule.validate(&ps)
 	c.Commands.validate(&ps)
+	c.validateBudget(&ps)
 	validateEntities(&ps, c.Entities)
 	oneOf(&ps, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "console", "json")
@@ -97,6 +98,14 @@ func (m *MQTT) validate(ps *problems) {
 	}
 	validateTopic(ps, "mqtt.base_topic", m.BaseTopic)
 	validateTopic(ps, "mqtt.discovery_prefix", m.DiscoveryPrefix)
+	if (m.CertFile == "") != (m.KeyFile == "") {
+		ps.add("mqtt.cert_file", "mqtt.cert_file and mqtt.key_file go together: set both for a client certificate, or neither")
+	}
+	for _, f := range []struct{ key, path string }{{"mqtt.ca_file", m.CAFile}, {"mqtt.cert_file", m.CertFile}, {"mqtt.key_file", m.KeyFile}} {
+		if f.path != "" && m.URL == "" {
+			ps.add(f.key, "is only used with an external broker (mqtt.url), which is empty")
+		}
+	}
 	if m.TeslaMateCompat {
 		validateTopic(ps, "mqtt.teslamate_prefix", m.TeslaMatePrefix)
 	}
@@ -187,15 +196,40 @@ func (c *Config) validateDevices(ps *problems) {
 	}
 }
 
-// validate parses every field of Schedule as a cron spec. It walks the struct
-// so that a schedule added later cannot escape the check.
+// validate parses every field of Schedule as a cron spec, or as a Go
+// duration when tagged kind:"duration". It walks the struct so that a
+// schedule added later cannot escape the check.
 func (s *Schedule) validate(ps *problems) {
 	v := reflect.ValueOf(*s)
 	for i := range v.NumField() {
-		key := "schedule." + tomlName(v.Type().Field(i))
+		f := v.Type().Field(i)
+		key := "schedule." + tomlName(f)
 		spec := v.Field(i).String()
+		if f.Tag.Get("kind") == "duration" {
+			if d, err := time.ParseDuration(spec); err != nil || d <= 0 {
+				ps.add(key, "%q is not a positive Go duration such as \"15m\"", spec)
+			}
+			continue
+		}
 		if _, err := cron.ParseStandard(spec); err != nil {
 			ps.add(key, "invalid cron spec %q: %v", spec, err)
+		}
+	}
+}
+
+// validateBudget rejects negative money: a negative price would let the
+// bridge believe polling earns credit.
+func (c *Config) validateBudget(ps *problems) {
+	if c.Budget.MonthlyUSD < 0 {
+		ps.add("budget.monthly_usd", "must be 0 or more, got %g", c.Budget.MonthlyUSD)
+	}
+	for _, p := range []struct {
+		key string
+		usd float64
+	}{{"prices.data", c.Prices.Data}, {"prices.command", c.Prices.Command}, {"prices.wake", c.Prices.Wake},
+		{"prices.streaming", c.Prices.Streaming}, {"prices.connectivity", c.Prices.Connectivity}} {
+		if p.usd < 0 {
+			ps.add(p.key, "must be 0 or more, got %g", p.usd)
 		}
 	}
 }
@@ -243,4 +277,51 @@ func (c *Commands) validate(ps *problems) {
 	if d, err := time.ParseDuration(c.WakeTimeout); err != nil || d <= 0 {
 		ps.add("commands.wake_timeout", "%q is not a positive Go duration such as \"60s\"", c.WakeTimeout)
 	}
+}
+
+// brokerBridgeUser is the embedded broker's login of the bridge itself
+// (cmd makes its password per run); no configured user may take it.
+const brokerBridgeUser = "tesla2mqtt-bridge"
+
+// BrokerBridgeUser returns the username the bridge logs in to the embedded
+// broker with.
+func BrokerBridgeUser() string { return brokerBridgeUser }
+
+// validateBroker checks [broker]: addresses, TLS files and users with
+// bcrypt hashes.
+func (c *Config) validateBroker(ps *problems) {
+	b := c.Broker
+	validateHostPort(ps, "broker.addr", b.Addr)
+	if b.TLSAddr != "" {
+		validateHostPort(ps, "broker.tls_addr", b.TLSAddr)
+		if b.TLSCertFile == "" || b.TLSKeyFile == "" {
+			ps.add("broker.tls_addr", "needs broker.tls_cert_file and broker.tls_key_file (PEM)")
+		}
+	} else if b.TLSCertFile != "" || b.TLSKeyFile != "" {
+		ps.add("broker.tls_addr", "is empty, so broker.tls_cert_file and broker.tls_key_file are not used; set tls_addr such as \":8883\"")
+	}
+	seen := map[string]bool{}
+	for i, u := range b.Users {
+		key := fmt.Sprintf("broker.users[%d]", i)
+		switch {
+		case u.Username == "":
+			ps.add(key+".username", "must not be empty")
+		case u.Username == brokerBridgeUser:
+			ps.add(key+".username", "%q is the bridge's own login; choose another name", u.Username)
+		case seen[u.Username]:
+			ps.add(key+".username", "%q is listed twice", u.Username)
+		}
+		seen[u.Username] = true
+		if !isBcryptHash(u.PasswordHash) {
+			ps.add(key+".password_hash", "must be a bcrypt hash ($2b$…, 60 characters); make one with 'tesla2mqtt hash-password'")
+		}
+	}
+	// An open broker beyond loopback is refused when it starts (mqtt/broker),
+	// with the same remedy; an address alone does not tell it here.
+}
+
+// isBcryptHash checks the shape of a bcrypt hash without importing bcrypt
+// (config depends on the standard library, toml and cron only).
+func isBcryptHash(h string) bool {
+	return len(h) == 60 && (strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")) && h[6] == '$'
 }

@@ -20,6 +20,16 @@ type Options struct {
 	// Username and Password for the broker (optional).
 	Username string
 	Password string
+	// CAFile is a PEM bundle of the CAs that sign the broker's certificate
+	// (default: the system's roots). CertFile and KeyFile are a client
+	// certificate and its key, for brokers that authenticate clients by
+	// certificate. They apply to ssl://, tls://, mqtts:// and wss:// URLs.
+	CAFile   string
+	CertFile string
+	KeyFile  string
+	// InsecureSkipVerify accepts any broker certificate. It exists for a
+	// broker with a self-signed certificate during setup; CAFile is the fix.
+	InsecureSkipVerify bool
 	// WillTopic gets WillPayload (retained) from the broker when the connection
 	// dies, and OnlinePayload (retained) after each connect. Empty disables both.
 	WillTopic     string

@@ -57,6 +57,8 @@ type Client struct {
 	wg        sync.WaitGroup // dispatchLoop and sessionLoop
 
 	connects atomic.Int64
+	// setupErr is a TLS file problem found by New, returned by Connect.
+	setupErr error
 }
 
 // New builds a Client from opts, filling in defaults. It does not touch the
@@ -121,6 +123,11 @@ func New(opts Options) *Client {
 	if opts.WillTopic != "" {
 		po.SetWill(opts.WillTopic, opts.WillPayload, qos, true)
 	}
+	if tc, err := tlsConfig(opts); err != nil {
+		c.setupErr = err
+	} else if tc != nil {
+		po.SetTLSConfig(tc)
+	}
 	c.pc = paho.NewClient(po)
 
 	c.wg.Add(2)
@@ -145,6 +152,9 @@ func (c *Client) Connect(ctx context.Context) error {
 	u, err := url.Parse(c.opts.URL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return fmt.Errorf("mqtt: invalid broker URL %q: want scheme://host:port, e.g. tcp://127.0.0.1:1883", c.opts.URL)
+	}
+	if c.setupErr != nil {
+		return c.setupErr
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.opts.ConnectTimeout,
 		fmt.Errorf("no answer within %s", c.opts.ConnectTimeout))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -50,8 +51,11 @@ type wiring struct {
 func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.Logger) (*stack, error) {
 	s := &stack{meter: fleet.NewMeter(), metrics: bridge.NewMetrics()}
 	url := cfg.MQTT.URL
+	mqttUser, mqttPass := cfg.MQTT.Username, cfg.MQTT.Password
 	if url == "" {
-		s.broker = broker.New(broker.Options{Addr: cfg.Broker.Addr, Logger: log.With().Str("component", "broker").Logger()})
+		bo := embeddedBrokerOptions(cfg, log)
+		mqttUser, mqttPass = bo.Bridge.Username, bo.Bridge.Password
+		s.broker = broker.New(bo)
 		if err := s.broker.Start(); err != nil {
 			if errors.Is(err, broker.ErrAddrInUse) {
 				return nil, &exitError{code: 2, err: err}
@@ -85,14 +89,19 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	}
 	base := cfg.MQTT.BaseTopic
 	s.mqtt = mqtt.New(mqtt.Options{
-		URL:           url,
-		ClientID:      cfg.MQTT.ClientID,
-		Username:      cfg.MQTT.Username,
-		Password:      cfg.MQTT.Password,
-		WillTopic:     base + "/bridge/state",
-		WillPayload:   "offline",
-		OnlinePayload: "online",
-		Logger:        log.With().Str("component", "mqtt").Logger(),
+		URL:      url,
+		ClientID: cfg.MQTT.ClientID,
+		Username: mqttUser,
+		Password: mqttPass,
+		CAFile:   cfg.MQTT.CAFile,
+		CertFile: cfg.MQTT.CertFile,
+		KeyFile:  cfg.MQTT.KeyFile,
+		// InsecureSkipVerify is the user's explicit, documented choice.
+		InsecureSkipVerify: cfg.MQTT.InsecureSkipVerify,
+		WillTopic:          base + "/bridge/state",
+		WillPayload:        "offline",
+		OnlinePayload:      "online",
+		Logger:             log.With().Str("component", "mqtt").Logger(),
 	})
 	bopts := bridgeOptions(cfg, w, s.meter, log)
 	bopts.Commander = cmdr
@@ -196,4 +205,21 @@ func newCommander(cfg *config.Config, w wiring, api *fleet.Client, meter *fleet.
 		}
 	}
 	return fleet.NewCommander(opts)
+}
+
+// embeddedBrokerOptions maps [broker] onto the broker's options. The bridge
+// logs in with a password made for this run only, so it is in no file.
+func embeddedBrokerOptions(cfg *config.Config, log zerolog.Logger) broker.Options {
+	o := broker.Options{Addr: cfg.Broker.Addr, TLSAddr: cfg.Broker.TLSAddr,
+		TLSCertFile: cfg.Broker.TLSCertFile, TLSKeyFile: cfg.Broker.TLSKeyFile,
+		Bridge: broker.Credentials{Username: config.BrokerBridgeUser(), Password: rand.Text()},
+		ACL:    broker.ACL{BaseTopic: cfg.MQTT.BaseTopic, DiscoveryPrefix: cfg.MQTT.DiscoveryPrefix},
+		Logger: log.With().Str("component", "broker").Logger()}
+	if cfg.MQTT.TeslaMateCompat {
+		o.ACL.Protected = []string{cfg.MQTT.TeslaMatePrefix}
+	}
+	for _, u := range cfg.Broker.Users {
+		o.Users = append(o.Users, broker.User{Username: u.Username, PasswordHash: u.PasswordHash})
+	}
+	return o
 }

@@ -4,16 +4,17 @@
 package broker
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 )
 
@@ -30,9 +31,27 @@ type Options struct {
 	// Addr is the TCP host:port to listen on (default DefaultAddr). Port 0
 	// picks a free port; Addr() then tells which.
 	Addr string
+	// Users may log in; with none, clients connect anonymously, which Start
+	// allows only on loopback addresses.
+	Users []User
+	// Bridge is the bridge's own login: the one client that may publish
+	// state, bridge/* and discovery topics (see ACL).
+	Bridge Credentials
+	// ACL names the protected topics; an empty BaseTopic protects nothing.
+	ACL ACL
+	// TLSAddr, when set, adds a TLS listener on host:port with the
+	// certificate chain in TLSCertFile and its key in TLSKeyFile (PEM).
+	TLSAddr     string
+	TLSCertFile string
+	TLSKeyFile  string
 	// Logger receives mochi's log records.
 	Logger zerolog.Logger
 }
+
+// ErrNoUsers is wrapped by Start's error when the broker would listen
+// beyond loopback without any user configured: anyone on the network could
+// then read the account's data and unlock the cars.
+var ErrNoUsers = errors.New("no broker users configured")
 
 // Broker is the embedded broker. Retained messages live in memory: they are
 // lost on restart, and the bridge republishes everything when it reconnects.
@@ -40,6 +59,7 @@ type Broker struct {
 	opts      Options
 	srv       *mochi.Server
 	addr      string
+	tlsAddr   string
 	closeOnce sync.Once
 }
 
@@ -58,27 +78,51 @@ func (b *Broker) Start() error {
 	if b.srv != nil {
 		return errors.New("broker: already started")
 	}
-	ln, err := net.Listen("tcp", b.opts.Addr)
+	hook, err := b.authHook()
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return &addrInUseError{addr: b.opts.Addr, err: err}
+		return err
+	}
+	var tlsCfg *tls.Config
+	if b.opts.TLSAddr != "" {
+		cert, err := tls.LoadX509KeyPair(b.opts.TLSCertFile, b.opts.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("broker: TLS certificate %s / key %s: %w", b.opts.TLSCertFile, b.opts.TLSKeyFile, err)
 		}
-		return fmt.Errorf("cannot listen on %s: %w", b.opts.Addr, err)
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := listen(b.opts.Addr)
+	if err != nil {
+		return err
+	}
+	lns := []*listeners.Net{listeners.NewNet("t1", ln)}
+	if tlsCfg != nil {
+		tln, err := listen(b.opts.TLSAddr)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		lns = append(lns, listeners.NewNet("tls", tls.NewListener(tln, tlsCfg)))
+		b.tlsAddr = tln.Addr().String()
+	}
+	closeAll := func() {
+		for _, l := range lns {
+			l.Close(func(string) {})
+		}
 	}
 
 	srv := mochi.New(&mochi.Options{
 		InlineClient: false, // the bridge connects over loopback like any client
 		Logger:       slog.New(zerolog.NewSlogHandler(b.opts.Logger)),
 	})
-	// Everyone may connect and use every topic for now; it listens on
-	// loopback by default. Authentication and ACLs come with the config.
-	if err := srv.AddHook(new(allowHook), nil); err != nil {
-		_ = ln.Close()
+	if err := srv.AddHook(hook, nil); err != nil {
+		closeAll()
 		return fmt.Errorf("broker: add auth hook: %w", err)
 	}
-	if err := srv.AddListener(listeners.NewNet("t1", ln)); err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("broker: add listener: %w", err)
+	for _, l := range lns {
+		if err := srv.AddListener(l); err != nil {
+			closeAll()
+			return fmt.Errorf("broker: add listener: %w", err)
+		}
 	}
 	if err := srv.Serve(); err != nil { // returns at once; serving runs in goroutines
 		_ = srv.Close()
@@ -89,9 +133,60 @@ func (b *Broker) Start() error {
 	return nil
 }
 
+// listen binds addr, explaining the one failure users actually hit.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, &addrInUseError{addr: addr, err: err}
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// authHook builds the authentication and ACL hook, refusing an open broker
+// on a non-loopback address.
+func (b *Broker) authHook() (*authHook, error) {
+	h := &authHook{users: map[string][]byte{}, bridge: b.opts.Bridge, acl: b.opts.ACL}
+	for _, u := range b.opts.Users {
+		if u.Username == "" || !strings.HasPrefix(u.PasswordHash, "$2") {
+			return nil, fmt.Errorf("broker: user %q: password_hash must be a bcrypt hash (make one with 'tesla2mqtt hash-password')", u.Username)
+		}
+		h.users[u.Username] = []byte(u.PasswordHash)
+	}
+	if len(h.users) > 0 {
+		return h, nil
+	}
+	for _, addr := range []string{b.opts.Addr, b.opts.TLSAddr} {
+		if addr != "" && !IsLoopback(addr) {
+			return nil, fmt.Errorf("broker: refusing to listen on %s: %w; anyone on the network could read the cars' data and send commands. "+
+				"Add [[broker.users]] with a username and a password_hash from 'tesla2mqtt hash-password', or listen on 127.0.0.1", addr, ErrNoUsers)
+		}
+	}
+	return h, nil
+}
+
+// IsLoopback reports whether a listen address (host:port) only accepts
+// connections from this machine. An empty host means every interface.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Addr returns the bound host:port (the real port when Options.Addr asked
 // for port 0), or "" before Start.
 func (b *Broker) Addr() string { return b.addr }
+
+// TLSAddr returns the bound host:port of the TLS listener, or "" without one.
+func (b *Broker) TLSAddr() string { return b.tlsAddr }
 
 // Close disconnects all clients and stops listening. It is idempotent and a
 // no-op before a successful Start.
@@ -135,23 +230,3 @@ func dialAddr(addr string) string {
 	}
 	return net.JoinHostPort(host, port)
 }
-
-// allowHook lets every client connect and use every topic, exactly like
-// mochi's auth.AllowHook. It is ours because importing mochi's hooks/auth
-// package drags in gopkg.in/yaml.v3 (for its ledger files), which the module
-// does not otherwise need.
-type allowHook struct{ mochi.HookBase }
-
-// ID names the hook in mochi's logs.
-func (h *allowHook) ID() string { return "allow-all" }
-
-// Provides declares the two checks the hook answers.
-func (h *allowHook) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
-}
-
-// OnConnectAuthenticate accepts every client.
-func (h *allowHook) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
-
-// OnACLCheck allows every topic, read and write.
-func (h *allowHook) OnACLCheck(*mochi.Client, string, bool) bool { return true }
