@@ -207,15 +207,7 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 // list and what each disables as attributes), and the token's expiry.
 func (b *Bridge) accountComponents() []hass.Component {
 	status := b.opts.BaseTopic + "/bridge/status"
-	dev := &hass.Device{Identifiers: []string{"tesla2mqtt_bridge"}, Name: "tesla2mqtt bridge",
-		Manufacturer: "tesla2mqtt", Model: "Bridge", SWVersion: b.opts.Version}
-	avail := []hass.Availability{{Topic: b.opts.BaseTopic + "/bridge/state"}}
-	base := func(key, name string, p hass.Platform) hass.Component {
-		return hass.Component{Platform: p, Name: hass.Ptr(name), UniqueID: "tesla2mqtt_bridge_" + key,
-			DefaultEntityID: string(p) + ".tesla2mqtt_bridge_" + key, ObjectID: "tesla2mqtt_bridge_" + key,
-			Device: dev, Origin: &b.origin, Availability: avail, StateTopic: status,
-			EntityCategory: hass.CategoryDiagnostic}
-	}
+	base := b.bridgeComponent(status)
 	login := base("login_required", "Login required", hass.BinarySensor)
 	login.DeviceClass = hass.DCProblem
 	login.ValueTemplate = "{{ 'ON' if value_json.login_needed else 'OFF' }}"
@@ -234,4 +226,43 @@ func (b *Bridge) accountComponents() []hass.Component {
 	expiry.DeviceClass = hass.DCTimestamp
 	expiry.ValueTemplate = "{{ value_json.token_expiry }}"
 	return []hass.Component{login, missing, expiry}
+}
+
+// bridgeComponent returns a constructor of the bridge device's diagnostic
+// entities, reading their state from topic.
+func (b *Bridge) bridgeComponent(topic string) func(key, name string, p hass.Platform) hass.Component {
+	dev := &hass.Device{Identifiers: []string{"tesla2mqtt_bridge"}, Name: "tesla2mqtt bridge",
+		Manufacturer: "tesla2mqtt", Model: "Bridge", SWVersion: b.opts.Version}
+	avail := []hass.Availability{{Topic: b.opts.BaseTopic + "/bridge/state"}}
+	return func(key, name string, p hass.Platform) hass.Component {
+		return hass.Component{Platform: p, Name: hass.Ptr(name), UniqueID: "tesla2mqtt_bridge_" + key,
+			DefaultEntityID: string(p) + ".tesla2mqtt_bridge_" + key, ObjectID: "tesla2mqtt_bridge_" + key,
+			Device: dev, Origin: &b.origin, Availability: avail, StateTopic: topic,
+			EntityCategory: hass.CategoryDiagnostic}
+	}
+}
+
+// budgetComponents are the bridge device's budget sensors, read from
+// bridge/info: this month's spend, the month-end projection (attributes:
+// budget, stretch, pause) and today's billable requests.
+func (b *Bridge) budgetComponents() []hass.Component {
+	info := b.opts.BaseTopic + "/bridge/info"
+	base := b.bridgeComponent(info)
+	spend := base("spend_month", "Spend this month", hass.Sensor)
+	spend.DeviceClass, spend.Unit, spend.StateClass = hass.DCMonetary, "USD", hass.Total
+	spend.DisplayPrecision = hass.Ptr(2)
+	spend.ValueTemplate = "{{ value_json.budget.spend_usd }}"
+
+	proj := base("spend_projected", "Projected spend", hass.Sensor)
+	proj.DeviceClass, proj.Unit = hass.DCMonetary, "USD"
+	proj.DisplayPrecision = hass.Ptr(2)
+	proj.ValueTemplate = "{{ value_json.budget.projected_usd }}"
+	proj.JSONAttrTopic = info
+	proj.JSONAttrTemplate = "{{ {'budget_usd': value_json.budget.budget_usd, 'stretch': value_json.budget.stretch, " +
+		"'paused_until': value_json.budget.paused_until} | tojson }}"
+
+	today := base("requests_today", "Requests today", hass.Sensor)
+	today.Icon = "mdi:counter"
+	today.ValueTemplate = "{{ value_json.budget.requests_today }}"
+	return []hass.Component{spend, proj, today}
 }

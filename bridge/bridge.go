@@ -112,6 +112,8 @@ type Options struct {
 	Account AccountStatus
 	// Meter, if set, feeds request counts into bridge/info.
 	Meter *fleet.Meter
+	// Telemetry configures the Fleet Telemetry ingest (SubscribeTelemetry).
+	Telemetry TelemetryOptions
 	// Policy tunes the per-car polling state machine (quiet and suspend
 	// periods; zero values take the defaults).
 	Policy PolicyOptions
@@ -143,6 +145,10 @@ type Bridge struct {
 	lastRefresh map[string]time.Time
 	discovered  bool
 	ctx         context.Context
+	// missing counts consecutive product lists without a device, by uid (removal.go).
+	missing map[string]int
+	// workers are the devices' command workers; Run waits for them.
+	workers sync.WaitGroup
 	// policies are the cars' polling states, gates the per-device and
 	// endpoint fault states, by uid.
 	policies map[string]*carPolicy
@@ -252,11 +258,23 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	b.opts.Scheduler.Start()
 	<-ctx.Done()
+	// STYLE.md's shutdown order: stop the jobs, let commands in flight
+	// finish (commandGrace), then leave every device offline. Both waits
+	// share one bound so SIGTERM ends well within 5 s.
+	deadline, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	defer cancel()
 	stopped := b.opts.Scheduler.Stop()
 	select {
 	case <-stopped.Done():
-	case <-time.After(3 * time.Second):
+	case <-deadline.Done():
 		b.log.Warn().Msg("polling jobs did not finish within 3s")
+	}
+	workersDone := make(chan struct{})
+	go func() { b.workers.Wait(); close(workersDone) }()
+	select {
+	case <-workersDone:
+	case <-deadline.Done():
+		b.log.Warn().Msg("a command did not finish within 3s of shutdown")
 	}
 	b.setAllAvailability("offline")
 	if err := b.opts.Budget.Save(); err != nil {
@@ -345,7 +363,8 @@ func (b *Bridge) guard(name string, f func()) {
 	f()
 }
 
-// discover reads the products of the account and adds the devices it finds.
+// discover reads the products of the account, adds the devices it finds
+// and removes those that left the account (removal.go).
 func (b *Bridge) discover(ctx context.Context) error {
 	products, err := b.fleet.Products(ctx)
 	if err != nil {
@@ -353,6 +372,7 @@ func (b *Bridge) discover(ctx context.Context) error {
 	}
 	var added []*device
 	b.mu.Lock()
+	removed := b.goneDevices(products)
 	for _, p := range products {
 		switch {
 		case p.IsVehicle():
@@ -369,16 +389,21 @@ func (b *Bridge) discover(ctx context.Context) error {
 			added = append(added, b.newSite(p))
 		}
 	}
+	later := b.discovered
 	b.discovered = true
 	b.mu.Unlock()
+	b.removeDevices(removed)
 	for _, d := range added {
 		b.log.Info().Str("device", d.name).Str("id", d.uid).Msg("device added")
+		if later {
+			b.publishDeviceEvent(EventDeviceAdded, d)
+		}
 		if d.kind == kindSite {
 			b.primeSite(ctx, d)
 		}
 		b.publishDevice(d)
 	}
-	if len(added) > 0 {
+	if len(added) > 0 || len(removed) > 0 {
 		b.publishInfo()
 	}
 	return nil

@@ -27,8 +27,12 @@ type VehicleView struct {
 	// keyCheckedAt paces those checks (pairing.go).
 	keyRecheckUntil, keyCheckedAt time.Time
 	Data                          fleet.VehicleData
+	// missingBlocks are the asked-for blocks the last read lacked (drift.go).
+	missingBlocks string
 	// LastSeen is the time of the last successful vehicle_data read.
 	LastSeen time.Time
+	// Stream is what the Fleet Telemetry stream said of the car, and when.
+	Stream StreamState
 }
 
 // merge takes the blocks a read returned and keeps the others.
@@ -102,6 +106,7 @@ type binding struct {
 	cmdScopes   []string
 	group       string
 	groupOf     func(fleet.Command) string
+	telemetry   telemetryBinding
 }
 
 // bind closes the rows of a table over a view getter.
@@ -115,6 +120,7 @@ func bind[D any](rows []Entity[D], view func() D) []binding {
 			icon: r.Icon, category: r.Category, source: r.Source, scope: r.Scope, number: r.Number,
 			options: r.Options, disabled: r.Disabled, configure: r.Configure,
 			writable: r.Command != nil, cmdScopes: r.CommandScopes, group: r.Group, groupOf: r.GroupOf,
+			telemetry: r.Telemetry.bind(view),
 		}
 		if r.Value != nil {
 			b.value = func() any { return present(r.Value(view())) }
@@ -161,6 +167,8 @@ type device struct {
 	lastError string
 	// queue feeds the device's command worker (nil until the first command).
 	queue chan job
+	// stopWorker ends the worker when the device leaves the account.
+	stopWorker chan struct{}
 	// cmdTimes are the start times of recent commands, for the rate limit.
 	cmdTimes []time.Time
 	// lastResult is the last command result, for the diagnostic entity.
@@ -221,6 +229,7 @@ func (d *device) stateJSON(units string) ([]byte, error) {
 	}
 	if d.vehicle != nil {
 		m["state"] = d.vehicle.State
+		m["data_source"], m["telemetry_at"] = d.vehicle.sourceKeys()
 	} else {
 		m["state"] = "online"
 	}

@@ -56,6 +56,10 @@ type Entity[D any] struct {
 	// Configure adjusts the discovery payload for platforms with special keys
 	// (climate, lock, cover, device_tracker…). It runs after the generic fields.
 	Configure func(c *hass.Component, t Topics)
+	// Telemetry names the Fleet Telemetry signal that also feeds the entity
+	// and how a received value lands in the device's data (telemetry.go);
+	// the zero value: polling only.
+	Telemetry Telemetry[D]
 }
 
 // CommandFunc turns the value of a set message (a string, float64 or bool as

@@ -35,7 +35,9 @@ func (b *Bridge) enqueue(d *device, j job) {
 	b.mu.Lock()
 	if d.queue == nil {
 		d.queue = make(chan job, queueSize)
-		go b.worker(d, d.queue)
+		d.stopWorker = make(chan struct{})
+		b.workers.Add(1)
+		go b.worker(d, d.queue, d.stopWorker)
 	}
 	q := d.queue
 	b.mu.Unlock()
@@ -48,26 +50,61 @@ func (b *Bridge) enqueue(d *device, j job) {
 	}
 }
 
-// worker runs one device's commands, one at a time.
-func (b *Bridge) worker(d *device, q chan job) {
+// commandGrace is how long a command in flight at shutdown may still take:
+// long enough for a REST command to answer, short enough that SIGTERM ends
+// the process within 5 s. A command cut off by it gets status unknown.
+const commandGrace = 2 * time.Second
+
+// worker runs one device's commands, one at a time, until the bridge stops
+// or the device leaves the account (stop).
+func (b *Bridge) worker(d *device, q chan job, stop <-chan struct{}) {
+	defer b.workers.Done()
 	b.mu.Lock()
 	ctx := b.ctx
 	b.mu.Unlock()
+	// A command runs on its own context that outlives ctx by commandGrace,
+	// so shutdown lets it finish instead of abandoning it half-sent.
+	cmdCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(commandGrace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-cmdCtx.Done():
+			}
+		case <-cmdCtx.Done():
+		}
+		cancel()
+	}()
+	refuse := func(msg string) {
+		for {
+			select {
+			case j := <-q:
+				b.publishResult(d, Result{Transaction: j.transaction, Key: j.key, Command: j.cmd.Name, Status: StatusError,
+					Error: &ResultError{Code: CodeFleetError, Message: msg, Remedy: "send it again when the bridge is back"}})
+			default:
+				return
+			}
+		}
+	}
 	for {
 		select {
-		case j := <-q:
-			b.guard("command "+d.name, func() { b.execute(ctx, d, j) })
 		case <-ctx.Done():
-			for {
-				select {
-				case j := <-q:
-					b.publishResult(d, Result{Transaction: j.transaction, Key: j.key, Command: j.cmd.Name, Status: StatusError,
-						Error: &ResultError{Code: CodeFleetError, Message: "the bridge is shutting down; the command was not sent",
-							Remedy: "send it again when the bridge is back"}})
-				default:
-					return
-				}
-			}
+			refuse("the bridge is shutting down; the command was not sent")
+			return
+		case <-stop:
+			refuse("the device left the account; the command was not sent")
+			return
+		default:
+		}
+		select {
+		case j := <-q:
+			b.guard("command "+d.name, func() { b.execute(cmdCtx, d, j) })
+		case <-ctx.Done():
+		case <-stop:
 		}
 	}
 }
@@ -255,7 +292,7 @@ func (b *Bridge) classify(d *device, j job, cr *fleet.CommandResult, err error, 
 	}
 	res.Status = StatusError
 	res.Error = errorResult(b, d, err)
-	if res.Error.Code == CodeTimeout || errors.Is(err, fleet.ErrMayHaveSucceeded) || (errors.Is(err, fleet.ErrServer) && (fleet.StatusOf(err) == 503 || fleet.StatusOf(err) == 504)) ||
+	if res.Error.Code == CodeTimeout || errors.Is(err, context.Canceled) || errors.Is(err, fleet.ErrMayHaveSucceeded) || (errors.Is(err, fleet.ErrServer) && (fleet.StatusOf(err) == 503 || fleet.StatusOf(err) == 504)) ||
 		errors.Is(err, fleet.ErrNetwork) {
 		// The request may have reached the car: say so, and never retry it blindly.
 		res.Status = StatusUnknown
@@ -297,7 +334,7 @@ func errorResult(b *Bridge, d *device, err error) *ResultError {
 			r.URL = fleet.PairingURL(b.opts.Domain, d.uid)
 		}
 		return r
-	case errors.Is(err, fleet.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, fleet.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &ResultError{Code: CodeTimeout, Message: msg, Remedy: "check the car's state before sending the command again; it may have run"}
 	}
 	return &ResultError{Code: CodeFleetError, Message: msg, Remedy: "see the bridge log; try again later"}
@@ -360,5 +397,6 @@ func (b *Bridge) publishResult(d *device, r Result) {
 	}
 	ev.Str("device", d.name).Str("key", r.Key).Str("command", r.Command).Str("status", r.Status).Str("code", code).Msg("command result")
 	b.publish(topic, payload, false)
+	b.observeResult(r)
 	b.publishState(d, false)
 }

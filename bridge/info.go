@@ -3,6 +3,8 @@ package bridge
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // Info is the retained payload of <base>/bridge/info.
@@ -13,7 +15,13 @@ type Info struct {
 	// Account is the Tesla account's state: login needed, region, granted
 	// and missing scopes, token expiry. Absent without Options.Account.
 	Account *AccountInfo `json:"account,omitempty"`
-	At      string       `json:"at"`
+	// Budget is this month's Fleet API spend, its month-end projection and
+	// the polling stretch or pause. Absent without Options.Budget.
+	Budget *BudgetStatus `json:"budget,omitempty"`
+	// Polling is each car's polling state (asleep, driving, charging, idle,
+	// suspended…), by device name.
+	Polling map[string]string `json:"polling,omitempty"`
+	At      string            `json:"at"`
 }
 
 // DeviceInfo describes one bridged device in bridge/info.
@@ -54,6 +62,22 @@ func (b *Bridge) info() Info {
 		inf.Devices = append(inf.Devices, di)
 	}
 	inf.Account = b.accountInfo()
+	inf.Budget = b.opts.Budget.Status()
+	if inf.Budget == nil {
+		if until := b.pausedUntilNoBudget(); !until.IsZero() {
+			inf.Budget = &BudgetStatus{PausedUntil: until.UTC().Format(time.RFC3339), PauseReason: "EXCEEDED_LIMIT", Stretch: 1}
+		}
+	}
+	b.mu.Lock()
+	for _, d := range b.devices {
+		if p := b.policies[d.uid]; p != nil && d.kind == kindVehicle && p.state != "" {
+			if inf.Polling == nil {
+				inf.Polling = map[string]string{}
+			}
+			inf.Polling[d.name] = p.state
+		}
+	}
+	b.mu.Unlock()
 	if m := b.opts.Meter; m != nil {
 		r := &Requests{Billable: map[string]int{}, ByEndpoint: m.Total()}
 		for c, n := range m.Billable() {
@@ -75,4 +99,79 @@ func (b *Bridge) publishInfo() {
 	}
 	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
 	b.publishAccount(inf.Account)
+	b.publishBudgetDiscovery()
+}
+
+// publishInfoOnly republishes bridge/info alone (no discovery): the budget
+// tick keeps the spend sensors current with it.
+func (b *Bridge) publishInfoOnly() {
+	payload, err := json.Marshal(b.info())
+	if err != nil {
+		return
+	}
+	b.mu.Lock()
+	b.lastInfo = b.opts.Now()
+	b.mu.Unlock()
+	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
+}
+
+// budgetInfoEvery spaces the budget's bridge/info updates.
+const budgetInfoEvery = 5 * time.Minute
+
+// budgetTick runs on every connectivity check: it steps the polling
+// stretch, announces budget events, saves the counters and refreshes
+// bridge/info every few minutes.
+func (b *Bridge) budgetTick(now time.Time) {
+	bud := b.opts.Budget
+	if bud == nil {
+		return
+	}
+	events := bud.Evaluate(now)
+	for _, ev := range events {
+		b.log.Warn().Str("event", ev.Type).Float64("spend_usd", ev.SpendUSD).Float64("projected_usd", ev.ProjectedUSD).Msg(ev.Message)
+		b.publishBudgetEvent(ev)
+	}
+	if err := bud.Save(); err != nil {
+		b.log.Warn().Err(err).Msg("cannot save the budget counters")
+	}
+	b.mu.Lock()
+	due := now.Sub(b.lastInfo) >= budgetInfoEvery
+	b.mu.Unlock()
+	if due || len(events) > 0 {
+		b.publishInfoOnly()
+	}
+}
+
+// publishBudgetEvent publishes one event on <base>/bridge/event.
+func (b *Bridge) publishBudgetEvent(ev BudgetEvent) {
+	if payload, err := json.Marshal(ev); err == nil {
+		b.publish(b.opts.BaseTopic+"/bridge/event", payload, false)
+	}
+}
+
+// pausedUntilNoBudget is the EXCEEDED_LIMIT pause kept without a Budget.
+func (b *Bridge) pausedUntilNoBudget() time.Time {
+	now := b.opts.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Before(b.pausedUntil) {
+		return b.pausedUntil
+	}
+	return time.Time{}
+}
+
+// publishBudgetDiscovery offers the budget sensors of the bridge device.
+func (b *Bridge) publishBudgetDiscovery() {
+	if !b.opts.Discovery || b.opts.Budget == nil {
+		return
+	}
+	for _, c := range b.budgetComponents() {
+		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)
+		if err != nil {
+			continue
+		}
+		if payload, err := json.Marshal(c); err == nil {
+			b.publish(topic, payload, true)
+		}
+	}
 }

@@ -72,8 +72,12 @@ func (b *Bridge) PollConnectivity(ctx context.Context) {
 		p := b.policyLocked(d)
 		// A car read a moment ago (the fresh read after a command that woke
 		// it) needs no second read.
-		if p.connectivity(v.State, now, b.opts.Policy) && now.Sub(p.lastRead) >= time.Minute {
+		seen := p.state != ""
+		if p.connectivity(v.State, now, b.opts.Policy) && now.Sub(p.lastRead) >= time.Minute && !b.streamAliveLocked(d) {
 			woke = append(woke, d)
+			if seen {
+				p.wokeRead = now
+			}
 		}
 	}
 	b.mu.Unlock()
@@ -112,7 +116,9 @@ func (b *Bridge) pollJob(ctx context.Context, job string) {
 		b.mu.Lock()
 		p := b.policyLocked(d)
 		p.tick(now, b.opts.Policy)
-		due := d.vehicle.State == fleet.StateOnline && p.job() == job
+		// A car whose Fleet Telemetry stream is alive is not polled (telemetry.go).
+		due := d.vehicle.State == fleet.StateOnline && p.job() == job &&
+			(p.wokeRead.IsZero() || now.Sub(p.wokeRead) >= wokeReadWindow) && !b.streamAliveLocked(d)
 		b.mu.Unlock()
 		if due {
 			b.pollVehicle(ctx, d)
@@ -120,14 +126,15 @@ func (b *Bridge) pollJob(ctx context.Context, job string) {
 	}
 }
 
-// pollOnline reads every online car once (at start).
+// pollOnline reads, at start, every online car the first connectivity
+// check has not read.
 func (b *Bridge) pollOnline(ctx context.Context) {
 	for _, d := range b.sortedDevices() {
 		if d.kind != kindVehicle {
 			continue
 		}
 		b.mu.Lock()
-		online := d.vehicle.State == fleet.StateOnline
+		online := d.vehicle.State == fleet.StateOnline && b.policyLocked(d).lastRead.IsZero()
 		b.mu.Unlock()
 		if online {
 			b.pollVehicle(ctx, d)
@@ -179,6 +186,7 @@ func (b *Bridge) pollVehicle(ctx context.Context, d *device) {
 	p := b.policyLocked(d)
 	switch {
 	case err == nil:
+		b.keepLastGood(d, data, eps)
 		d.vehicle.merge(data)
 		d.vehicle.State = fleet.StateOnline
 		d.vehicle.LastSeen = now
@@ -198,7 +206,8 @@ func (b *Bridge) pollVehicle(ctx context.Context, d *device) {
 		d.lastError = err.Error()
 	}
 	b.mu.Unlock()
-	if err != nil && !errors.Is(err, fleet.ErrAsleep) {
+	// A 429 is logged once, by gateDone.
+	if err != nil && !errors.Is(err, fleet.ErrAsleep) && !errors.Is(err, fleet.ErrRateLimited) {
 		b.log.Warn().Err(err).Str("device", d.name).Msg("vehicle_data failed; keeping the last values")
 	}
 	if rediscover {

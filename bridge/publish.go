@@ -41,6 +41,7 @@ func (b *Bridge) publishState(d *device, force bool) {
 	topic := b.topics(d).State
 	b.mu.Unlock()
 	b.publish(topic, payload, true)
+	b.PublishTeslaMate(d.name, force)
 }
 
 // publishAvailability publishes the device's availability topic.

@@ -24,6 +24,8 @@ type Config struct {
 	Entities Entities  `toml:"entities"`
 	Log      Log       `toml:"log"`
 	HTTP     HTTP      `toml:"http"`
+	// Telemetry is Fleet Telemetry through Tesla's fleet-telemetry server.
+	Telemetry Telemetry `toml:"telemetry"`
 }
 
 // Tesla is the [tesla] table: the developer app and the Fleet API hosts.
@@ -191,6 +193,38 @@ type Log struct {
 	Format string `toml:"format"` // auto, console, json
 }
 
+// Telemetry is the [telemetry] table: cars stream to the user's own
+// fleet-telemetry server, whose MQTT dispatcher publishes to a broker the
+// bridge subscribes to; polling of vehicle_data all but stops meanwhile.
+type Telemetry struct {
+	// Enabled turns the ingest on (run and demo subscribe to the stream).
+	Enabled bool `toml:"enabled"`
+	// Hostname and Port are the server's public address the cars connect to.
+	Hostname string `toml:"hostname"`
+	Port     int    `toml:"port"`
+	// CAFile is the PEM chain of the server's certificate, sent to the cars.
+	CAFile string `toml:"ca_file"`
+	// TopicBase is the dispatcher's topic_base.
+	TopicBase string `toml:"topic_base"`
+	// BrokerURL is the broker the dispatcher publishes to; empty = the bridge's broker.
+	BrokerURL string `toml:"broker_url"`
+	// Preset paces the signals: eco, balanced or live.
+	Preset string `toml:"preset"`
+	// Fields override the preset per signal, by Fleet Telemetry field name.
+	Fields map[string]TelemetryField `toml:"fields"`
+	// Quiet: after this long without a signal a car is polled again.
+	Quiet string `toml:"quiet" kind:"duration"`
+	// SafetyRead is the cron spec of the one vehicle_data read a streaming car still gets; "" = none.
+	SafetyRead string `toml:"safety_read"`
+}
+
+// TelemetryField paces one signal in [telemetry.fields].
+type TelemetryField struct {
+	IntervalSeconds       int      `toml:"interval_seconds"`
+	MinimumDelta          *float64 `toml:"minimum_delta"`
+	ResendIntervalSeconds int      `toml:"resend_interval_seconds"`
+}
+
 // DefaultScopes are requested at login unless the config says otherwise.
 var DefaultScopes = []string{
 	"openid", "offline_access", "user_data", "vehicle_device_data", "vehicle_location",
@@ -221,7 +255,7 @@ func Default() Config {
 			Connectivity:        "@every 1m",
 			VehicleDataDriving:  "@every 1m",
 			VehicleDataCharging: "@every 5m",
-			VehicleDataIdle:     "@every 5m",
+			VehicleDataIdle:     "@every 10m",
 			QuietAfter:          "15m",
 			SuspendFor:          "21m",
 			LiveStatus:          "@every 1m",
@@ -236,5 +270,7 @@ func Default() Config {
 		Prices:   Prices{Data: 0.002, Command: 0.001, Wake: 0.02, Streaming: 1.0 / 150000},
 		Log:      Log{Level: "info", Format: "auto"},
 		HTTP:     HTTP{Addr: "127.0.0.1:8088"},
+		Telemetry: Telemetry{Port: 443, TopicBase: "telemetry", Preset: "balanced", Quiet: "10m",
+			SafetyRead: "@every 6h"},
 	}
 }

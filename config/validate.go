@@ -33,6 +33,7 @@ func (c *Config) Validate() error {
 	c.Commands.validate(&ps)
 	c.validateBudget(&ps)
 	validateEntities(&ps, c.Entities)
+	c.validateTelemetry(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "console", "json")
 	if c.HTTP.Addr != "" {

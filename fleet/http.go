@@ -202,9 +202,16 @@ func (c *Client) decode(cl call, status int, body []byte) error {
 	if len(fields) > 0 {
 		c.log.Warn().Str("endpoint", cl.endpoint).Strs("fields", fields).
 			Msg("fleet api sent fields of an unexpected type; ignored them")
+		if d, ok := cl.out.(droppedSetter); ok {
+			d.setDropped(fields)
+		}
 	}
 	return nil
 }
+
+// droppedSetter is a response type that wants to know which fields
+// decodeLenient left out.
+type droppedSetter interface{ setDropped(fields []string) }
 
 // decodeLenient decodes raw into out, tolerating fields of an unexpected
 // type: Tesla changes field types between firmware versions, and losing one

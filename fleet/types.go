@@ -80,7 +80,14 @@ type VehicleData struct {
 	Vehicle     *VehicleStateData  `json:"vehicle_state"`
 	Config      *VehicleConfigData `json:"vehicle_config"`
 	GUI         *GUISettingsData   `json:"gui_settings"`
+	// Dropped are the fields the client left nil because Tesla sent them
+	// with an unexpected type ("charge_state.battery_level"), so the bridge
+	// can keep their last good values instead of turning them unknown.
+	Dropped []string `json:"-"`
 }
+
+// setDropped implements droppedSetter.
+func (v *VehicleData) setDropped(fields []string) { v.Dropped = fields }
 
 // ChargeStateData is vehicle_data.charge_state. Ranges are in miles, power in kW.
 type ChargeStateData struct {

@@ -56,6 +56,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	speed := fs.Float64("speed", 1, "simulated time runs this many times faster than real time")
 	httpAddr := addHTTPFlag(fs)
 	path := fs.String("c", "", "optional config file, to try settings (Tesla settings are ignored)")
+	withTelemetry := fs.Bool("telemetry", false, "also stream the cars through a simulated Fleet Telemetry server")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tesla2mqtt demo [flags]\n\nRuns a simulated Tesla account (a Model 3 charging, a Model Y asleep, a Powerwall\nsite with solar), an embedded MQTT broker and the bridge. No Tesla account needed.")
 		fs.PrintDefaults()
@@ -103,6 +104,17 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	acct.attach(ctx, st.bridge)
+	if *withTelemetry {
+		ticker := time.NewTicker(time.Second)
+		defer ticker.Stop()
+		stopTelemetry, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim.sim, simURL: sim.URL, st: st, cfg: &cfg,
+			tokens: acct.ts, key: signingKey, out: stdout, log: log, tick: ticker.C})
+		if err != nil {
+			st.shutdown(ctx)
+			return err
+		}
+		defer stopTelemetry()
+	}
 	stopAddons, err := startAddons(st, &cfg, *httpAddr, acct, log)
 	if err != nil {
 		st.shutdown(ctx)

@@ -186,7 +186,18 @@ func (a *account) attach(ctx context.Context, b *bridge.Bridge) {
 	}
 	go func() {
 		defer signal.Stop(hup)
-		a.watch(ctx, tick, hup)
+		// A panic in a reload must not end the process, nor the watching:
+		// report it and watch on.
+		for ctx.Err() == nil {
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						a.log.Error().Interface("panic", r).Msg("token watcher panicked; recovered")
+					}
+				}()
+				a.watch(ctx, tick, hup)
+			}()
+		}
 	}()
 }
 

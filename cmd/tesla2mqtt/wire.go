@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -69,11 +70,17 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	if err != nil {
 		timeout = 30 * time.Second
 	}
+	// The budget sees every response, whoever made it: polls, commands,
+	// wakes, the fresh read after a command.
+	budget, err := bridge.NewBudget(budgetOptions(cfg, w))
+	if err != nil {
+		log.Warn().Err(err).Msg("budget counters not loaded")
+	}
 	api, err := fleet.New(fleet.Options{
 		BaseURL:     w.baseURL,
 		TokenSource: w.tokens,
 		Timeout:     timeout,
-		Recorder:    fleet.MultiRecorder{s.meter, s.metrics},
+		Recorder:    fleet.MultiRecorder{s.meter, s.metrics, budget},
 		UserAgent:   "tesla2mqtt/" + version(),
 		Now:         w.now,
 		Logger:      log.With().Str("component", "fleet").Logger(),
@@ -105,8 +112,14 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	})
 	bopts := bridgeOptions(cfg, w, s.meter, log)
 	bopts.Commander = cmdr
+	bopts.Budget = budget
+	bopts.Telemetry = telemetryOptions(cfg, fleet.MultiRecorder{s.meter, s.metrics, budget})
 	s.bridge, err = bridge.New(bopts, api, s.mqtt)
 	if err != nil {
+		s.shutdown(ctx)
+		return nil, err
+	}
+	if err := startTelemetry(ctx, cfg, s, log); err != nil {
 		s.shutdown(ctx)
 		return nil, err
 	}
@@ -147,6 +160,9 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 			FullRepublish:       cfg.Schedule.FullRepublish,
 		},
 	}
+	// Validate has checked the durations; a zero falls back to the bridge's defaults.
+	opts.Policy.QuietAfter, _ = time.ParseDuration(cfg.Schedule.QuietAfter)
+	opts.Policy.SuspendFor, _ = time.ParseDuration(cfg.Schedule.SuspendFor)
 	wake, err := time.ParseDuration(cfg.Commands.WakeTimeout)
 	if err != nil {
 		wake = 60 * time.Second
@@ -162,6 +178,15 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 		opts.Sites = append(opts.Sites, bridge.SiteName{ID: s.ID, Name: s.Name})
 	}
 	return opts
+}
+
+// budgetOptions maps [budget] and [prices] onto the bridge's budget, kept
+// in the state directory.
+func budgetOptions(cfg *config.Config, w wiring) bridge.BudgetOptions {
+	p := cfg.Prices
+	return bridge.BudgetOptions{MonthlyUSD: cfg.Budget.MonthlyUSD, HardCap: cfg.Budget.HardCap, Now: w.now,
+		Path:   filepath.Join(cfg.StateDir, "budget.json"),
+		Prices: bridge.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity}}
 }
 
 // shutdown stops what startStack started, in order: the bridge has already

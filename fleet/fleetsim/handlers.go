@@ -89,7 +89,7 @@ func handleVehicleData(_ *Sim, r *request) response {
 	if !v.online() {
 		return apiError(http.StatusRequestTimeout, errAsleep)
 	}
-	v.touch(r.Now)
+	v.touchRead(r.Now)
 	blocks := parseEndpoints(rawQueryValue(r.HTTP.URL.RawQuery, "endpoints"))
 	return ok(v.vehicleData(r.Now, blocks, r.Token.has(scopeVehicleLocation)))
 }

@@ -117,6 +117,17 @@ var routes = []route{
 	{Method: "GET", Pattern: "/api/1/partner_accounts/public_key", Endpoint: fleet.CallPartnerPublicKey, Handler: handlePartnerPublicKey},
 	{Method: "POST", Pattern: "/api/1/vehicles/fleet_status", Endpoint: fleet.CallFleetStatus,
 		Scopes: []string{scopeVehicleData, scopeVehicleCmds, scopeVehicleLocation}, Handler: handleFleetStatus},
+
+	// Fleet Telemetry (telemetry.go): the signed config, its status, the
+	// car's streaming errors and removal.
+	{Method: "POST", Pattern: "/api/1/vehicles/fleet_telemetry_config_jws", Endpoint: fleet.CallTelemetryConfigure,
+		Scopes: []string{scopeVehicleData}, Handler: handleTelemetryConfigure},
+	{Method: "GET", Pattern: "/api/1/vehicles/{tag}/fleet_telemetry_config", Endpoint: fleet.CallTelemetryStatus,
+		Scopes: []string{scopeVehicleData}, Handler: handleTelemetryStatus},
+	{Method: "DELETE", Pattern: "/api/1/vehicles/{tag}/fleet_telemetry_config", Endpoint: fleet.CallTelemetryRemove,
+		Scopes: []string{scopeVehicleData}, Handler: handleTelemetryRemove},
+	{Method: "GET", Pattern: "/api/1/vehicles/{tag}/fleet_telemetry_errors", Endpoint: fleet.CallTelemetryErrors,
+		Scopes: []string{scopeVehicleData}, Handler: handleTelemetryErrors},
 }
 
 // Scope names (FLEET_API §1.5), shortened for the table.

@@ -101,6 +101,7 @@ func (s *Sim) Now() time.Time { return s.clock.Now() }
 // advanceLocked brings every car and site up to now. Callers hold s.mu.
 func (s *Sim) advanceLocked(now time.Time) {
 	for _, v := range s.vehicles {
+		v.runScript(now, s.opts.SleepAfter)
 		v.advance(now, s.opts.SleepAfter)
 	}
 	for _, st := range s.sites {

@@ -51,8 +51,12 @@ type VehicleSnapshot struct {
 	ClimateKeeper       string // "off", "keep", "dog", "camp"
 	CabinOverheat       string // "Off", "On", "FanOnly"
 
-	Locked        bool
-	Sentry        bool
+	Locked bool
+	Sentry bool
+	// UserPresent is someone in the car (is_user_present); AppOpen is the
+	// phone app connected. Both keep the car awake.
+	UserPresent   bool
+	AppOpen       bool
 	FrunkOpen     bool
 	TrunkOpen     bool
 	WindowsVented bool
@@ -114,6 +118,14 @@ type vehicleSim struct {
 	updated    time.Time // the simulation has been advanced up to here
 	lastActive time.Time // last vehicle_data, command or wake (idle timer)
 	wakeAt     time.Time // non-zero while a wake_up is pending
+	// userActive is the last activity other than a read (driving,
+	// charging, a command, a wake, the script): the car would sleep
+	// SleepAfter later if nobody read it.
+	userActive time.Time
+	stats      SleepStats
+	onlineAt   time.Time
+	script     []ScriptEvent // pending scripted events, in time order
+	scriptAt   time.Time     // the script's start
 }
 
 func defaultVehicles(now time.Time) []*vehicleSim {
@@ -148,7 +160,7 @@ func defaultVehicles(now time.Time) []*vehicleSim {
 		},
 	}
 	for _, v := range []*vehicleSim{red, blue} {
-		v.updated, v.lastActive = now, now
+		v.updated, v.lastActive, v.userActive, v.onlineAt = now, now, now, now
 	}
 	return []*vehicleSim{red, blue}
 }
@@ -167,8 +179,18 @@ func (s *Sim) vehicleByTag(tag string) *vehicleSim {
 // online reports whether the car answers live requests (vehicle_data, commands).
 func (v *vehicleSim) online() bool { return v.snap.State == fleet.StateOnline }
 
-// touch records activity that keeps an online car awake (vehicle_data, commands).
+// touch records activity that keeps an online car awake (commands,
+// driving, the script).
 func (v *vehicleSim) touch(now time.Time) {
+	v.touchRead(now)
+	if now.After(v.userActive) {
+		v.userActive = now
+	}
+}
+
+// touchRead records a vehicle_data read: it keeps an online car awake too,
+// but is not the car's own activity (SleepStats tells them apart).
+func (v *vehicleSim) touchRead(now time.Time) {
 	if now.After(v.lastActive) {
 		v.lastActive = now
 	}
@@ -193,10 +215,13 @@ func (v *vehicleSim) setState(state string, now time.Time) error {
 	default:
 		return fmt.Errorf("fleetsim: invalid vehicle state %q", state)
 	}
+	if state == fleet.StateOnline && v.snap.State != fleet.StateOnline {
+		v.onlineAt = now
+	}
 	v.snap.State = state
 	v.wakeAt = time.Time{}
 	if state == fleet.StateOnline {
-		v.lastActive = now
+		v.lastActive, v.userActive = now, now
 	}
 	return nil
 }
@@ -205,7 +230,8 @@ func (v *vehicleSim) setState(state string, now time.Time) error {
 func (v *vehicleSim) canSleep() bool {
 	s := &v.snap
 	return s.ChargingState != ChargingCharging && (s.ShiftState == "" || s.ShiftState == "P") &&
-		!s.ClimateOn && !s.Sentry && (s.ClimateKeeper == "" || s.ClimateKeeper == "off")
+		!s.ClimateOn && !s.Sentry && (s.ClimateKeeper == "" || s.ClimateKeeper == "off") &&
+		!s.UserPresent && !s.AppOpen && !s.FrunkOpen && !s.TrunkOpen
 }
 
 // advance runs the car's physics from v.updated to now: a pending wake
@@ -218,7 +244,9 @@ func (v *vehicleSim) advance(now time.Time, sleepAfter time.Duration) {
 	from := v.updated
 	if !v.wakeAt.IsZero() && !now.Before(v.wakeAt) {
 		v.snap.State = fleet.StateOnline
-		v.lastActive = v.wakeAt
+		v.lastActive, v.userActive, v.onlineAt = v.wakeAt, v.wakeAt, v.wakeAt
+		v.stats.Wakes++
+		v.stats.APIWakes++
 		if v.wakeAt.After(from) {
 			from = v.wakeAt
 		}
@@ -228,9 +256,13 @@ func (v *vehicleSim) advance(now time.Time, sleepAfter time.Duration) {
 		v.charge(from, now)
 		v.drive(from, now)
 		v.climate(from, now)
+		end := now
 		if v.canSleep() && !now.Before(v.lastActive.Add(sleepAfter)) {
+			end = v.lastActive.Add(sleepAfter)
 			v.snap.State = fleet.StateAsleep
+			v.fellAsleep(end)
 		}
+		v.countExtraAwake(from, end, sleepAfter)
 	}
 	v.updated = now
 }
@@ -270,6 +302,9 @@ func (v *vehicleSim) drive(from, now time.Time) {
 	}
 	miles := s.Speed * now.Sub(from).Hours()
 	s.Odometer += miles
+	rad := s.Heading * math.Pi / 180
+	s.Latitude += miles * math.Cos(rad) / 69
+	s.Longitude += miles * math.Sin(rad) / (69 * math.Max(0.1, math.Cos(s.Latitude*math.Pi/180)))
 	if s.PackKWh > 0 {
 		s.BatteryLevel = math.Max(0, s.BatteryLevel-miles*0.25/s.PackKWh*100)
 	}
@@ -606,7 +641,7 @@ func (v *vehicleSim) vehicleState(now time.Time, ts int64) map[string]any {
 		"df": 0, "dr": 0, "pf": 0, "pr": 0, "ft": ft, "rt": rt,
 		"fd_window": win, "fp_window": win, "rd_window": win, "rp_window": win,
 		"feature_bitmask": "fbdffbff,187f", "homelink_device_count": 0, "homelink_nearby": false,
-		"is_user_present": false, "last_autopark_error": "no_error", "locked": s.Locked,
+		"is_user_present": s.UserPresent, "last_autopark_error": "no_error", "locked": s.Locked,
 		"media_info": map[string]any{
 			"a2dp_source_name": "", "audio_volume": 2.3333, "audio_volume_increment": 0.333333,
 			"audio_volume_max": 10.333333, "media_playback_status": "Stopped", "now_playing_album": "",

@@ -1,0 +1,255 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+)
+
+// newPolicyBridge is the test bridge on a clock the test moves, with its
+// car parked (not charging) and read once in that state.
+func newPolicyBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler, *testClock) {
+	t.Helper()
+	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	b, ff, pub, sched := newTestBridge(t, func(o *Options) {
+		o.Now = clk.Now
+		o.Sleep = func(_ context.Context, d time.Duration) error { clk.Advance(d); return nil }
+		if mod != nil {
+			mod(o)
+		}
+	})
+	ff.set(func() { ff.data[testVIN].Charge.ChargingState = Ptr("Stopped") })
+	sched.Fire(jobCharging)
+	return b, ff, pub, sched, clk
+}
+
+// reads fires job and returns how many vehicle_data calls it made.
+func reads(ff *fakeFleet, sched *ManualScheduler, job string) int {
+	before := ff.callCount("vehicle_data")
+	sched.Fire(job)
+	return ff.callCount("vehicle_data") - before
+}
+
+func TestPolicyQuietParkedCarIsLeftAloneToSleep(t *testing.T) {
+	_, ff, _, sched, clk := newPolicyBridge(t, nil)
+	if n := reads(ff, sched, jobDriving) + reads(ff, sched, jobCharging); n != 0 {
+		t.Fatalf("a parked car was read %d times on the driving or charging spec", n)
+	}
+	clk.Advance(10 * time.Minute)
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatalf("parked car reads on the idle spec = %d, want 1", n)
+	}
+	// 15 quiet minutes: the connectivity check suspends vehicle_data.
+	clk.Advance(5 * time.Minute)
+	sched.Fire("connectivity")
+	for range 4 {
+		clk.Advance(5 * time.Minute)
+		sched.Fire("connectivity")
+		if n := reads(ff, sched, jobIdle); n != 0 {
+			t.Fatalf("suspended car read %d times at %s", n, clk.Now().Format("15:04"))
+		}
+	}
+	// Still online after the 21-minute suspension: polled again.
+	clk.Advance(2 * time.Minute)
+	sched.Fire("connectivity")
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatalf("reads after the suspension = %d, want 1", n)
+	}
+	// It falls asleep: only the connectivity check, never vehicle_data.
+	ff.set(func() { ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "asleep"}} })
+	sched.Fire("connectivity")
+	for _, j := range []string{jobDriving, jobCharging, jobIdle} {
+		if n := reads(ff, sched, j); n != 0 {
+			t.Errorf("asleep car read %d times by %s", n, j)
+		}
+	}
+	if ff.callCount("wake_up") != 0 {
+		t.Error("the bridge woke the car to read it")
+	}
+	// Its user wakes it: read at once, and not twice in the same moment.
+	ff.set(func() { ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "online"}} })
+	before := ff.callCount("vehicle_data")
+	sched.Fire("connectivity")
+	sched.Fire(jobIdle)
+	if n := ff.callCount("vehicle_data") - before; n != 1 {
+		t.Errorf("reads when the car came online = %d, want 1", n)
+	}
+}
+
+func TestPolicyDrivingCarUsesTheFastSpec(t *testing.T) {
+	b, ff, pub, sched, clk := newPolicyBridge(t, nil)
+	ff.set(func() {
+		ff.data[testVIN].Drive = &fleet.DriveStateData{ShiftState: Ptr("D"), Speed: Ptr(30.0), Latitude: Ptr(52.6), Longitude: Ptr(13.4)}
+	})
+	sched.Fire(jobIdle) // sees the drive
+	for i := range 20 {
+		clk.Advance(time.Minute)
+		sched.Fire("connectivity")
+		if n := reads(ff, sched, jobDriving); n != 1 {
+			t.Fatalf("minute %d: driving reads = %d, want 1", i, n)
+		}
+		if n := reads(ff, sched, jobIdle); n != 0 {
+			t.Fatalf("a driving car was read on the idle spec")
+		}
+	}
+	if st := pub.state(t, "t2m/"+testVIN); st["latitude"] != 52.6 {
+		t.Errorf("latitude = %v, want the driving read's", st["latitude"])
+	}
+	var inf Info
+	b.publishInfo()
+	msg, _ := pub.last("t2m/bridge/info")
+	if err := json.Unmarshal(msg.Payload, &inf); err != nil || inf.Polling[testVIN] != policyDriving {
+		t.Errorf("bridge/info polling = %v (%v), want %s driving", inf.Polling, err, testVIN)
+	}
+}
+
+func TestPolicyAwakeAnywayAndOccupiedCarsAreNotSuspended(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  func(d *fleet.VehicleData)
+		job  string
+	}{
+		{"sentry", func(d *fleet.VehicleData) { d.Vehicle.SentryMode = Ptr(true) }, jobIdle},
+		{"climate", func(d *fleet.VehicleData) { d.Climate.IsClimateOn = Ptr(true) }, jobIdle},
+		{"open trunk", func(d *fleet.VehicleData) { d.Vehicle.RearTrunk = Ptr(1.0) }, jobIdle},
+		{"update", func(d *fleet.VehicleData) {
+			d.Vehicle.SoftwareUpdate = &fleet.SoftwareUpdate{Status: Ptr("installing")}
+		}, jobIdle},
+		// Someone in the car: a drive is about to start, read fast.
+		{"user present", func(d *fleet.VehicleData) { d.Vehicle.IsUserPresent = Ptr(true) }, jobDriving},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, ff, _, sched, clk := newPolicyBridge(t, nil)
+			ff.set(func() { c.set(ff.data[testVIN]) })
+			sched.Fire(jobIdle)
+			for range 6 {
+				clk.Advance(10 * time.Minute)
+				sched.Fire("connectivity")
+				if n := reads(ff, sched, c.job); n != 1 {
+					t.Fatalf("%s at %s: reads on %s = %d, want 1 (never suspended)", c.name, clk.Now().Format("15:04"), c.job, n)
+				}
+			}
+		})
+	}
+}
+
+func TestPolicyRateLimitIsPerCarAndEndpoint(t *testing.T) {
+	_, ff, _, sched, clk := newPolicyBridge(t, nil)
+	ff.set(func() {
+		ff.dataErr[testVIN] = &fleet.APIError{Endpoint: "vehicle_data", Status: 429, Kind: fleet.ErrRateLimited, RetryAfter: 2 * time.Minute}
+	})
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatal("no read")
+	}
+	ff.set(func() { delete(ff.dataErr, testVIN) })
+	clk.Advance(time.Minute)
+	if n := reads(ff, sched, jobIdle); n != 0 {
+		t.Fatalf("read %d times within Retry-After", n)
+	}
+	// The energy site keeps its schedule.
+	before := ff.callCount("live_status")
+	sched.Fire("live_status")
+	if ff.callCount("live_status") != before+1 {
+		t.Error("the site was held back by the car's 429")
+	}
+	clk.Advance(time.Minute)
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatalf("reads after Retry-After = %d, want 1", n)
+	}
+}
+
+// sentryOn turns sentry on and reads it: the car stays on the idle spec
+// however long a test runs.
+func sentryOn(ff *fakeFleet, sched *ManualScheduler) {
+	ff.set(func() { ff.data[testVIN].Vehicle.SentryMode = Ptr(true) })
+	sched.Fire(jobIdle)
+}
+
+func TestPolicyServerErrorsBackOffThenOpenTheCarsCircuit(t *testing.T) {
+	_, ff, _, sched, clk := newPolicyBridge(t, nil)
+	sentryOn(ff, sched)
+	ff.set(func() {
+		ff.dataErr[testVIN] = &fleet.APIError{Endpoint: "vehicle_data", Status: 503, Kind: fleet.ErrServer}
+	})
+	// One failure: the next tick retries.
+	reads(ff, sched, jobIdle)
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatalf("after one 503 the next tick read %d times, want 1", n)
+	}
+	// Two in a row: wait at least 30 s (plus jitter, at most 25 %).
+	clk.Advance(29 * time.Second)
+	if n := reads(ff, sched, jobIdle); n != 0 {
+		t.Fatal("no back-off after two 503s")
+	}
+	clk.Advance(9 * time.Second)
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatal("the back-off did not end after 30 s + 25 %")
+	}
+	// The fourth failure doubles the wait again; the fifth opens the circuit.
+	clk.Advance(5 * time.Minute)
+	reads(ff, sched, jobIdle)
+	clk.Advance(5 * time.Minute)
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatal("fifth attempt not made")
+	}
+	clk.Advance(14 * time.Minute)
+	if n := reads(ff, sched, jobIdle); n != 0 {
+		t.Fatal("the circuit is not open after five failures")
+	}
+	before := ff.callCount("live_status")
+	sched.Fire("live_status")
+	if ff.callCount("live_status") != before+1 {
+		t.Error("the site was held back by the car's open circuit")
+	}
+	ff.set(func() { delete(ff.dataErr, testVIN) })
+	clk.Advance(time.Minute)
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatal("no read after the circuit's 15 minutes")
+	}
+	clk.Advance(time.Second)
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Fatal("a success did not close the circuit")
+	}
+}
+
+func TestPolicyExceededLimitPausesPolling(t *testing.T) {
+	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices()})
+	_, ff, pub, sched, clk := newPolicyBridge(t, func(o *Options) { o.Budget = bud })
+	sentryOn(ff, sched)
+	ff.set(func() {
+		ff.dataErr[testVIN] = &fleet.APIError{Endpoint: "vehicle_data", Status: 403, Kind: fleet.ErrExceededLimit}
+	})
+	reads(ff, sched, jobIdle)
+	ev, ok := pub.last("t2m/bridge/event")
+	if !ok {
+		t.Fatal("no event on EXCEEDED_LIMIT")
+	}
+	var e BudgetEvent
+	if err := json.Unmarshal(ev.Payload, &e); err != nil || e.Type != EventPollingPaused || e.Until != "2026-11-29T12:15:00Z" {
+		t.Errorf("event = %s", ev.Payload)
+	}
+	info := pub.state(t, "t2m/bridge/info")
+	if b, _ := info["budget"].(map[string]any); b == nil || b["paused_until"] != "2026-11-29T12:15:00Z" {
+		t.Errorf("bridge/info budget = %v", info["budget"])
+	}
+	ff.set(func() { delete(ff.dataErr, testVIN) })
+	checks := ff.callCount("vehicles")
+	for range 14 {
+		clk.Advance(time.Minute)
+		sched.Fire("connectivity")
+		sched.Fire("live_status")
+		if n := reads(ff, sched, jobIdle); n != 0 {
+			t.Fatal("polled during the pause")
+		}
+	}
+	if ff.callCount("vehicles") != checks {
+		t.Error("the connectivity check ran during the pause")
+	}
+	clk.Advance(time.Minute)
+	if n := reads(ff, sched, jobIdle); n != 1 {
+		t.Error("polling did not resume after 15 minutes")
+	}
+}

@@ -1,0 +1,101 @@
+package bridge
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// A car that leaves the account loses its discovery configs (empty retained
+// payloads, which make Home Assistant delete the entities), its retained
+// state, and is left offline, with one device_removed event; one product
+// list without it is not enough. When it returns it is added again.
+func TestRemovedDeviceIsClearedAndReturns(t *testing.T) {
+	_, ff, pub, sched := newTestBridge(t, func(o *Options) { o.Schedule.Products = "@every 6h" })
+	stateTopic := "t2m/" + testVIN
+	configs := pub.retainedWith("homeassistant/", testVIN)
+	if len(configs) < 10 {
+		t.Fatalf("only %d discovery configs for the car before removal", len(configs))
+	}
+	siteConfigs := len(pub.retainedWith("homeassistant/", "_42_"))
+
+	all := ff.products
+	ff.set(func() { ff.products = all[1:] }) // the car is gone
+	sched.Fire("products")
+	if n := len(pub.retainedWith("homeassistant/", testVIN)); n != len(configs) {
+		t.Fatalf("one product list without the car already removed configs (%d of %d left)", n, len(configs))
+	}
+	sched.Fire("products")
+	if left := pub.retainedWith("homeassistant/", testVIN); len(left) != 0 {
+		t.Fatalf("%d discovery configs still retained after removal, e.g. %s", len(left), left[0])
+	}
+	for _, topic := range configs {
+		if m, ok := pub.last(topic); !ok || len(m.Payload) != 0 || !m.Retained {
+			t.Fatalf("%s not cleared with an empty retained message: %+v", topic, m)
+		}
+	}
+	pub.mu.Lock()
+	_, stateLeft := pub.retained[stateTopic]
+	avail := string(pub.retained[stateTopic+"/availability"])
+	pub.mu.Unlock()
+	if stateLeft || avail != "offline" {
+		t.Fatalf("after removal: state retained = %v, availability = %q; want cleared and offline", stateLeft, avail)
+	}
+	if got := len(pub.retainedWith("homeassistant/", "_42_")); got != siteConfigs {
+		t.Fatalf("the site's configs changed from %d to %d when the car left", siteConfigs, got)
+	}
+	ev := pub.relDeviceEvents(t)
+	if len(ev) != 1 || ev[0]["type"] != EventDeviceRemoved || ev[0]["device"] != testVIN {
+		t.Fatalf("events = %v, want one device_removed for %s", ev, testVIN)
+	}
+	// A set message for the removed car runs nothing.
+	before := len(ff.sent())
+	pub.inject(stateTopic+"/set/charge_limit", "70")
+	if len(ff.sent()) != before {
+		t.Fatal("a command ran for a removed car")
+	}
+
+	ff.set(func() { ff.products = all }) // back again
+	sched.Fire("products")
+	if n := len(pub.retainedWith("homeassistant/", testVIN)); n != len(configs) {
+		t.Fatalf("returned car has %d discovery configs, want %d", n, len(configs))
+	}
+	if avail := pub.relRetained(stateTopic + "/availability"); avail != "online" {
+		t.Fatalf("returned car availability = %q", avail)
+	}
+	ev = pub.relDeviceEvents(t)
+	if len(ev) != 2 || ev[1]["type"] != EventDeviceAdded {
+		t.Fatalf("events = %v, want device_added after the return", ev)
+	}
+	pub.inject(stateTopic+"/set/charge_limit", "70")
+	if r := pub.waitResult(t); r.Status != StatusOK {
+		t.Fatalf("command after the return: %+v", r)
+	}
+}
+
+func (p *fakePub) relRetained(topic string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return string(p.retained[topic])
+}
+
+// relDeviceEvents decodes the device events published on t2m/bridge/event.
+func (p *fakePub) relDeviceEvents(t *testing.T) []map[string]any {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []map[string]any
+	for _, m := range p.all {
+		if m.Topic != "t2m/bridge/event" {
+			continue
+		}
+		ev := map[string]any{}
+		if err := json.Unmarshal(m.Payload, &ev); err != nil {
+			t.Fatalf("event is not JSON: %s", m.Payload)
+		}
+		if typ, _ := ev["type"].(string); strings.HasPrefix(typ, "device_") {
+			out = append(out, ev)
+		}
+	}
+	return out
+}

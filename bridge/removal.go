@@ -1,0 +1,113 @@
+package bridge
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+)
+
+// EventDeviceRemoved is the bridge/event type for a device that left the
+// account; a device that comes back is announced as EventDeviceAdded.
+const (
+	EventDeviceRemoved = "device_removed"
+	EventDeviceAdded   = "device_added"
+)
+
+// goneAfter is how many product lists in a row must lack a device before it
+// is removed: one odd answer (an empty list during a Tesla hiccup) must not
+// wipe the user's Home Assistant entities.
+const goneAfter = 2
+
+// deviceEvent is the payload of a device event on <base>/bridge/event.
+type deviceEvent struct {
+	Type   string `json:"type"`
+	Device string `json:"device"`
+	ID     string `json:"id"`
+	At     string `json:"at"`
+}
+
+// goneDevices counts the cars and sites missing from products and returns
+// those missing goneAfter times in a row, with their Wall Connectors; it
+// forgets them at once so no new command or poll reaches them. Callers hold
+// b.mu.
+func (b *Bridge) goneDevices(products []fleet.Product) []*device {
+	if b.missing == nil {
+		b.missing = map[string]int{}
+	}
+	present := map[string]bool{}
+	for _, p := range products {
+		switch {
+		case p.IsVehicle():
+			present[p.VIN] = true
+		case p.IsEnergySite():
+			present[strconv.FormatInt(p.EnergySiteID, 10)] = true
+		}
+	}
+	var gone []*device
+	for uid, d := range b.byUID {
+		if d.kind != kindVehicle && d.kind != kindSite {
+			continue // Wall Connectors go with their site
+		}
+		if present[uid] {
+			delete(b.missing, uid)
+			continue
+		}
+		b.missing[uid]++
+		if b.missing[uid] >= goneAfter {
+			gone = append(gone, d)
+		}
+	}
+	for _, d := range b.byUID {
+		for _, g := range gone {
+			if d.parent == g {
+				gone = append(gone, d)
+				break
+			}
+		}
+	}
+	for _, d := range gone {
+		delete(b.missing, d.uid)
+		delete(b.devices, d.name)
+		delete(b.byUID, d.uid)
+		delete(b.lastRefresh, d.name)
+		if d.stopWorker != nil {
+			close(d.stopWorker)
+			d.stopWorker = nil
+		}
+	}
+	return gone
+}
+
+// removeDevices clears what the bridge published for devices that left the
+// account: every discovery config (empty retained payload, which makes Home
+// Assistant delete the entities), the retained state, and availability set
+// to offline; then one device_removed event each.
+func (b *Bridge) removeDevices(gone []*device) {
+	for _, d := range gone {
+		b.mu.Lock()
+		t := b.topics(d)
+		topics := make([]string, 0, len(d.lastDiscovery))
+		for topic := range d.lastDiscovery {
+			topics = append(topics, topic)
+		}
+		clear(d.lastDiscovery)
+		d.available = false
+		b.mu.Unlock()
+		b.log.Info().Str("device", d.name).Str("id", d.uid).Msg("device removed: no longer in the account")
+		b.publish(t.Availability, []byte("offline"), true)
+		for _, topic := range topics {
+			b.publish(topic, nil, true)
+		}
+		b.publish(t.State, nil, true)
+		b.publishDeviceEvent(EventDeviceRemoved, d)
+	}
+}
+
+// publishDeviceEvent publishes a device event on <base>/bridge/event.
+func (b *Bridge) publishDeviceEvent(typ string, d *device) {
+	payload, err := json.Marshal(deviceEvent{Type: typ, Device: d.name, ID: d.uid, At: b.opts.Now().UTC().Format("2006-01-02T15:04:05Z")})
+	if err == nil {
+		b.publish(b.opts.BaseTopic+"/bridge/event", payload, false)
+	}
+}

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/config"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+)
+
+// cmdBench runs `tesla2mqtt bench economy`: the reference day in fleetsim
+// under the bridge's default policy and the peers' policies, as a table.
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tesla2mqtt bench economy\n\nReplays a simulated reference day (one car, one Powerwall site) under the\nbridge's default polling policy and two peers' policies, and prints what each\ncosts and how fresh its data is.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if fs.NArg() != 1 || fs.Arg(0) != "economy" {
+		fs.Usage()
+		return usageErr("bench: want the benchmark name \"economy\"")
+	}
+	start := time.Now()
+	rep, err := runEconomy(ctx)
+	if err != nil {
+		return err
+	}
+	rep.write(stdout)
+	fmt.Fprintf(stdout, "\n(simulated day replayed in %s)\n", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// Reference-day constants: the car sleeps 15 minutes after its last
+// activity or read; the day starts on a Monday at midnight UTC.
+var (
+	benchDay        = time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	benchSleepAfter = 15 * time.Minute
+	benchVIN        = "5YJ3E1EA7PF000001"
+	benchSite       = "1000000001"
+	benchStep       = 500 * time.Millisecond
+)
+
+// benchCommand is one of the day's two user commands, sent at At.
+type benchCommand struct {
+	At           time.Duration
+	Key, Payload string // bridge set topic key and payload
+	Name         string // Fleet API command
+	Params       map[string]any
+}
+
+// benchCommands: the charge limit set at 06:50 while the car sleeps (it
+// must be woken) and the doors locked at 18:03, just after parking.
+var benchCommands = []benchCommand{
+	{At: 6*time.Hour + 50*time.Minute, Key: "charge_limit", Payload: "85", Name: "set_charge_limit", Params: map[string]any{"percent": 85}},
+	{At: 18*time.Hour + 3*time.Minute, Key: "locked", Payload: "LOCK", Name: "door_lock"},
+}
+
+// benchEnv is one replay of the day: a fresh simulator on a manual clock,
+// reached in-process (no sockets), and what the runs measure.
+type benchEnv struct {
+	clock  *fleetsim.ManualClock
+	sim    *fleetsim.Sim
+	client *fleet.Client
+
+	mu       sync.Mutex
+	requests []fleet.Request
+	lastBat  time.Time // last vehicle_data carrying charge_state
+	lastLoc  time.Time // last vehicle_data carrying the location
+
+	stale map[string][]float64 // "drive_battery", "drive_location", "charge_battery", "charge_location"
+	// cmdWakes counts the wakes the day's commands caused.
+	cmdWakes int
+	// fwd also receives every request (the bridge's budget).
+	fwd fleet.Recorder
+}
+
+func newBenchEnv() (*benchEnv, error) {
+	e := &benchEnv{clock: fleetsim.NewManualClock(benchDay), stale: map[string][]float64{}}
+	e.sim = fleetsim.New(fleetsim.Options{Clock: e.clock, SleepAfter: benchSleepAfter})
+	if err := e.sim.RunScript(benchVIN, benchDay, fleetsim.ReferenceDay()); err != nil {
+		return nil, err
+	}
+	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.sim.MintToken(config.DefaultScopes, 72*time.Hour)})
+	var err error
+	e.client, err = fleet.New(fleet.Options{BaseURL: "http://fleetsim.invalid", TokenSource: tokens,
+		HTTPClient: &http.Client{Transport: benchTransport{e}}, Recorder: e, Now: e.clock.Now, Logger: zerolog.Nop()})
+	return e, err
+}
+
+// Record implements fleet.Recorder.
+func (e *benchEnv) Record(r fleet.Request) {
+	e.mu.Lock()
+	e.requests = append(e.requests, r)
+	fwd := e.fwd
+	e.mu.Unlock()
+	if fwd != nil {
+		fwd.Record(r)
+	}
+}
+
+// benchTransport serves the client's requests from the simulator in-process
+// and notes when the car's battery level and location were last read.
+type benchTransport struct{ e *benchEnv }
+
+func (t benchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.e.sim.ServeHTTP(rec, req)
+	if strings.HasSuffix(req.URL.Path, "/"+benchVIN+"/vehicle_data") && rec.Code == http.StatusOK {
+		now := t.e.clock.Now()
+		q := req.URL.RawQuery
+		t.e.mu.Lock()
+		if !strings.Contains(q, "endpoints=") || strings.Contains(q, "charge_state") {
+			t.e.lastBat = now
+		}
+		if strings.Contains(q, "location_data") {
+			t.e.lastLoc = now
+		}
+		t.e.mu.Unlock()
+	}
+	return rec.Result(), nil
+}
+
+// sample records, once per simulated second, how old the battery level and
+// location are while the car drives or charges.
+func (e *benchEnv) sample(now time.Time) {
+	snap := e.sim.Snapshot(benchVIN)
+	var kind string
+	switch {
+	case snap.ShiftState == "D" && snap.Speed > 0:
+		kind = "drive"
+	case snap.ChargingState == fleetsim.ChargingCharging:
+		kind = "charge"
+	default:
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	age := func(t time.Time) float64 {
+		if t.IsZero() {
+			return now.Sub(benchDay).Seconds()
+		}
+		return now.Sub(t).Seconds()
+	}
+	e.stale[kind+"_battery"] = append(e.stale[kind+"_battery"], age(e.lastBat))
+	e.stale[kind+"_location"] = append(e.stale[kind+"_location"], age(e.lastLoc))
+}
+
+// loop steps the clock through the day: each step runs what is due (step),
+// sends the commands on time (send) and samples staleness every second.
+func (e *benchEnv) loop(step func(now time.Time), send func(c benchCommand) error) error {
+	end := benchDay.Add(24 * time.Hour)
+	cmds := append([]benchCommand(nil), benchCommands...)
+	lastSample := time.Time{}
+	for now := e.clock.Now(); now.Before(end); now = e.clock.Now() {
+		step(now)
+		if len(cmds) > 0 && !now.Before(benchDay.Add(cmds[0].At)) {
+			before := e.sim.SleepStats(benchVIN).APIWakes
+			if err := send(cmds[0]); err != nil {
+				return err
+			}
+			e.cmdWakes += e.sim.SleepStats(benchVIN).APIWakes - before
+			cmds = cmds[1:]
+			continue
+		}
+		if now.Sub(lastSample) >= time.Second {
+			e.sample(now)
+			lastSample = now
+		}
+		e.clock.Advance(benchStep)
+	}
+	return nil
+}
+
+// ---- the bridge under test ----
+
+// benchScheduler runs the bridge's jobs when the manual clock reaches their
+// cron spec's next time, in registration order: the real job code runs,
+// deterministically and without waiting.
+type benchScheduler struct {
+	mu      sync.Mutex
+	jobs    []*benchJob
+	started chan struct{}
+	now     func() time.Time
+}
+
+type benchJob struct {
+	sched cron.Schedule
+	next  time.Time
+	run   func()
+}
+
+func (s *benchScheduler) Add(name, spec string, job func()) error {
+	sch, err := cron.ParseStandard(spec)
+	if err != nil {
+		return fmt.Errorf("schedule %s %q: %w", name, spec, err)
+	}
+	s.mu.Lock()
+	s.jobs = append(s.jobs, &benchJob{sched: sch, run: job})
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *benchScheduler) Start() {
+	now := s.now()
+	s.mu.Lock()
+	for _, j := range s.jobs {
+		j.next = j.sched.Next(now)
+	}
+	s.mu.Unlock()
+	close(s.started)
+}
+
+func (s *benchScheduler) Stop() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// runDue fires every job whose time has come (once, however late).
+func (s *benchScheduler) runDue(now time.Time) {
+	s.mu.Lock()
+	jobs := append([]*benchJob(nil), s.jobs...)
+	s.mu.Unlock()
+	for _, j := range jobs {
+		if !j.next.After(now) {
+			j.run()
+			j.next = j.sched.Next(now)
+		}
+	}
+}
+
+// benchPub is an in-memory MQTT publisher: it routes the bench's set
+// messages to the bridge and hands command results back.
+type benchPub struct {
+	mu       sync.Mutex
+	handlers map[string]mqtt.Handler
+	// results hands each command result to the bench, which acknowledges
+	// it once it is ready to hear the fresh read.
+	results chan chan struct{}
+	// carState hears every publish of the car's state topic.
+	carTopic string
+	carState chan struct{}
+}
+
+func (p *benchPub) Publish(topic string, payload []byte, _ bool) error {
+	switch {
+	case strings.HasSuffix(topic, "/result"):
+		ack := make(chan struct{})
+		p.results <- ack
+		<-ack
+	case topic == p.carTopic:
+		select {
+		case p.carState <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (p *benchPub) Subscribe(topic string, h mqtt.Handler) error {
+	p.mu.Lock()
+	p.handlers[topic] = h
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *benchPub) OnConnect(func()) {}
+
+func (p *benchPub) inject(topic, payload string) {
+	p.mu.Lock()
+	var hs []mqtt.Handler
+	for f, h := range p.handlers {
+		if mqtt.Match(f, topic) {
+			hs = append(hs, h)
+		}
+	}
+	p.mu.Unlock()
+	for _, h := range hs {
+		h(mqtt.Message{Topic: topic, Payload: []byte(payload)})
+	}
+}
+
+// runBridgeDay replays the day under the bridge's default configuration.
+func runBridgeDay(ctx context.Context) (*benchEnv, error) {
+	e, err := newBenchEnv()
+	if err != nil {
+		return nil, err
+	}
+	cfg := config.Default()
+	sched := &benchScheduler{started: make(chan struct{}), now: e.clock.Now}
+	opts := bridgeOptions(&cfg, wiring{scheduler: sched, now: e.clock.Now,
+		sleep: func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil }}, nil, zerolog.Nop())
+	opts.Discovery = false
+	// The budget meters the day in memory (no state directory), fed like
+	// cmd's MultiRecorder feeds it in production.
+	bo := budgetOptions(&cfg, wiring{now: e.clock.Now})
+	bo.Path = ""
+	if opts.Budget, err = bridge.NewBudget(bo); err != nil {
+		return nil, err
+	}
+	e.fwd = opts.Budget
+	pub := &benchPub{handlers: map[string]mqtt.Handler{}, results: make(chan chan struct{}),
+		carTopic: cfg.MQTT.BaseTopic + "/" + benchVIN, carState: make(chan struct{}, 8)}
+	b, err := bridge.New(opts, e.client, pub)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-sched.started:
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("bench: the bridge did not start")
+	}
+	send := func(c benchCommand) error {
+		pub.inject(cfg.MQTT.BaseTopic+"/"+benchVIN+"/set/"+c.Key, c.Payload)
+		select {
+		case ack := <-pub.results:
+			// Forget the state publishes of the wake, then let the worker
+			// go on to its fresh read.
+			for len(pub.carState) > 0 {
+				<-pub.carState
+			}
+			close(ack)
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("bench: no result for %s", c.Key)
+		}
+		// The result comes before the fresh read: wait for the two state
+		// publishes that follow it (the last_command diagnostic, then the
+		// fresh read, the command's last step) so the day goes on
+		// deterministically.
+		for range 2 {
+			select {
+			case <-pub.carState:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		return nil
+	}
+	return e, e.loop(sched.runDue, send)
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/config"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+)
+
+// runBridgeTelemetryDay replays the reference day under the default policy
+// with Fleet Telemetry on (preset balanced): `telemetry configure` signs
+// the config for the car, fleetsim streams it in the dispatcher's format
+// into the bridge's ingest, and every datum is metered as a streaming
+// signal. Staleness counts a streamed value as fresh while the bridge's
+// value is within the signal's minimum delta of the car's (the car sends
+// nothing while a value does not move), or since its last datum otherwise.
+func runBridgeTelemetryDay(ctx context.Context) (*benchEnv, error) {
+	e, err := newBenchEnv()
+	if err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.sim.SetAppPublicKey(fleet.PublicKeyPEM(key)); err != nil {
+		return nil, err
+	}
+	cfg := config.Default()
+	cfg.Telemetry.Enabled, cfg.Telemetry.Hostname = true, "telemetry.bench.invalid"
+	var report strings.Builder
+	err = runTelemetry(ctx, "configure", telemetryParams{cfg: &cfg, api: e.client, vins: []string{benchVIN},
+		out: &report, now: e.clock.Now, key: key, ca: demoCA})
+	if err != nil {
+		return nil, fmt.Errorf("telemetry configure: %w\n%s", err, report.String())
+	}
+	sched := &benchScheduler{started: make(chan struct{}), now: e.clock.Now}
+	opts := bridgeOptions(&cfg, wiring{scheduler: sched, now: e.clock.Now,
+		sleep: func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil }}, nil, zerolog.Nop())
+	opts.Discovery = false
+	bo := budgetOptions(&cfg, wiring{now: e.clock.Now})
+	bo.Path = ""
+	if opts.Budget, err = bridge.NewBudget(bo); err != nil {
+		return nil, err
+	}
+	e.fwd = opts.Budget
+	opts.Telemetry = telemetryOptions(&cfg, e)
+	pub := &benchPub{handlers: map[string]mqtt.Handler{}, results: make(chan chan struct{}),
+		carTopic: cfg.MQTT.BaseTopic + "/" + benchVIN, carState: make(chan struct{}, 1)}
+	b, err := bridge.New(opts, e.client, pub)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.SubscribeTelemetry(nil); err != nil {
+		return nil, err
+	}
+	// The stream reaches the bridge as the dispatcher would publish it.
+	var lastBat float64 = math.NaN()
+	var lastLoc [2]float64
+	e.sim.SetTelemetrySink(cfg.Telemetry.TopicBase, func(topic string, payload []byte) {
+		var m struct {
+			Value any `json:"value"`
+		}
+		_ = json.Unmarshal(payload, &m)
+		now := e.clock.Now()
+		switch {
+		case strings.HasSuffix(topic, "/v/BatteryLevel"):
+			if f, ok := m.Value.(float64); ok {
+				lastBat = f
+			}
+			e.mu.Lock()
+			e.lastBat = now
+			e.mu.Unlock()
+		case strings.HasSuffix(topic, "/v/Location"):
+			if l, ok := m.Value.(map[string]any); ok {
+				lastLoc = [2]float64{l["latitude"].(float64), l["longitude"].(float64)}
+			}
+			e.mu.Lock()
+			e.lastLoc = now
+			e.mu.Unlock()
+		}
+		pub.inject(topic, string(payload))
+	})
+	batDelta := 0.5 // BatteryLevel's balanced minimum delta (fleet.BuildTelemetryFields)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = b.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-sched.started:
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("bench: the bridge did not start")
+	}
+	step := func(now time.Time) {
+		sched.runDue(now)
+		e.sim.TelemetryTick()
+		if !b.StreamAlive(benchVIN) {
+			return
+		}
+		snap := e.sim.Snapshot(benchVIN)
+		e.mu.Lock()
+		if math.Abs(snap.BatteryLevel-lastBat) < batDelta {
+			e.lastBat = now
+		}
+		if snap.Latitude == lastLoc[0] && snap.Longitude == lastLoc[1] {
+			e.lastLoc = now
+		}
+		e.mu.Unlock()
+	}
+	send := func(c benchCommand) error {
+		pub.inject(cfg.MQTT.BaseTopic+"/"+benchVIN+"/set/"+c.Key, c.Payload)
+		select {
+		case ack := <-pub.results:
+			for len(pub.carState) > 0 {
+				<-pub.carState
+			}
+			close(ack)
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("bench: no result for %s", c.Key)
+		}
+		select {
+		case <-pub.carState:
+		case <-time.After(5 * time.Second):
+		}
+		return nil
+	}
+	return e, e.loop(step, send)
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchEconomy replays the reference day (the same code as `tesla2mqtt
+// bench economy`) and checks the default policy's targets: no wake caused
+// by the bridge, at most 120 billable requests for the car, p95 staleness
+// at most 60 s driving and 5 min charging, the car asleep within 40 min of
+// its last activity; and that it is fresher than Home Assistant's polling
+// at a fraction of TeslaMate's bill.
+func TestBenchEconomy(t *testing.T) {
+	rep, err := runEconomy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	rep.write(&out)
+	t.Log("\n" + out.String())
+	if strings.Contains(out.String(), "MISSED") {
+		t.Errorf("a target was missed:\n%s", out.String())
+	}
+	bridge, ha, tm := rep.Rows[0], rep.Rows[1], rep.Rows[2]
+	if bridge.BridgeWake != 0 || bridge.CarBillable() > 120 || bridge.MaxToSleep > 40*time.Minute {
+		t.Errorf("default policy: %+v", bridge)
+	}
+	if bridge.Stale["drive_location"][1] >= ha.Stale["drive_location"][1] {
+		t.Errorf("driving p95 %v s is not fresher than HA's %v s", bridge.Stale["drive_location"][1], ha.Stale["drive_location"][1])
+	}
+	if bridge.CarUSD*10 > tm.CarUSD {
+		t.Errorf("bridge $%.3f/day is not under a tenth of TeslaMate's $%.3f", bridge.CarUSD, tm.CarUSD)
+	}
+	if bridge.ExtraAwake > ha.ExtraAwake || bridge.ExtraAwake > tm.ExtraAwake {
+		t.Errorf("the bridge kept the car awake longer (%s) than HA (%s) or TeslaMate (%s)", bridge.ExtraAwake, ha.ExtraAwake, tm.ExtraAwake)
+	}
+	if bridge.Car["command"] != 2 || bridge.Car["wake"] != 1 {
+		t.Errorf("the day's 2 commands and 1 wake = %v", bridge.Car)
+	}
+}
+
+// TestBenchEconomyIsDeterministic replays the bridge's day twice.
+func TestBenchEconomyIsDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays the day twice")
+	}
+	a, err := runBridgeDay(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := runBridgeDay(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, rb := summarize("a", a, true), summarize("a", b, true)
+	var oa, ob bytes.Buffer
+	(&economyReport{Rows: []benchRow{ra}}).write(&oa)
+	(&economyReport{Rows: []benchRow{rb}}).write(&ob)
+	if oa.String() != ob.String() {
+		t.Errorf("two replays differ:\n%s\n%s", oa.String(), ob.String())
+	}
+}
+
+// BenchmarkEconomy times one replay of the day under all three policies.
+func BenchmarkEconomy(b *testing.B) {
+	for b.Loop() {
+		if _, err := runEconomy(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/config"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+)
+
+// lockedBuf collects the configure report (written before the test reads it).
+type lockedBuf struct{ sb strings.Builder }
+
+func (l *lockedBuf) Write(p []byte) (int, error) { return l.sb.Write(p) }
+
+// The `demo --telemetry` wiring end to end: fleetsim signs nothing but
+// verifies the config signed by `telemetry configure`, plays the cars'
+// stream through a real MQTT client into the embedded broker, and the
+// bridge ingests it from there; polling stops while the stream is alive.
+func TestEndToEndTelemetryStream(t *testing.T) {
+	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	sim := fleetsim.New(fleetsim.Options{Clock: clock})
+	key, err := sim.SetupSignedDemo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cfg := config.Default()
+	cfg.StateDir = t.TempDir()
+	cfg.Broker.Addr = "127.0.0.1:0"
+	cfg.Tesla.Domain = "app.example.com"
+	sched := bridge.NewManualScheduler()
+	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now,
+		signingKey: key, sleep: func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }},
+		zerolog.Nop())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	out := &lockedBuf{}
+	tick := make(chan time.Time)
+	stopStream, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim, simURL: srv.URL, st: st, cfg: &cfg,
+		tokens: tokens, key: key, out: out, log: zerolog.Nop(), tick: tick})
+	if err != nil {
+		cancel()
+		st.shutdown(ctx)
+		t.Fatal(err)
+	}
+	w := newWatcher(t, "tcp://"+st.BrokerAddr)
+	done := make(chan struct{})
+	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
+	t.Cleanup(func() { stopStream(); cancel(); <-done })
+	select {
+	case <-sched.Started():
+	case <-time.After(10 * time.Second):
+		t.Fatal("bridge did not start")
+	}
+
+	// configure went through the real client and the simulator's JWS check.
+	report := out.sb.String()
+	for _, want := range []string{model3 + "  configured", modelY + "  configured",
+		fleetsim.DemoUnpairedVIN + "  skipped (missing_key)", "https://tesla.com/_ak/app.example.com?vin=" + fleetsim.DemoUnpairedVIN} {
+		if !strings.Contains(report, want) {
+			t.Errorf("configure report lacks %q:\n%s", want, report)
+		}
+	}
+	if c := sim.TelemetryConfig(model3); c == nil || c.Fields["Location"].IntervalSeconds == 0 {
+		t.Fatalf("config on the car = %+v", c)
+	}
+	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["data_source"] == "poll" })
+
+	// The car is unlocked at the car: only the stream can tell the bridge.
+	if err := sim.Update(model3, func(s *fleetsim.VehicleSnapshot) { s.Locked = false }); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	tick <- clock.Now()
+	car := w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool {
+		return m["data_source"] == "telemetry" && m["locked"] == false
+	})
+	if car["telemetry_at"] != "2026-11-29T12:00:02Z" {
+		t.Errorf("telemetry_at = %v", car["telemetry_at"])
+	}
+	if !st.bridge.StreamAlive(model3) {
+		t.Fatal("stream not alive after the first tick")
+	}
+	if n := st.meter.Total()[fleet.CallTelemetrySignal]; n < 10 {
+		t.Errorf("%d streaming signals metered, want every field of the first burst", n)
+	}
+
+	// While the stream is alive the charging car's vehicle_data job reads nothing.
+	reads := func() int { return sim.Counts()[fleet.CallVehicleData] }
+	n := reads()
+	sched.Fire("vehicle_data_charging")
+	if reads() != n {
+		t.Errorf("streaming car polled: %d reads", reads()-n)
+	}
+
+	// The asleep Model Y wakes: its CONNECTED record brings it online in the
+	// bridge before any connectivity check.
+	if err := sim.SetVehicleState(modelY, fleet.StateOnline); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	tick <- clock.Now()
+	w.waitJSON(t, "tesla2mqtt/"+modelY, func(m map[string]any) bool {
+		return m["state"] == "online" && m["data_source"] == "telemetry"
+	})
+
+	// The stream goes quiet (no ticks): polling resumes by the policy.
+	clock.Advance(bridge.DefaultTelemetryQuiet + time.Minute)
+	n = reads()
+	sched.Fire("vehicle_data_charging")
+	if reads() != n+1 {
+		t.Errorf("after the stream went quiet: %d reads, want 1", reads()-n)
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/config"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+)
+
+// demoCA stands in for the telemetry server's certificate chain: fleetsim
+// plays the cars and the server, and checks only that a chain was sent.
+const demoCA = "-----BEGIN CERTIFICATE-----\nZGVtbzogZmxlZXRzaW0gZG9lcyBub3QgY2hlY2sgdGhpcw==\n-----END CERTIFICATE-----\n"
+
+// demoTelemetry is what `demo --telemetry` (and its end-to-end test) wires:
+// fleetsim plays the cars and Tesla's fleet-telemetry server with its MQTT
+// dispatcher, publishing to the bridge's broker.
+type demoTelemetry struct {
+	sim    *fleetsim.Sim
+	simURL string
+	st     *stack
+	cfg    *config.Config
+	tokens oauth2.TokenSource
+	key    *ecdsa.PrivateKey
+	out    io.Writer
+	log    zerolog.Logger
+	// tick drives the stream; each value emits what is due by the sim's clock.
+	tick <-chan time.Time
+}
+
+// startDemoTelemetry subscribes the bridge, connects the simulated
+// dispatcher to the broker, configures the cars through the real
+// `telemetry configure` path (signed with the demo's app key) and streams
+// on every tick until stop or ctx ends.
+func startDemoTelemetry(ctx context.Context, d demoTelemetry) (stop func(), err error) {
+	if !d.cfg.Telemetry.Enabled {
+		if err := d.st.bridge.SubscribeTelemetry(nil); err != nil {
+			return nil, err
+		}
+	}
+	url := d.cfg.Telemetry.BrokerURL
+	switch {
+	case url != "":
+	case d.st.BrokerAddr != "":
+		url = "tcp://" + d.st.BrokerAddr
+	default:
+		url = d.cfg.MQTT.URL
+	}
+	pub := mqtt.New(mqtt.Options{URL: url, ClientID: "fleetsim-telemetry", Username: d.cfg.MQTT.Username,
+		Password: d.cfg.MQTT.Password, Logger: d.log.With().Str("component", "fleetsim-telemetry").Logger()})
+	if err := pub.Connect(ctx); err != nil {
+		return nil, fmt.Errorf("simulated telemetry server: %w", err)
+	}
+	d.sim.SetTelemetrySink(d.cfg.Telemetry.TopicBase, func(topic string, payload []byte) {
+		_ = pub.Publish(topic, payload, false)
+	})
+	api, err := fleet.New(fleet.Options{BaseURL: d.simURL, TokenSource: d.tokens, UserAgent: "tesla2mqtt/" + version(),
+		Logger: d.log.With().Str("component", "fleet").Logger()})
+	if err != nil {
+		_ = pub.Close(context.Background())
+		return nil, err
+	}
+	cfg := *d.cfg
+	cfg.Telemetry.Hostname = "telemetry.fleetsim.invalid"
+	fmt.Fprintln(d.out, "Fleet Telemetry (simulated server and dispatcher): tesla2mqtt telemetry configure")
+	err = runTelemetry(ctx, "configure", telemetryParams{cfg: &cfg, api: api, out: d.out, now: d.sim.Now,
+		key: d.key, ca: demoCA})
+	var ee *exitError
+	if err != nil && !(errors.As(err, &ee) && ee.code == 1) { // a skipped car is part of the demo
+		_ = pub.Close(context.Background())
+		return nil, err
+	}
+	fmt.Fprintf(d.out, "Watch the stream: mosquitto_sub -t '%s/#' -v\n\n", cfg.Telemetry.TopicBase)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-d.tick:
+				d.sim.TelemetryTick()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+			d.sim.SetTelemetrySink("", nil)
+			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = pub.Close(cctx)
+		})
+	}, nil
+}
