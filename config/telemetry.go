@@ -3,6 +3,7 @@ package config
 import (
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -20,8 +21,8 @@ func (c *Config) validateTelemetry(ps *problems) {
 		ps.add("telemetry.port", "%d is not a TCP port (1-65535)", t.Port)
 	}
 	validateTopic(ps, "telemetry.topic_base", t.TopicBase)
-	if t.TopicBase == c.MQTT.BaseTopic {
-		ps.add("telemetry.topic_base", "%q is also mqtt.base_topic: the stream and the bridge's own topics must not mix", t.TopicBase)
+	if b := c.MQTT.BaseTopic; t.TopicBase == b || strings.HasPrefix(t.TopicBase, b+"/") {
+		ps.add("telemetry.topic_base", "%q lies in mqtt.base_topic: the stream and the bridge's own topics must not mix", t.TopicBase)
 	}
 	validateURL(ps, "telemetry.broker_url", t.BrokerURL, true)
 	if d, err := time.ParseDuration(t.Quiet); err != nil || d <= 0 {

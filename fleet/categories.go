@@ -38,6 +38,7 @@ var categories = map[string]Category{
 	CallSiteInfo:        CategoryData,
 	CallCalendarHistory: CategoryData,
 	CallEnergyCommand:   CategoryCommand,
+	CallTelemetrySignal: CategoryStreaming,
 }
 
 // CategoryOf returns the billing category of a metering name. "command/<name>"
