@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
@@ -17,9 +18,11 @@ func cmdFleetsim(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve the simulated Fleet API on")
 	speed := fs.Float64("speed", 1, "simulated time runs this many times faster than real time")
+	grant := fs.String("grant-scopes", "", "comma-separated scopes the simulated consent screen grants (default: every scope requested), to try partial consent")
+	pair := fs.String("pair", "", `VINs (comma-separated, or "all") whose cars have the app's key paired, as if the user had approved it in the Tesla app`)
 	appKey := fs.String("app-key", "", "the app's key (private key PEM from keygen, or its public-key.pem): fleetsim then plays the app's domain too")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt fleetsim [--addr ADDR] [--speed N] [--app-key FILE]\n\nServes the Fleet API simulator over HTTP for manual and scripted tests: the Fleet\nAPI, Tesla's OAuth endpoints (login consents at once), partner registration,\nfleet_status and, with --app-key, the domain's .well-known public key.")
+		fmt.Fprintln(stderr, "usage: tesla2mqtt fleetsim [--addr ADDR] [--speed N] [--app-key FILE] [--pair VINS|all] [--grant-scopes LIST]\n\nServes the Fleet API simulator over HTTP for manual and scripted tests: the Fleet\nAPI, Tesla's OAuth endpoints (login consents at once), partner registration,\nfleet_status and, with --app-key, the domain's .well-known public key.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -41,6 +44,26 @@ func cmdFleetsim(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer sim.close()
+	if *grant != "" {
+		var scopes []string
+		for _, sc := range strings.Split(*grant, ",") {
+			if sc = strings.TrimSpace(sc); sc != "" {
+				scopes = append(scopes, sc)
+			}
+		}
+		sim.sim.SetGrantedScopes(scopes)
+	}
+	for _, vin := range strings.Split(*pair, ",") {
+		switch vin = strings.TrimSpace(vin); vin {
+		case "":
+		case "all":
+			for _, v := range sim.sim.VINs() {
+				sim.sim.SetKeyPaired(v, true)
+			}
+		default:
+			sim.sim.SetKeyPaired(vin, true)
+		}
+	}
 	if pub != nil {
 		if err := sim.sim.SetAppPublicKey(pub); err != nil {
 			return usageErr("--app-key: %v", err)
