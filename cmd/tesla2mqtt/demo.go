@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -49,20 +48,15 @@ func (s *simulator) close() {
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("demo", "usage: tesla2mqtt demo [flags]\n\nRuns a simulated Tesla account (a Model 3 charging, a Model Y asleep, a Powerwall\nsite with solar), an embedded MQTT broker and the bridge. No Tesla account needed.", stderr)
 	mqttAddr := fs.String("mqtt-addr", "127.0.0.1:1883", "address of the embedded MQTT broker")
 	mqttURL := fs.String("mqtt-url", "", "use this existing broker instead of the embedded one, e.g. tcp://127.0.0.1:1883")
 	speed := fs.Float64("speed", 1, "simulated time runs this many times faster than real time")
 	httpAddr := addHTTPFlag(fs)
 	path := fs.String("c", "", "optional config file, to try settings (Tesla settings are ignored)")
 	withTelemetry := fs.Bool("telemetry", false, "also stream the cars through a simulated Fleet Telemetry server")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt demo [flags]\n\nRuns a simulated Tesla account (a Model 3 charging, a Model Y asleep, a Powerwall\nsite with solar), an embedded MQTT broker and the bridge. No Tesla account needed.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *speed <= 0 {
 		return usageErr("--speed must be > 0")

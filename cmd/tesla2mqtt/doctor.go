@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -44,15 +43,10 @@ func (d *doctor) fail(name, detail, remedy string) {
 }
 
 func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("doctor", "usage: tesla2mqtt doctor -c FILE\n\nChecks the setup: config, broker, token, scopes, region, registration, hosted\npublic key and per car key pairing. Exit code 0 only when every check passes.", stderr)
 	path := fs.String("c", "config.toml", "config file")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt doctor -c FILE\n\nChecks the setup: config, broker, token, scopes, region, registration, hosted\npublic key and per car key pairing. Exit code 0 only when every check passes.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	d := &doctor{w: stdout, path: *path, now: time.Now, hc: &http.Client{Timeout: 15 * time.Second}}
 	return d.run(ctx)

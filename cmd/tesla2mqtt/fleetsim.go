@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,19 +13,14 @@ import (
 )
 
 func cmdFleetsim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("fleetsim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("fleetsim", "usage: tesla2mqtt fleetsim [--addr ADDR] [--speed N] [--app-key FILE] [--pair VINS|all] [--grant-scopes LIST]\n\nServes the Fleet API simulator over HTTP for manual and scripted tests: the Fleet\nAPI, Tesla's OAuth endpoints (login consents at once), partner registration,\nfleet_status and, with --app-key, the domain's .well-known public key.", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve the simulated Fleet API on")
 	speed := fs.Float64("speed", 1, "simulated time runs this many times faster than real time")
 	grant := fs.String("grant-scopes", "", "comma-separated scopes the simulated consent screen grants (default: every scope requested), to try partial consent")
 	pair := fs.String("pair", "", `VINs (comma-separated, or "all") whose cars have the app's key paired, as if the user had approved it in the Tesla app`)
 	appKey := fs.String("app-key", "", "the app's key (private key PEM from keygen, or its public-key.pem): fleetsim then plays the app's domain too")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt fleetsim [--addr ADDR] [--speed N] [--app-key FILE] [--pair VINS|all] [--grant-scopes LIST]\n\nServes the Fleet API simulator over HTTP for manual and scripted tests: the Fleet\nAPI, Tesla's OAuth endpoints (login consents at once), partner registration,\nfleet_status and, with --app-key, the domain's .well-known public key.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *speed <= 0 {
 		return usageErr("--speed must be > 0")

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,15 +19,10 @@ var hashPasswordInput io.Reader = os.Stdin
 // bcrypt hash for [[broker.users]] password_hash. Reading stdin rather than a
 // flag keeps the password out of the shell history and the process list.
 func cmdHashPassword(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("hash-password", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("hash-password", "usage: echo -n 'password' | tesla2mqtt hash-password\n\nReads a password (the first line of standard input) and prints a bcrypt hash\nfor password_hash in [[broker.users]].", stderr)
 	cost := fs.Int("cost", bcrypt.DefaultCost, "bcrypt cost (10–16; each step doubles the time of a login)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: echo -n 'password' | tesla2mqtt hash-password\n\nReads a password (the first line of standard input) and prints a bcrypt hash\nfor password_hash in [[broker.users]].")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *cost < bcrypt.DefaultCost || *cost > 16 {
 		return usageErr("hash-password: -cost must be from %d to 16", bcrypt.DefaultCost)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,16 +11,11 @@ import (
 )
 
 func cmdKeygen(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("keygen", "usage: tesla2mqtt keygen --out DIR [--domain DOMAIN]\n\nCreates the app's P-256 key pair. An existing private key is never overwritten:\nreplacing it would unpair every car.", stderr)
 	out := fs.String("out", "keys", "directory for private-key.pem (0600) and public-key.pem")
 	domain := fs.String("domain", "", "your app's domain, to print where the public key must be hosted")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt keygen --out DIR [--domain DOMAIN]\n\nCreates the app's P-256 key pair. An existing private key is never overwritten:\nreplacing it would unpair every car.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	privPath, pubPath, err := fleet.GenerateKey(*out)
 	if errors.Is(err, fleet.ErrKeyExists) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"html"
 	"io"
@@ -63,18 +62,13 @@ type loginParams struct {
 }
 
 func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("login", "usage: tesla2mqtt login -c FILE [--no-browser] [--paste]\n\nSigns in to Tesla with the scopes of the config and saves the token (mode 0600)\nin the state directory. A running bridge picks the new token up by itself.", stderr)
 	path := fs.String("c", "config.toml", "config file")
 	noBrowser := fs.Bool("no-browser", false, "only print the URL to open; do not start a browser")
 	paste := fs.Bool("paste", false, "no callback server: paste the URL the browser was sent to (for a machine without a browser)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up waiting for the browser after this long")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt login -c FILE [--no-browser] [--paste]\n\nSigns in to Tesla with the scopes of the config and saves the token (mode 0600)\nin the state directory. A running bridge picks the new token up by itself.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -49,15 +48,10 @@ func partnerClient(ctx context.Context, cfg *config.Config, base string) (*fleet
 }
 
 func cmdRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("register", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("register", "usage: tesla2mqtt register -c FILE\n\nRegisters the app's domain with Tesla in each region (a partner token from the\nclient id and secret), then reads back the registered public key and compares it\nwith tesla.private_key_file. Needed once per region; safe to repeat.", stderr)
 	path := fs.String("c", "config.toml", "config file")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt register -c FILE\n\nRegisters the app's domain with Tesla in each region (a partner token from the\nclient id and secret), then reads back the registered public key and compares it\nwith tesla.private_key_file. Needed once per region; safe to repeat.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -40,15 +39,10 @@ func loadConfig(path string) (*config.Config, error) {
 }
 
 func cmdCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("check-config", "usage: tesla2mqtt check-config -c FILE\n\nLoads the file and prints OK, or every problem with its key. Exit code 2 on problems.", stderr)
 	path := fs.String("c", "config.toml", "config file to check")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt check-config -c FILE\n\nLoads the file and prints OK, or every problem with its key. Exit code 2 on problems.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
@@ -66,16 +60,11 @@ func cmdCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("run", "usage: tesla2mqtt run -c FILE\n\nRuns the bridge against your Tesla account. Log in first with 'tesla2mqtt login -c FILE'.\nThe bridge re-reads the token file every 30 s and on SIGHUP, so a new login needs no restart.", stderr)
 	path := fs.String("c", "config.toml", "config file")
 	httpAddr := addHTTPFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt run -c FILE\n\nRuns the bridge against your Tesla account. Log in first with 'tesla2mqtt login -c FILE'.\nThe bridge re-reads the token file every 30 s and on SIGHUP, so a new login needs no restart.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {

@@ -43,6 +43,26 @@ func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
+// newFlagSet makes a subcommand's flag set whose --help prints usage (the
+// command line and what the command does) and then the flags.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses a subcommand's arguments; --help exits 0, a bad flag 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	return nil
+}
+
 // flagErr turns a flag parse error into an exit code: 0 for --help, 2 otherwise.
 func flagErr(err error) error {
 	if err == flag.ErrHelp {

@@ -70,17 +70,12 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 // healthy and 1 otherwise, naming what fails. It needs no shell or curl in
 // the image.
 func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("healthcheck", "usage: tesla2mqtt healthcheck [flags]\n\nAsks a running bridge's /healthz. Exit 0 when healthy, 1 when not or unreachable.", stderr)
 	addr := fs.String("addr", "", "address of the bridge's HTTP server (default: [http] addr of -c, else 127.0.0.1:8088)")
 	path := fs.String("c", "", "config file to read [http] addr from")
 	timeout := fs.Duration("timeout", 5*time.Second, "give up after this long")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt healthcheck [flags]\n\nAsks a running bridge's /healthz. Exit 0 when healthy, 1 when not or unreachable.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagErr(err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	target := *addr
 	if target == "" {
