@@ -43,18 +43,28 @@ type watcher struct {
 
 func newWatcher(t *testing.T, url string) *watcher {
 	t.Helper()
+	w, _ := dialWatcher(t, url, "e2e-watcher", 0, "#")
+	return w
+}
+
+// dialWatcher connects a watcher client subscribed to topics; reconnect
+// (0 = the client's default) is how fast it reconnects after a broker restart.
+func dialWatcher(t *testing.T, url, id string, reconnect time.Duration, topics ...string) (*watcher, *mqtt.Client) {
+	t.Helper()
 	w := &watcher{last: map[string][]byte{}, notify: make(chan struct{}, 1)}
-	c := mqtt.New(mqtt.Options{URL: url, ClientID: "e2e-watcher", Logger: zerolog.Nop()})
-	if err := c.Subscribe("#", func(m mqtt.Message) {
-		w.mu.Lock()
-		w.last[m.Topic] = append([]byte(nil), m.Payload...)
-		w.mu.Unlock()
-		select {
-		case w.notify <- struct{}{}:
-		default:
+	c := mqtt.New(mqtt.Options{URL: url, ClientID: id, ReconnectInterval: reconnect, Logger: zerolog.Nop()})
+	for _, topic := range topics {
+		if err := c.Subscribe(topic, func(m mqtt.Message) {
+			w.mu.Lock()
+			w.last[m.Topic] = append([]byte(nil), m.Payload...)
+			w.mu.Unlock()
+			select {
+			case w.notify <- struct{}{}:
+			default:
+			}
+		}); err != nil {
+			t.Fatal(err)
 		}
-	}); err != nil {
-		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -62,7 +72,7 @@ func newWatcher(t *testing.T, url string) *watcher {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return w
+	return w, c
 }
 
 // waitJSON waits until topic carries a JSON object for which ok is true.

@@ -43,27 +43,7 @@ type relClient struct {
 
 func newRelClient(t *testing.T, url, id string, topics ...string) *relClient {
 	t.Helper()
-	w := &watcher{last: map[string][]byte{}, notify: make(chan struct{}, 1)}
-	c := mqtt.New(mqtt.Options{URL: url, ClientID: id, ReconnectInterval: 100 * time.Millisecond, Logger: zerolog.Nop()})
-	for _, topic := range topics {
-		if err := c.Subscribe(topic, func(m mqtt.Message) {
-			w.mu.Lock()
-			w.last[m.Topic] = append([]byte(nil), m.Payload...)
-			w.mu.Unlock()
-			select {
-			case w.notify <- struct{}{}:
-			default:
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	w, c := dialWatcher(t, url, id, 100*time.Millisecond, topics...)
 	return &relClient{watcher: w, c: c}
 }
 
