@@ -15,9 +15,13 @@ import (
 
 // Prices are USD per billable Fleet API response, by billing category.
 // Connectivity prices the vehicle list and state checks, which Tesla does
-// not bill today but might.
+// not bill today but might. EnergyData prices the energy-site reads
+// (live_status, site_info, calendar_history): Tesla's docs and the peers
+// treat them as unbilled (UNCONFIRMED for 2026), so they are metered as data
+// but priced apart, and a Powerwall read every minute does not stretch the
+// cars' polling unless the user says energy reads cost money.
 type Prices struct {
-	Data, Command, Wake, Streaming, Connectivity float64
+	Data, Command, Wake, Streaming, Connectivity, EnergyData float64
 }
 
 // DefaultPrices are Tesla's public prices (FLEET_API.md §6.1).
@@ -30,6 +34,8 @@ func (p Prices) price(r fleet.Request) float64 {
 	switch r.Endpoint {
 	case fleet.CallVehicles, fleet.CallVehicle:
 		return p.Connectivity
+	case fleet.CallLiveStatus, fleet.CallSiteInfo, fleet.CallCalendarHistory:
+		return p.EnergyData
 	}
 	switch r.Category {
 	case fleet.CategoryData:

@@ -171,6 +171,9 @@ type Prices struct {
 	Wake         float64 `toml:"wake"`
 	Streaming    float64 `toml:"streaming"`
 	Connectivity float64 `toml:"connectivity"`
+	// EnergyData prices energy-site reads (live_status, site_info,
+	// calendar_history), which Tesla has not billed so far.
+	EnergyData float64 `toml:"energy_data"`
 }
 
 // Entities is the [entities] table: user choices by entity key.

@@ -228,7 +228,8 @@ func (c *Config) validateBudget(ps *problems) {
 		key string
 		usd float64
 	}{{"prices.data", c.Prices.Data}, {"prices.command", c.Prices.Command}, {"prices.wake", c.Prices.Wake},
-		{"prices.streaming", c.Prices.Streaming}, {"prices.connectivity", c.Prices.Connectivity}} {
+		{"prices.streaming", c.Prices.Streaming}, {"prices.connectivity", c.Prices.Connectivity},
+		{"prices.energy_data", c.Prices.EnergyData}} {
 		if p.usd < 0 {
 			ps.add(p.key, "must be 0 or more, got %g", p.usd)
 		}

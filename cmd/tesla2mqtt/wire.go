@@ -186,7 +186,7 @@ func budgetOptions(cfg *config.Config, w wiring) bridge.BudgetOptions {
 	p := cfg.Prices
 	return bridge.BudgetOptions{MonthlyUSD: cfg.Budget.MonthlyUSD, HardCap: cfg.Budget.HardCap, Now: w.now,
 		Path:   filepath.Join(cfg.StateDir, "budget.json"),
-		Prices: bridge.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity}}
+		Prices: bridge.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity, EnergyData: p.EnergyData}}
 }
 
 // shutdown stops what startStack started, in order: the bridge has already
