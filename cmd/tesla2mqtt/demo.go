@@ -136,19 +136,29 @@ func printDemoHelp(w io.Writer, simURL string, st *stack, cfg *config.Config) {
 		}
 	}
 	base := cfg.MQTT.BaseTopic
+	p := "-h " + host + " -p " + port
 	fmt.Fprintf(w, `tesla2mqtt demo is running.
-  simulated Fleet API: %s (2 cars; a Powerwall 2, a solar-only and a Powerwall 3 site)
+  simulated Fleet API: %s
+    cars:  5YJ3E1EA7PF000001 "Red Three" (charging, plain REST commands)
+           7SAYGDEE1PF000002 "Blue Y"    (asleep, signed commands, key paired)
+           7SAYGDEE1PF000003 "Grey Y"    (signed commands, key NOT paired)
+    sites: 1000000001 Powerwall 2 with a Wall Connector, 1000000002 solar only, 1000000003 Powerwall 3
   MQTT broker:         %s:%s (%s)
 
 Watch everything:
-  mosquitto_sub -h %s -p %s -t '#' -v
-Just the cars and the site:
-  mosquitto_sub -h %s -p %s -t '%s/#' -v
+  mosquitto_sub %s -t '#' -v
+Try commands, and watch their results:
+  mosquitto_sub %s -t '%s/+/result' -v
+  mosquitto_pub %s -t %s/5YJ3E1EA7PF000001/set/charge_limit -m 80
+  mosquitto_pub %s -t %s/7SAYGDEE1PF000003/set/charge_limit -m 80
+  mosquitto_pub %s -t %s/1000000001/set/backup_reserve -m 30
 Ask for a fresh read:
-  mosquitto_pub -h %s -p %s -t %s/bridge/request/refresh -m '{}'
-
-Press Ctrl-C to stop.
-`, simURL, host, port, brokerKind(st), host, port, host, port, base, host, port, base)
+  mosquitto_pub %s -t %s/bridge/request/refresh -m '{}'
+`, simURL, host, port, brokerKind(st), p, p, base, p, base, p, base, p, base, p, base)
+	if st.StatusURL != "" {
+		fmt.Fprintf(w, "Status page, /healthz and /metrics:\n  %s\n", st.StatusURL)
+	}
+	fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 	if f, ok := w.(*os.File); ok {
 		_ = f.Sync()
 	}

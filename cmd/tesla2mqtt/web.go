@@ -58,7 +58,8 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 	if err != nil {
 		return nil, usageErr("cannot serve the status page on %s: %v (change [http] addr or --http-addr)", addr, err)
 	}
-	log.Info().Str("addr", "http://"+bound+"/").Msg("status page, /healthz and /metrics")
+	st.StatusURL = "http://" + bound + "/"
+	log.Info().Str("addr", st.StatusURL).Msg("status page, /healthz and /metrics")
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

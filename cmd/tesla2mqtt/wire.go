@@ -30,6 +30,8 @@ type stack struct {
 	metrics *bridge.Metrics
 	// BrokerAddr is the embedded broker's address ("" with an external broker).
 	BrokerAddr string
+	// StatusURL is the status page's address ("" when the HTTP server is off).
+	StatusURL string
 }
 
 // wiring is what differs between `run` and `demo`.
