@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -47,7 +49,7 @@ func (b *Bridge) PollConnectivity(ctx context.Context) {
 	vs, err := b.fleet.Vehicles(ctx)
 	b.gateDone(connectivityGate, "", err, now)
 	if err != nil {
-		b.log.Warn().Err(err).Msg("connectivity check failed")
+		b.readLog(err).Err(err).Msg("connectivity check failed")
 		return
 	}
 	type change struct {
@@ -208,7 +210,7 @@ func (b *Bridge) pollVehicle(ctx context.Context, d *device) {
 	b.mu.Unlock()
 	// A 429 is logged once, by gateDone.
 	if err != nil && !errors.Is(err, fleet.ErrAsleep) && !errors.Is(err, fleet.ErrRateLimited) {
-		b.log.Warn().Err(err).Str("device", d.name).Msg("vehicle_data failed; keeping the last values")
+		b.readLog(err).Err(err).Str("device", d.name).Msg("vehicle_data failed; keeping the last values")
 	}
 	if rediscover {
 		b.publishDiscovery(d)
@@ -310,7 +312,7 @@ func (b *Bridge) readLiveStatus(ctx context.Context, d *device) {
 	defer b.mu.Unlock()
 	if err != nil {
 		d.lastError = err.Error()
-		b.log.Warn().Err(err).Str("device", d.name).Msg("live_status failed; keeping the last values")
+		b.readLog(err).Err(err).Str("device", d.name).Msg("live_status failed; keeping the last values")
 		return
 	}
 	if ls != nil {
@@ -331,11 +333,22 @@ func (b *Bridge) readSiteInfo(ctx context.Context, d *device) {
 	defer b.mu.Unlock()
 	if err != nil {
 		d.lastError = err.Error()
-		b.log.Warn().Err(err).Str("device", d.name).Msg("site_info failed; keeping the last values")
+		b.readLog(err).Err(err).Str("device", d.name).Msg("site_info failed; keeping the last values")
 		return
 	}
 	if info != nil {
 		d.site.Info = info
 	}
 	d.updatedAt = b.opts.Now()
+}
+
+// readLog picks the level of a failed read's log line. Without a usable
+// login every read fails for the same reason, which the account already
+// reported once (log line, event, problem sensor): those become debug lines
+// instead of a warning per device a minute.
+func (b *Bridge) readLog(err error) *zerolog.Event {
+	if errors.Is(err, fleet.ErrLoginRequired) || errors.Is(err, fleet.ErrNoToken) {
+		return b.log.Debug()
+	}
+	return b.log.Warn()
 }

@@ -205,7 +205,7 @@ func (b *Bridge) readSiteDay(ctx context.Context, d *device, id int64, day time.
 		Start: day, End: day.AddDate(0, 0, 1).Add(-time.Second),
 	})
 	if err != nil {
-		b.log.Warn().Err(err).Str("device", d.name).Msg("calendar_history failed; keeping the last totals")
+		b.readLog(err).Err(err).Str("device", d.name).Msg("calendar_history failed; keeping the last totals")
 		return false
 	}
 	b.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -74,19 +75,23 @@ func (t TelemetryValue) Invalid() bool {
 	return ok && strings.EqualFold(strings.TrimSpace(s), "<invalid>")
 }
 
-// Float reads a number, also from a numeric string.
+// Float reads a number, also from a numeric string. NaN and ±Inf (which
+// ParseFloat takes from the strings "NaN" and "Inf") are unreadable: JSON
+// cannot carry them, so one would stop every state publish of the car.
 func (t TelemetryValue) Float() (float64, bool) {
+	var f float64
+	var err error
 	switch x := t.raw.(type) {
 	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
+		f, err = x.Float64()
 	case float64:
-		return x, true
+		f = x
 	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
+		f, err = strconv.ParseFloat(strings.TrimSpace(x), 64)
+	default:
+		return 0, false
 	}
-	return 0, false
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 // Bool reads a bool, also from "true"/"false" or 0/1.

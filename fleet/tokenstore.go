@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -110,6 +111,7 @@ func (s *FileTokenStore) Path() string { return filepath.Join(s.dir, TokenFileNa
 func (s *FileTokenStore) Load() (*Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.removeStaleTemps()
 	path := s.Path()
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -179,10 +181,11 @@ func (s *FileTokenStore) Save(t *Token) (err error) {
 	if err := step(stepMkdir, s.mkdir); err != nil {
 		return err
 	}
+	s.removeStaleTemps()
 	var f *os.File
 	if err := step(stepCreate, func() (err error) {
 		// CreateTemp opens with 0600; the Chmod is a belt against odd umasks/filesystems.
-		if f, err = os.CreateTemp(s.dir, ".token-*.tmp"); err != nil {
+		if f, err = os.CreateTemp(s.dir, tempPrefix+"*"+tempSuffix); err != nil {
 			return err
 		}
 		return f.Chmod(0o600)
@@ -218,6 +221,37 @@ func (s *FileTokenStore) Save(t *Token) (err error) {
 	}
 	renamed = true
 	return step(stepSyncDir, s.syncDir)
+}
+
+// Temp files of Save are named tempPrefix*tempSuffix. One older than
+// staleTempAge is the leftover of a save that a crash or power cut
+// interrupted; a younger one may belong to a save running right now in
+// another process (`login` while the bridge runs), so it is left alone.
+const (
+	tempPrefix   = ".token-"
+	tempSuffix   = ".tmp"
+	staleTempAge = time.Minute
+)
+
+// removeStaleTemps deletes the leftovers of interrupted saves, which would
+// otherwise pile up in the state directory, each holding a refresh token.
+// Only regular files of our own pattern are touched; failures are ignored,
+// since a leftover costs disk space, not correctness. Callers hold s.mu.
+func (s *FileTokenStore) removeStaleTemps() {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, tempPrefix) || !strings.HasSuffix(name, tempSuffix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) >= staleTempAge {
+			_ = os.Remove(filepath.Join(s.dir, name))
+		}
+	}
 }
 
 // mkdir creates the state directory 0700 and narrows an existing wider one:

@@ -118,6 +118,13 @@ func (s *Server) Start(addr string) (string, error) {
 	s.srv = srv
 	s.mu.Unlock()
 	go func() {
+		// Handlers' panics are net/http's to recover (per request); this
+		// guards the serving goroutine itself, like every long-lived one.
+		defer func() {
+			if r := recover(); r != nil {
+				s.opts.Logger.Error().Interface("panic", r).Msg("HTTP server panicked; recovered")
+			}
+		}()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.opts.Logger.Error().Err(err).Msg("HTTP server stopped")
 		}

@@ -299,7 +299,7 @@ func (p *benchPub) inject(topic, payload string) {
 }
 
 // runBridgeDay replays the day under the bridge's default configuration.
-func runBridgeDay(ctx context.Context) (*benchEnv, error) {
+func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 	e, err := newBenchEnv()
 	if err != nil {
 		return nil, err
@@ -325,8 +325,15 @@ func runBridgeDay(ctx context.Context) (*benchEnv, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { _ = b.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	var runErr error
+	go func() { defer close(done); runErr = runGuarded("bench: the bridge", func() { _ = b.Run(ctx) }) }()
+	defer func() {
+		cancel()
+		<-done
+		if err == nil {
+			err = runErr
+		}
+	}()
 	select {
 	case <-sched.started:
 	case <-time.After(30 * time.Second):

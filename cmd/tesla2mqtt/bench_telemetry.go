@@ -26,7 +26,7 @@ import (
 // signal. Staleness counts a streamed value as fresh while the bridge's
 // value is within the signal's minimum delta of the car's (the car sends
 // nothing while a value does not move), or since its last datum otherwise.
-func runBridgeTelemetryDay(ctx context.Context) (*benchEnv, error) {
+func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 	e, err := newBenchEnv()
 	if err != nil {
 		return nil, err
@@ -96,8 +96,15 @@ func runBridgeTelemetryDay(ctx context.Context) (*benchEnv, error) {
 	batDelta := 0.5 // BatteryLevel's balanced minimum delta (fleet.BuildTelemetryFields)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { _ = b.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	var runErr error
+	go func() { defer close(done); runErr = runGuarded("bench: the bridge", func() { _ = b.Run(ctx) }) }()
+	defer func() {
+		cancel()
+		<-done
+		if err == nil {
+			err = runErr
+		}
+	}()
 	select {
 	case <-sched.started:
 	case <-time.After(30 * time.Second):

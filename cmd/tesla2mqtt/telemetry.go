@@ -337,6 +337,7 @@ func startTelemetry(ctx context.Context, cfg *config.Config, s *stack, log zerol
 		return fmt.Errorf("telemetry.broker_url: %w", err)
 	}
 	go func() {
+		defer recoverTo(log, "telemetry client close")
 		<-ctx.Done()
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

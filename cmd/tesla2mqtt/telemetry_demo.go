@@ -93,7 +93,11 @@ func startDemoTelemetry(ctx context.Context, d demoTelemetry) (stop func(), err 
 			case <-done:
 				return
 			case <-d.tick:
-				d.sim.TelemetryTick()
+				// One bad tick must not end the stream: report it, tick on.
+				func() {
+					defer recoverTo(d.log, "telemetry demo tick")
+					d.sim.TelemetryTick()
+				}()
 			}
 		}
 	}()

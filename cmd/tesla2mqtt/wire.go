@@ -43,6 +43,9 @@ type wiring struct {
 	now       func() time.Time
 	// sleep replaces real waiting while a car wakes (tests advance a simulated clock).
 	sleep func(ctx context.Context, d time.Duration) error
+	// reconnect caps the MQTT client's reconnect back-off (0: the default
+	// 30 s). Tests that restart the broker many times a second set it low.
+	reconnect time.Duration
 	// signingKey, when set, replaces tesla.private_key_file (demo: a key
 	// made for the run); its sessions then stay in memory.
 	signingKey *ecdsa.PrivateKey
@@ -107,6 +110,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		KeyFile:  cfg.MQTT.KeyFile,
 		// InsecureSkipVerify is the user's explicit, documented choice.
 		InsecureSkipVerify: cfg.MQTT.InsecureSkipVerify,
+		ReconnectInterval:  w.reconnect,
 		WillTopic:          base + "/bridge/state",
 		WillPayload:        "offline",
 		OnlinePayload:      "online",
