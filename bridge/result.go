@@ -63,6 +63,7 @@ type PayloadError struct {
 	Message string
 }
 
+// Error implements error with the message meant for the user.
 func (e *PayloadError) Error() string { return e.Message }
 
 // invalid builds an invalid_payload error.

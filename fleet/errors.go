@@ -64,6 +64,7 @@ type APIError struct {
 	Kind error
 }
 
+// Error names the endpoint, the status and Tesla's own text; never the token or the URL query.
 func (e *APIError) Error() string {
 	msg := e.Kind.Error()
 	if e.Message != "" && e.Message != msg {

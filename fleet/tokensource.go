@@ -26,6 +26,7 @@ type OAuthError struct {
 	Description string // the "error_description" field
 }
 
+// Error implements error; request secrets are scrubbed before they get here.
 func (e *OAuthError) Error() string {
 	msg := "oauth error"
 	if e.Status != 0 {
