@@ -59,9 +59,11 @@ func startSignedE2E(t *testing.T) *signedE2E {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
+	url := testBroker(t)
+	w := newWatcher(t, url)
 	cfg := config.Default()
 	cfg.StateDir = t.TempDir()
-	cfg.Broker.Addr = "127.0.0.1:0"
+	cfg.MQTT.URL = url
 	cfg.Tesla.Domain = "example.com"
 	sched := bridge.NewManualScheduler()
 	tokens := &swappedTokens{tok: sim.MintToken(config.DefaultScopes, time.Hour)}
@@ -73,8 +75,6 @@ func startSignedE2E(t *testing.T) *signedE2E {
 		cancel()
 		t.Fatal(err)
 	}
-	url := "tcp://" + st.BrokerAddr
-	w := newWatcher(t, url)
 	setter := mqtt.New(mqtt.Options{URL: url, ClientID: "e2e-signed-setter", Logger: zerolog.Nop()})
 	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
 	defer ccancel()

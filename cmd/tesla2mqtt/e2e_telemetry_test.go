@@ -23,7 +23,7 @@ func (l *lockedBuf) Write(p []byte) (int, error) { return l.sb.Write(p) }
 
 // The `demo --telemetry` wiring end to end: fleetsim signs nothing but
 // verifies the config signed by `telemetry configure`, plays the cars'
-// stream through a real MQTT client into the embedded broker, and the
+// stream through a real MQTT client into the broker, and the
 // bridge ingests it from there; polling stops while the stream is alive.
 func TestEndToEndTelemetryStream(t *testing.T) {
 	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
@@ -34,9 +34,11 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
+	url := testBroker(t)
+	w := newWatcher(t, url)
 	cfg := config.Default()
 	cfg.StateDir = t.TempDir()
-	cfg.Broker.Addr = "127.0.0.1:0"
+	cfg.MQTT.URL = url
 	cfg.Tesla.Domain = "app.example.com"
 	sched := bridge.NewManualScheduler()
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
@@ -57,7 +59,6 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 		st.shutdown(ctx)
 		t.Fatal(err)
 	}
-	w := newWatcher(t, "tcp://"+st.BrokerAddr)
 	done := make(chan struct{})
 	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
 	t.Cleanup(func() { stopStream(); cancel(); <-done })

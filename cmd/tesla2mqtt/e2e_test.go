@@ -41,6 +41,21 @@ type watcher struct {
 	notify chan struct{}
 }
 
+// testBroker starts a broker for one test and returns its URL. Tests that
+// watch '#' subscribe before the bridge connects: mochi v2.7.9 reads
+// retained topics without their lock while it answers a wildcard
+// subscription (upstream #200), which -race reports when a retained publish
+// happens at the same moment.
+func testBroker(t *testing.T) string {
+	t.Helper()
+	b := broker.New(broker.Options{Addr: "127.0.0.1:0", Logger: zerolog.Nop()})
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return "tcp://" + b.Addr()
+}
+
 func newWatcher(t *testing.T, url string) *watcher {
 	t.Helper()
 	w, _ := dialWatcher(t, url, "e2e-watcher", 0, "#")
@@ -118,6 +133,11 @@ func startE2E(t *testing.T, brokerURL string) *e2e {
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
+	if brokerURL == "" {
+		brokerURL = testBroker(t)
+	}
+	// The watcher subscribes before the bridge publishes anything (see testBroker).
+	w := newWatcher(t, brokerURL)
 	cfg := config.Default()
 	cfg.StateDir = t.TempDir()
 	cfg.Broker.Addr = "127.0.0.1:0"
@@ -131,11 +151,6 @@ func startE2E(t *testing.T, brokerURL string) *e2e {
 		cancel()
 		t.Fatal(err)
 	}
-	url := brokerURL
-	if url == "" {
-		url = "tcp://" + st.BrokerAddr
-	}
-	w := newWatcher(t, url)
 	done := make(chan struct{})
 	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
 	select {
