@@ -62,6 +62,12 @@ type Spend struct {
 	Billable     map[string]int
 	EstimatedUSD float64
 	BudgetUSD    float64
+	// Month, ProjectedUSD and Stretch come from the budget when one is
+	// configured: this month's spend (EstimatedUSD then), the month-end
+	// projection and how much polling is stretched to stay inside it.
+	Month        string
+	ProjectedUSD float64
+	Stretch      int
 }
 
 // Tesla's published per-request prices in USD (PEERS.md §4), used for the
@@ -181,6 +187,16 @@ func (b *Bridge) deviceStatus(d *device) DeviceStatus {
 // spend estimates the Fleet API cost from the meter's billable counts.
 func (b *Bridge) spend() Spend {
 	s := Spend{Billable: map[string]int{}}
+	if bs := b.opts.Budget.Status(); bs != nil {
+		for c, n := range bs.Billable {
+			if c != string(fleet.CategoryFree) {
+				s.Billable[c] = n
+			}
+		}
+		s.EstimatedUSD, s.BudgetUSD, s.ProjectedUSD = bs.SpendUSD, bs.BudgetUSD, bs.ProjectedUSD
+		s.Month, s.Stretch = bs.Month, bs.Stretch
+		return s
+	}
 	if b.opts.Meter == nil {
 		return s
 	}
