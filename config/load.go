@@ -1,9 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -28,9 +30,10 @@ func Load(path string) (*Config, error) {
 //
 // Every key the file leaves out keeps its value from Default(). On failure it
 // returns nil and an *Error holding every problem found: unknown keys (all of
-// them), secret problems and Validate's problems together. Only an unreadable
-// file or a file that does not decode (bad syntax, wrong value types) stops
-// early, since the values are then unknown. Relative *_file paths are
+// them), values of the wrong type, secret problems and Validate's problems
+// together. Only an unreadable file or bad TOML syntax stops early; a value
+// of the wrong type is reported and the rest of the file is checked without
+// it. Relative *_file paths are
 // relative to the working directory, like state_dir.
 func LoadWith(path string, env func(string) string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -38,10 +41,118 @@ func LoadWith(path string, env func(string) string) (*Config, error) {
 		// Not an *Error: the caller may want errors.Is(err, fs.ErrNotExist).
 		return nil, fmt.Errorf("read config: %w", err)
 	}
+	cfg, err := loadDoc(string(data), env)
+	var de *decodeError
+	if !errors.As(err, &de) {
+		return cfg, err
+	}
+	// Values of the wrong type: the rest of the file is still worth
+	// checking, so the user sees every problem in one run. Drop the
+	// mistyped keys (they keep their defaults) and check what remains.
+	pruned, ok := withoutKeys(string(data), de.keys)
+	if !ok {
+		return nil, de.err
+	}
+	_, rest := loadDoc(pruned, env)
+	all := Problems(de.err)
+	mistyped := map[string]bool{}
+	for _, k := range de.keys {
+		mistyped[k] = true
+	}
+	for _, p := range Problems(rest) {
+		if !mistyped[p.Key] { // a dropped key's own problem is already said
+			all = append(all, p)
+		}
+	}
+	return nil, &Error{Problems: all}
+}
+
+// decodeError is a file that does not decode into Config; keys names the
+// mistyped values when the file is otherwise valid TOML.
+type decodeError struct {
+	err  error
+	keys []string
+}
+
+func (e *decodeError) Error() string { return e.err.Error() }
+
+// withoutKeys re-encodes a TOML document without the given key paths
+// ("mqtt.discovery", "vehicle[0].vin").
+func withoutKeys(doc string, keys []string) (string, bool) {
+	if len(keys) == 0 {
+		return "", false
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(doc, &raw); err != nil {
+		return "", false
+	}
+	for _, k := range keys {
+		deletePath(raw, k)
+	}
+	var sb strings.Builder
+	if err := toml.NewEncoder(&sb).Encode(raw); err != nil {
+		return "", false
+	}
+	return sb.String(), true
+}
+
+// deletePath removes one key path from a decoded TOML document.
+func deletePath(m map[string]any, path string) {
+	parts := strings.Split(path, ".")
+	var cur any = m
+	for i, part := range parts {
+		name, idx := part, -1
+		if j := strings.IndexByte(part, '['); j > 0 && strings.HasSuffix(part, "]") {
+			name = part[:j]
+			if n, err := strconv.Atoi(part[j+1 : len(part)-1]); err == nil {
+				idx = n
+			}
+		}
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return
+		}
+		if i == len(parts)-1 && idx < 0 {
+			delete(mm, name)
+			return
+		}
+		next := mm[name]
+		if idx >= 0 {
+			list, ok := next.([]map[string]any)
+			if !ok || idx >= len(list) {
+				if i == len(parts)-1 {
+					delete(mm, name)
+				}
+				return
+			}
+			if i == len(parts)-1 {
+				delete(mm, name)
+				return
+			}
+			next = list[idx]
+		}
+		cur = next
+	}
+}
+
+// loadDoc decodes and checks one document.
+func loadDoc(doc string, env func(string) string) (*Config, error) {
 	cfg := Default()
-	md, err := toml.Decode(string(data), &cfg)
+	md, err := toml.Decode(doc, &cfg)
 	if err != nil {
-		return nil, decodeProblems(string(data), err)
+		perr := decodeProblems(doc, err)
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, perr
+		}
+		var keys []string
+		for _, p := range Problems(perr) {
+			if p.Key == "" {
+				return nil, perr
+			}
+			keys = append(keys, p.Key)
+		}
+		return nil, &decodeError{err: perr, keys: keys}
 	}
 	var ps problems
 	ps.unknownKeys(md.Undecoded())
