@@ -323,22 +323,15 @@ func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	var runErr error
-	go func() { defer close(done); runErr = runGuarded("bench: the bridge", func() { _ = b.Run(ctx) }) }()
+	stop, err := runBenchBridge(ctx, b, sched)
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
-		cancel()
-		<-done
-		if err == nil {
-			err = runErr
+		if rerr := stop(); err == nil {
+			err = rerr
 		}
 	}()
-	select {
-	case <-sched.started:
-	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("bench: the bridge did not start")
-	}
 	send := func(c benchCommand) error {
 		pub.inject(cfg.MQTT.BaseTopic+"/"+benchVIN+"/set/"+c.Key, c.Payload)
 		select {
@@ -375,4 +368,21 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// runBenchBridge runs the bridge in the background until stop is called and
+// waits until its first reads are done; stop reports a panic the bridge raised.
+func runBenchBridge(ctx context.Context, b *bridge.Bridge, sched *benchScheduler) (stop func() error, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var runErr error
+	go func() { defer close(done); runErr = runGuarded("bench: the bridge", func() { _ = b.Run(ctx) }) }()
+	stop = func() error { cancel(); <-done; return runErr }
+	select {
+	case <-sched.started:
+		return stop, nil
+	case <-time.After(30 * time.Second):
+		_ = stop()
+		return nil, fmt.Errorf("bench: the bridge did not start")
+	}
 }

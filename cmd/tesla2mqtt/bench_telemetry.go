@@ -94,22 +94,15 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 		pub.inject(topic, string(payload))
 	})
 	batDelta := 0.5 // BatteryLevel's balanced minimum delta (fleet.BuildTelemetryFields)
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	var runErr error
-	go func() { defer close(done); runErr = runGuarded("bench: the bridge", func() { _ = b.Run(ctx) }) }()
+	stop, err := runBenchBridge(ctx, b, sched)
+	if err != nil {
+		return nil, err
+	}
 	defer func() {
-		cancel()
-		<-done
-		if err == nil {
-			err = runErr
+		if rerr := stop(); err == nil {
+			err = rerr
 		}
 	}()
-	select {
-	case <-sched.started:
-	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("bench: the bridge did not start")
-	}
 	step := func(now time.Time) {
 		sched.runDue(now)
 		e.sim.TelemetryTick()
