@@ -11,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -65,32 +64,16 @@ func startSignedE2E(t *testing.T) *signedE2E {
 	cfg.StateDir = t.TempDir()
 	cfg.MQTT.URL = url
 	cfg.Tesla.Domain = "example.com"
-	sched := bridge.NewManualScheduler()
 	tokens := &swappedTokens{tok: sim.MintToken(config.DefaultScopes, time.Hour)}
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now,
-		signingKey: key,
-		sleep:      func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }}, zerolog.Nop())
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
+	_, ctx, sched, stopStack := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens, signingKey: key})
 	setter := mqtt.New(mqtt.Options{URL: url, ClientID: "e2e-signed-setter", Logger: zerolog.Nop()})
 	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
 	defer ccancel()
 	if err := setter.Connect(cctx); err != nil {
-		cancel()
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
-	select {
-	case <-sched.Started():
-	case <-time.After(10 * time.Second):
-		t.Fatal("bridge did not start")
-	}
 	var once sync.Once
-	stop := func() { once.Do(func() { _ = setter.Close(context.Background()); cancel(); <-done }) }
+	stop := func() { once.Do(func() { _ = setter.Close(context.Background()); stopStack() }) }
 	t.Cleanup(stop)
 	return &signedE2E{e2e: &e2e{sim: sim, clock: clock, sched: sched, w: w, stop: stop}, tokens: tokens, set: setter}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -40,33 +39,16 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 	cfg.StateDir = t.TempDir()
 	cfg.MQTT.URL = url
 	cfg.Tesla.Domain = "app.example.com"
-	sched := bridge.NewManualScheduler()
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now,
-		signingKey: key, sleep: func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }},
-		zerolog.Nop())
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
+	st, ctx, sched, _ := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens, signingKey: key})
 	out := &lockedBuf{}
 	tick := make(chan time.Time)
 	stopStream, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim, simURL: srv.URL, st: st, cfg: &cfg,
 		tokens: tokens, key: key, out: out, log: zerolog.Nop(), tick: tick})
 	if err != nil {
-		cancel()
-		st.shutdown(ctx)
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
-	t.Cleanup(func() { stopStream(); cancel(); <-done })
-	select {
-	case <-sched.Started():
-	case <-time.After(10 * time.Second):
-		t.Fatal("bridge did not start")
-	}
+	t.Cleanup(stopStream)
 
 	// configure went through the real client and the simulator's JWS check.
 	report := out.sb.String()

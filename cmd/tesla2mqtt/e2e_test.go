@@ -41,6 +41,34 @@ type watcher struct {
 	notify chan struct{}
 }
 
+// e2eStack starts the bridge the way run wires it, against the simulator at
+// simURL on clock, with a manual scheduler, and returns once its first reads
+// are done. The caller's wiring brings the tokens (and a signing key);
+// stop, also run at cleanup, shuts the stack down in order.
+func e2eStack(t *testing.T, cfg *config.Config, clock *fleetsim.ManualClock, simURL string, w wiring) (*stack, context.Context, *bridge.ManualScheduler, func()) {
+	t.Helper()
+	sched := bridge.NewManualScheduler()
+	w.baseURL, w.scheduler, w.now = simURL, sched, clock.Now
+	w.sleep = func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := startStack(ctx, cfg, w, zerolog.Nop())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	select {
+	case <-sched.Started():
+	case <-time.After(10 * time.Second):
+		t.Fatal("bridge did not start")
+	}
+	return st, ctx, sched, stop
+}
+
 // testBroker starts a broker for one test and returns its URL. Tests that
 // watch '#' subscribe before the bridge connects: mochi v2.7.9 reads
 // retained topics without their lock while it answers a wildcard
@@ -142,25 +170,8 @@ func startE2E(t *testing.T, brokerURL string) *e2e {
 	cfg.StateDir = t.TempDir()
 	cfg.Broker.Addr = "127.0.0.1:0"
 	cfg.MQTT.URL = brokerURL
-	sched := bridge.NewManualScheduler()
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now,
-		sleep: func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }}, zerolog.Nop())
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
-	select {
-	case <-sched.Started():
-	case <-time.After(10 * time.Second):
-		t.Fatal("bridge did not start")
-	}
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
+	_, _, sched, stop := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens})
 	return &e2e{sim: sim, clock: clock, sched: sched, w: w, stop: stop}
 }
 

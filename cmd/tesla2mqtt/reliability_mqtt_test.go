@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http/httptest"
@@ -12,7 +11,6 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -177,25 +175,8 @@ func relStart(t *testing.T, brokerURL string) *relStack {
 	cfg := config.Default()
 	cfg.StateDir = t.TempDir()
 	cfg.MQTT.URL = brokerURL
-	sched := bridge.NewManualScheduler()
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now,
-		sleep: func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }}, zerolog.Nop())
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
-	select {
-	case <-sched.Started():
-	case <-time.After(10 * time.Second):
-		t.Fatal("bridge did not start")
-	}
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
+	_, _, _, stop := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens})
 	return &relStack{sim: sim, stop: stop}
 }
 
