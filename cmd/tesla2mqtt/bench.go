@@ -298,6 +298,32 @@ func (p *benchPub) inject(topic, payload string) {
 	}
 }
 
+// bridgeOptions are the bridge's options for a replay: cfg as run maps it,
+// the bench's scheduler and clock, no discovery, and a budget that meters
+// the day in memory (no state directory), fed like cmd's MultiRecorder
+// feeds it in production.
+func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *benchScheduler, error) {
+	sched := &benchScheduler{started: make(chan struct{}), now: e.clock.Now}
+	opts := bridgeOptions(cfg, wiring{scheduler: sched, now: e.clock.Now,
+		sleep: func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil }}, nil, zerolog.Nop())
+	opts.Discovery = false
+	bo := budgetOptions(cfg, wiring{now: e.clock.Now})
+	bo.Path = ""
+	var err error
+	if opts.Budget, err = bridge.NewBudget(bo); err != nil {
+		return opts, nil, err
+	}
+	e.fwd = opts.Budget
+	return opts, sched, nil
+}
+
+// newBenchPub is the in-memory publisher of a replay; stateBuf buffers the
+// car's state notifications.
+func newBenchPub(cfg *config.Config, stateBuf int) *benchPub {
+	return &benchPub{handlers: map[string]mqtt.Handler{}, results: make(chan chan struct{}),
+		carTopic: cfg.MQTT.BaseTopic + "/" + benchVIN, carState: make(chan struct{}, stateBuf)}
+}
+
 // runBridgeDay replays the day under the bridge's default configuration.
 func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 	e, err := newBenchEnv()
@@ -305,20 +331,11 @@ func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 		return nil, err
 	}
 	cfg := config.Default()
-	sched := &benchScheduler{started: make(chan struct{}), now: e.clock.Now}
-	opts := bridgeOptions(&cfg, wiring{scheduler: sched, now: e.clock.Now,
-		sleep: func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil }}, nil, zerolog.Nop())
-	opts.Discovery = false
-	// The budget meters the day in memory (no state directory), fed like
-	// cmd's MultiRecorder feeds it in production.
-	bo := budgetOptions(&cfg, wiring{now: e.clock.Now})
-	bo.Path = ""
-	if opts.Budget, err = bridge.NewBudget(bo); err != nil {
+	opts, sched, err := e.bridgeOptions(&cfg)
+	if err != nil {
 		return nil, err
 	}
-	e.fwd = opts.Budget
-	pub := &benchPub{handlers: map[string]mqtt.Handler{}, results: make(chan chan struct{}),
-		carTopic: cfg.MQTT.BaseTopic + "/" + benchVIN, carState: make(chan struct{}, 8)}
+	pub := newBenchPub(&cfg, 8)
 	b, err := bridge.New(opts, e.client, pub)
 	if err != nil {
 		return nil, err

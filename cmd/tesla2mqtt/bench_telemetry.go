@@ -11,12 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
 // runBridgeTelemetryDay replays the reference day under the default policy
@@ -46,19 +43,12 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("telemetry configure: %w\n%s", err, report.String())
 	}
-	sched := &benchScheduler{started: make(chan struct{}), now: e.clock.Now}
-	opts := bridgeOptions(&cfg, wiring{scheduler: sched, now: e.clock.Now,
-		sleep: func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil }}, nil, zerolog.Nop())
-	opts.Discovery = false
-	bo := budgetOptions(&cfg, wiring{now: e.clock.Now})
-	bo.Path = ""
-	if opts.Budget, err = bridge.NewBudget(bo); err != nil {
+	opts, sched, err := e.bridgeOptions(&cfg)
+	if err != nil {
 		return nil, err
 	}
-	e.fwd = opts.Budget
 	opts.Telemetry = telemetryOptions(&cfg, e)
-	pub := &benchPub{handlers: map[string]mqtt.Handler{}, results: make(chan chan struct{}),
-		carTopic: cfg.MQTT.BaseTopic + "/" + benchVIN, carState: make(chan struct{}, 1)}
+	pub := newBenchPub(&cfg, 1)
 	b, err := bridge.New(opts, e.client, pub)
 	if err != nil {
 		return nil, err
