@@ -37,7 +37,12 @@ func (p Prices) price(r fleet.Request) float64 {
 	case fleet.CallLiveStatus, fleet.CallSiteInfo, fleet.CallCalendarHistory:
 		return p.EnergyData
 	}
-	switch r.Category {
+	return p.category(r.Category)
+}
+
+// category is the price of a billing category.
+func (p Prices) category(c fleet.Category) float64 {
+	switch c {
 	case fleet.CategoryData:
 		return p.Data
 	case fleet.CategoryCommand:

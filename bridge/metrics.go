@@ -16,6 +16,9 @@ import (
 // observeResult and per-device state is read from the bridge at scrape
 // time, so nothing is counted twice or goes stale.
 type Metrics struct {
+	// prices are the configured price table, so the spend metric agrees
+	// with the budget.
+	prices   Prices
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	spend    *prometheus.CounterVec
@@ -28,9 +31,10 @@ type Metrics struct {
 
 // NewMetrics builds the collectors on a registry of their own (plus the Go
 // runtime and process collectors), so tests can build several.
-func NewMetrics() *Metrics {
+func NewMetrics(prices Prices) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		prices: prices,
+		reg:    prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tesla2mqtt_fleet_requests_total",
 			Help: "Fleet API responses by metering endpoint, billing category and HTTP status (0: no response).",
@@ -65,7 +69,8 @@ func (m *Metrics) Record(r fleet.Request) {
 	}
 	m.requests.WithLabelValues(r.Endpoint, string(cat), strconv.Itoa(r.Status)).Inc()
 	if r.Billable() {
-		if p := priceOf(cat); p > 0 {
+		r.Category = cat
+		if p := m.prices.price(r); p > 0 {
 			m.spend.WithLabelValues(string(cat)).Add(p)
 		}
 	}

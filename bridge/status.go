@@ -70,17 +70,6 @@ type Spend struct {
 	Stretch      int
 }
 
-// Tesla's published per-request prices in USD (PEERS.md §4), used for the
-// spend estimate until a configurable price table exists.
-var statusPrices = map[fleet.Category]float64{
-	fleet.CategoryData:      0.002,
-	fleet.CategoryCommand:   0.001,
-	fleet.CategoryWake:      0.02,
-	fleet.CategoryStreaming: 0.0000067,
-}
-
-// priceOf returns the price of one billable response of a category.
-func priceOf(c fleet.Category) float64 { return statusPrices[c] }
 
 // statusHeadline lists the keys the status page shows per device, when the
 // device's table has them; missing keys are simply not shown, so a table
@@ -211,7 +200,7 @@ func (b *Bridge) spend() Spend {
 	sort.Slice(cats, func(i, j int) bool { return cats[i] < cats[j] })
 	for _, c := range cats {
 		s.Billable[string(c)] = bill[c]
-		s.EstimatedUSD += float64(bill[c]) * priceOf(c)
+		s.EstimatedUSD += float64(bill[c]) * DefaultPrices().category(c)
 	}
 	return s
 }

@@ -78,7 +78,7 @@ func TestStatusShowsLastErrorAndResult(t *testing.T) {
 
 func TestMetricsCountRequestsSpendResultsAndPolls(t *testing.T) {
 	b, _, _, _ := newTestBridge(t, nil)
-	m := NewMetrics()
+	m := NewMetrics(DefaultPrices())
 	b.AttachMetrics(m)
 	m.WatchMQTT(func() bool { return true }, func() int { return 3 })
 	rec := fleet.MultiRecorder{fleet.NewMeter(), m}

@@ -55,7 +55,7 @@ type wiring struct {
 // configured), the MQTT client and the bridge. The caller runs the bridge
 // and then calls shutdown.
 func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.Logger) (*stack, error) {
-	s := &stack{meter: fleet.NewMeter(), metrics: bridge.NewMetrics()}
+	s := &stack{meter: fleet.NewMeter(), metrics: bridge.NewMetrics(budgetOptions(cfg, w).Prices)}
 	url := cfg.MQTT.URL
 	mqttUser, mqttPass := cfg.MQTT.Username, cfg.MQTT.Password
 	if url == "" {
