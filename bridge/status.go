@@ -70,7 +70,6 @@ type Spend struct {
 	Stretch      int
 }
 
-
 // statusHeadline lists the keys the status page shows per device, when the
 // device's table has them; missing keys are simply not shown, so a table
 // rewrite cannot break the page.

@@ -125,8 +125,6 @@ func (tm *teslaMateState) idList() []int {
 	return out
 }
 
-const kmPerMile = 1.609344
-
 // teslaMateValues returns TeslaMate's keys and payloads for a car; keys
 // whose value Tesla did not send are left out, as TeslaMate does.
 func teslaMateValues(v *VehicleView) map[string]string {

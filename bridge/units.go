@@ -9,15 +9,18 @@ const (
 	UnitsImperial = "imperial" // mi, mph, °F, psi
 )
 
+// kmPerMile converts the API's miles and mph.
+const kmPerMile = 1.609344
+
 // convert is the one place where values change units. It returns the value
 // and the unit to announce in discovery. Unknown combinations pass through
 // unchanged, so a table row with QNone is never touched.
 func convert(q Quantity, system string, v float64) float64 {
 	switch {
 	case q == QDistanceMi && system == UnitsMetric:
-		return round(v*1.609344, 2)
+		return round(v*kmPerMile, 2)
 	case q == QSpeedMph && system == UnitsMetric:
-		return round(v*1.609344, 1)
+		return round(v*kmPerMile, 1)
 	case q == QTempC && system == UnitsImperial:
 		return round(v*9/5+32, 1)
 	case q == QPressureBar && system == UnitsImperial:
