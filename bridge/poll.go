@@ -41,16 +41,20 @@ func mode(v *VehicleView) string {
 // /api/1/vehicles, which never wakes a car, runs each car's quiet and
 // suspend timers against Options.Now, and reads at once a car that has just
 // come online (its user or a command woke it).
-func (b *Bridge) PollConnectivity(ctx context.Context) {
+func (b *Bridge) PollConnectivity(ctx context.Context) { b.pollConnectivity(ctx) }
+
+// pollConnectivity is PollConnectivity; it returns the cars it read, so a
+// refresh does not read them a second time.
+func (b *Bridge) pollConnectivity(ctx context.Context) (read map[*device]bool) {
 	now := b.opts.Now()
 	if b.pollingPaused(now) || !b.gateAllows(connectivityGate, now) {
-		return
+		return nil
 	}
 	vs, err := b.fleet.Vehicles(ctx)
 	b.gateDone(connectivityGate, "", err, now)
 	if err != nil {
 		b.readLog(err).Err(err).Msg("connectivity check failed")
-		return
+		return nil
 	}
 	type change struct {
 		d     *device
@@ -87,10 +91,13 @@ func (b *Bridge) PollConnectivity(ctx context.Context) {
 		b.log.Info().Str("device", c.d.name).Str("state", c.state).Msg("fleet state changed")
 		b.publishState(c.d, false)
 	}
+	read = map[*device]bool{}
 	for _, d := range woke {
 		b.pollVehicle(ctx, d)
+		read[d] = true
 	}
 	b.budgetTick(now)
+	return read
 }
 
 // connectivityGate is the fault gate of the account-wide vehicle list.

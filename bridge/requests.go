@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -125,8 +127,8 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 		targets = []*device{d}
 	}
 	now := b.opts.Now()
-	var done []string
-	var limited []string
+	var done, limited []string
+	var due []*device
 	for _, d := range targets {
 		b.mu.Lock()
 		last := b.lastRefresh[d.name]
@@ -134,30 +136,44 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 		if ok {
 			b.lastRefresh[d.name] = now
 		}
-		ctx := b.ctx
 		b.mu.Unlock()
 		if !ok {
 			limited = append(limited, d.name)
 			continue
 		}
+		due = append(due, d)
+		done = append(done, d.name)
+	}
+	b.mu.Lock()
+	ctx := b.ctx
+	b.mu.Unlock()
+	// One connectivity check serves every car of the refresh; a car it
+	// found newly online has been read by it already.
+	var readByCheck map[*device]bool
+	for _, d := range due {
+		if d.kind == kindVehicle {
+			readByCheck = b.pollConnectivity(ctx)
+			break
+		}
+	}
+	for _, d := range due {
 		switch d.kind {
 		case kindVehicle:
-			b.PollConnectivity(ctx)
 			b.mu.Lock()
-			online := d.vehicle.State == "online"
+			online := d.vehicle.State == fleet.StateOnline
 			b.mu.Unlock()
-			if online {
+			if online && !readByCheck[d] {
 				b.pollVehicle(ctx, d)
 			}
 		case kindSite:
 			b.pollSite(ctx, d, true)
 		case kindWallConnector:
-			// A Wall Connector's values come with its site's live_status.
-			if d.parent != nil {
+			// A Wall Connector's values come with its site's live_status,
+			// unless the site itself is being read in this refresh.
+			if d.parent != nil && !slices.Contains(due, d.parent) {
 				b.pollSite(ctx, d.parent, false)
 			}
 		}
-		done = append(done, d.name)
 	}
 	if len(done) == 0 && len(limited) > 0 {
 		return nil, &ResponseError{Code: "rate_limited", Message: fmt.Sprintf(
