@@ -134,7 +134,7 @@ func (b *Bridge) accountInfo() *AccountInfo {
 // those a new scope allows are added.
 func (b *Bridge) PublishAccountEvent(ev AccountEvent) {
 	if ev.At == "" {
-		ev.At = b.opts.Now().UTC().Format(time.RFC3339)
+		ev.At = b.now().UTC().Format(time.RFC3339)
 	}
 	payload, err := json.Marshal(ev)
 	if err == nil {

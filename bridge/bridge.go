@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
@@ -59,6 +60,9 @@ type Schedule struct {
 	FleetStatus         string
 	Products            string
 	FullRepublish       string
+	// Location is the time zone of cron specs without a CRON_TZ= prefix
+	// (nil: the process's local zone, TZ).
+	Location *time.Location
 }
 
 // CommandOptions are the safety rails of set topics.
@@ -90,9 +94,6 @@ type Options struct {
 	Commands CommandOptions
 	// Commander sends vehicle commands (nil: REST through the FleetAPI).
 	Commander Commander
-	// Sleep waits between state checks while a car wakes (default: a timer
-	// that honours ctx). Tests advance a simulated clock instead.
-	Sleep func(ctx context.Context, d time.Duration) error
 	// Domain is the app's domain, for the pairing link in key_not_paired results.
 	Domain string
 	// ClientID is the app's client id, for the consent link in missing_scope results.
@@ -122,9 +123,16 @@ type Options struct {
 	RefreshMinInterval time.Duration
 	// BirthDelay is the wait before republishing after HA's birth message.
 	BirthDelay time.Duration
-	Now        func() time.Time
-	Scheduler  Scheduler
-	Logger     zerolog.Logger
+	// Clock is the bridge's time: polling policy, wake waits, budget
+	// months, result times (default: the wall clock). Tests use a
+	// clock.Manual, whose Sleep moves simulated time on.
+	Clock     clock.Clock
+	Scheduler Scheduler
+	// OnCommandDone, if set, is called after each command's result and its
+	// confirming read, when the device is ready for its next command: the
+	// bench steps its simulated day on it instead of waiting.
+	OnCommandDone func(device string, r Result)
+	Logger    zerolog.Logger
 }
 
 // Bridge joins the Fleet API and MQTT: it owns the devices, their state and
@@ -170,9 +178,7 @@ func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
 	if opts.Units == "" {
 		opts.Units = UnitsNative
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	if opts.RefreshMinInterval == 0 {
 		opts.RefreshMinInterval = 30 * time.Second
 	}
@@ -185,17 +191,19 @@ func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
 	if opts.Commands.WakePollInterval <= 0 {
 		opts.Commands.WakePollInterval = 5 * time.Second
 	}
-	if opts.Sleep == nil {
-		opts.Sleep = sleepCtx
-	}
 	if opts.Scheduler == nil {
-		opts.Scheduler = NewCronScheduler(opts.Logger)
+		opts.Scheduler = NewCronScheduler(opts.Clock, opts.Schedule.Location, opts.Logger)
 	}
 	if opts.Policy.QuietAfter <= 0 {
 		opts.Policy.QuietAfter = 15 * time.Minute
 	}
 	if opts.Policy.SuspendFor <= 0 {
 		opts.Policy.SuspendFor = 21 * time.Minute
+	}
+	if opts.Budget != nil && opts.Budget.opts.Clock != opts.Clock {
+		// A budget on another clock than the bridge counts another month and
+		// lifts pauses at other times than the bridge checks them.
+		return nil, errors.New("bridge: the budget and the bridge must share one clock (BudgetOptions.Clock = Options.Clock)")
 	}
 	if opts.Budget != nil {
 		api = budgetGuard{api, opts.Budget}
@@ -240,10 +248,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 			break
 		}
 		b.log.Error().Err(err).Msg("cannot list the account's products; retrying in 30s")
-		select {
-		case <-ctx.Done():
+		if !b.wait(ctx, 30*time.Second) {
 			return nil
-		case <-time.After(30 * time.Second):
 		}
 	}
 	b.PollConnectivity(ctx)
@@ -311,7 +317,7 @@ func (b *Bridge) schedule(ctx context.Context) error {
 		job := j.job
 		name, paid, api := j.name, j.paid, j.api
 		run := func() {
-			if api && b.pollingPaused(b.opts.Now()) {
+			if api && b.pollingPaused(b.now()) {
 				return
 			}
 			if paid && !b.stretchTurn(name) {
@@ -337,15 +343,20 @@ func (b *Bridge) stretchTurn(name string) bool {
 	return n%k == 0
 }
 
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+// now is the bridge clock's time.
+func (b *Bridge) now() time.Time { return b.opts.Clock.Now() }
+
+// wait waits d on the bridge's clock and reports false when ctx ended
+// first. Unlike Clock.Sleep, a test clock does not move by itself here: a
+// retry waits until the test advances time.
+func (b *Bridge) wait(ctx context.Context, d time.Duration) bool {
+	t := b.opts.Clock.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-t.C:
-		return nil
+	case <-t.C():
+		return true
 	case <-ctx.Done():
-		return ctx.Err()
+		return false
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // Prices are USD per billable Fleet API response, by billing category.
@@ -65,7 +66,8 @@ type BudgetOptions struct {
 	Prices  Prices
 	// Path is the JSON file the counters persist in ("" = memory only).
 	Path string
-	Now  func() time.Time
+	// Clock tells which month it is (default: the wall clock).
+	Clock clock.Clock
 }
 
 // Budget meters every Fleet API response against a monthly budget in USD.
@@ -78,6 +80,9 @@ type Budget struct {
 	st   budgetState
 	// dirty is set when st changed since the last Save.
 	dirty bool
+	// evaluated is the month of the last Evaluate ("" before the first
+	// one on a fresh budget), so a new month is announced once.
+	evaluated string
 }
 
 // budgetState is what budget.json holds.
@@ -118,9 +123,7 @@ const (
 // NewBudget loads the counters from opts.Path (a missing file starts at
 // zero; an unreadable one is reported and replaced).
 func NewBudget(opts BudgetOptions) (*Budget, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	b := &Budget{opts: opts}
 	b.st = budgetState{Billable: map[string]int{}, Warned: map[int]bool{}, Stretch: 1}
 	if opts.Path == "" {
@@ -147,6 +150,7 @@ func NewBudget(opts BudgetOptions) (*Budget, error) {
 		st.Stretch = 1
 	}
 	b.st = st
+	b.evaluated = st.Month
 	return b, nil
 }
 
@@ -157,7 +161,7 @@ func (b *Budget) Record(r fleet.Request) {
 	}
 	at := r.At
 	if at.IsZero() {
-		at = b.opts.Now()
+		at = b.opts.Clock.Now()
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -181,20 +185,24 @@ func (b *Budget) Record(r fleet.Request) {
 	b.dirty = true
 }
 
-// rollLocked starts a new month or day when at is in one.
+// rollLocked starts a new month or day when at is in one. It never rolls
+// back: a response stamped just before midnight and recorded just after it
+// counts in the new month rather than wiping it.
 func (b *Budget) rollLocked(at time.Time) {
 	u := at.UTC()
-	if m := u.Format("2006-01"); m != b.st.Month {
+	if m := u.Format("2006-01"); m > b.st.Month {
+		// Tesla bills and limits per calendar month (UTC): a new month
+		// starts at zero spend, at the specs' own pace, with a projection
+		// built from this month's spend only, and without the old month's
+		// EXCEEDED_LIMIT pause, whose cause was last month's limit.
 		stretch := b.st.Stretch
-		b.st = budgetState{Month: m, Billable: map[string]int{}, Warned: map[int]bool{}, Stretch: 1,
-			Hours: b.st.Hours, Paused: b.st.Paused}
+		b.st = budgetState{Month: m, Billable: map[string]int{}, Warned: map[int]bool{}, Stretch: 1}
 		if stretch > 1 {
-			// A new month's credit: start over at the specs' own pace.
 			b.st.SteppedAt = at
 		}
 		b.dirty = true
 	}
-	if d := u.Format("2006-01-02"); d != b.st.Day {
+	if d := u.Format("2006-01-02"); d > b.st.Day {
 		b.st.Day, b.st.RequestsToday = d, 0
 		b.dirty = true
 	}
@@ -244,7 +252,7 @@ func (b *Budget) Status() *BudgetStatus {
 	if b == nil {
 		return nil
 	}
-	now := b.opts.Now()
+	now := b.opts.Clock.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.rollLocked(now)
@@ -275,6 +283,9 @@ const (
 	EventPollingSlower = "polling_stretched"
 	EventPollingFaster = "polling_relaxed"
 	EventPollingPaused = "polling_paused"
+	// EventBudgetNewMonth: a new billing month started; the spend is back
+	// at zero and the old month's stretch and pause are gone.
+	EventBudgetNewMonth = "budget_new_month"
 )
 
 // BudgetEvent is one budget message on <base>/bridge/event.
@@ -306,6 +317,10 @@ func (b *Budget) Evaluate(now time.Time) []BudgetEvent {
 		out = append(out, BudgetEvent{Type: typ, Message: msg, SpendUSD: round2(b.st.SpendUSD, 4), ProjectedUSD: round2(proj, 2),
 			BudgetUSD: limit, Stretch: b.st.Stretch, At: now.UTC().Format(time.RFC3339)})
 	}
+	if b.evaluated != "" && b.st.Month != b.evaluated {
+		ev(EventBudgetNewMonth, fmt.Sprintf("the billing month %s started: the Fleet API spend starts again from $0 and polling runs at its configured pace", b.st.Month))
+	}
+	b.evaluated = b.st.Month
 	for _, pct := range []int{80, 100} {
 		if b.st.Warned[pct] || b.st.SpendUSD < limit*float64(pct)/100 {
 			continue

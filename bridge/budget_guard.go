@@ -15,6 +15,7 @@ func (b *Budget) Pause(now time.Time, d time.Duration, reason string) bool {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.rollLocked(now)
 	fresh := b.st.Paused == nil || !now.Before(b.st.Paused.Until)
 	if fresh {
 		b.st.Paused = &budgetPaused{Until: now.Add(d), Reason: reason}
@@ -30,6 +31,7 @@ func (b *Budget) PausedUntil(now time.Time) time.Time {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.rollLocked(now)
 	if p := b.st.Paused; p != nil && now.Before(p.Until) {
 		return p.Until
 	}
@@ -41,7 +43,7 @@ func (b *Budget) Blocked() bool {
 	if b == nil || !b.opts.HardCap || b.opts.MonthlyUSD <= 0 {
 		return false
 	}
-	now := b.opts.Now()
+	now := b.opts.Clock.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.rollLocked(now)

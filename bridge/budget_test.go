@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 func budgetReq(endpoint string, status int, at time.Time) fleet.Request {
@@ -17,11 +18,11 @@ func budgetReq(endpoint string, status int, at time.Time) fleet.Request {
 }
 
 func TestBudgetPricesByCategoryAndPersists(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 11, 10, 8, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 11, 10, 8, 0, 0, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), "state", "budget.json")
 	prices := DefaultPrices()
 	prices.Connectivity = 0.0001
-	bud, err := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Now: clk.Now})
+	bud, err := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestBudgetPricesByCategoryAndPersists(t *testing.T) {
 		t.Fatalf("budget.json = %v, %v; want mode 0600", fi, err)
 	}
 	// A restart continues the month.
-	again, err := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Now: clk.Now})
+	again, err := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Clock: clk})
 	if err != nil || math.Abs(again.Status().SpendUSD-want) > 1e-9 {
 		t.Fatalf("after restart spend = %v (%v), want %v", again.Status().SpendUSD, err, want)
 	}
@@ -67,8 +68,8 @@ func TestBudgetPricesByCategoryAndPersists(t *testing.T) {
 }
 
 func TestBudgetProjectionStretchesPollingAndAnnounces(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Now: clk.Now})
+	clk := clock.NewManual(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Clock: clk})
 	// $1 a day: $30 a month, three times the budget.
 	for range 24 {
 		for range 21 {
@@ -112,14 +113,14 @@ func TestBudgetProjectionStretchesPollingAndAnnounces(t *testing.T) {
 }
 
 func TestBudgetStretchSkipsPollTurnsButNotCommands(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 0.01, Prices: DefaultPrices(), Now: clk.Now})
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 0.01, Prices: DefaultPrices(), Clock: clk})
 	for range 10 {
 		bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	}
 	clk.Advance(time.Hour)
 	bud.Evaluate(clk.Now())
-	_, ff, pub, sched, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Now = clk.Now })
+	_, ff, pub, sched, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Clock = clk })
 	sentryOn(ff, sched)
 	n := 0
 	for range 8 {
@@ -135,12 +136,12 @@ func TestBudgetStretchSkipsPollTurnsButNotCommands(t *testing.T) {
 }
 
 func TestBudgetHardCapRefusesCommands(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 0.01, HardCap: true, Prices: DefaultPrices(), Now: clk.Now})
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 0.01, HardCap: true, Prices: DefaultPrices(), Clock: clk})
 	for range 10 {
 		bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	}
-	_, ff, pub, _, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Now = clk.Now })
+	_, ff, pub, _, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Clock = clk })
 	pub.inject("t2m/"+testVIN+"/set/charge_limit", "75")
 	r := pub.waitResult(t)
 	if r.Status != StatusError || r.Error == nil || r.Error.Code != CodeBudgetExceeded || !strings.Contains(r.Error.Message, "hard_cap") {
@@ -152,10 +153,10 @@ func TestBudgetHardCapRefusesCommands(t *testing.T) {
 }
 
 func TestBudgetOnBridgeInfoAndTheBridgeDevice(t *testing.T) {
-	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Now: clk.Now})
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Clock: clk})
 	bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
-	_, _, pub, _, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Now = clk.Now })
+	_, _, pub, _, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Clock = clk })
 	info := pub.state(t, "t2m/bridge/info")
 	b, _ := info["budget"].(map[string]any)
 	if b == nil || b["spend_usd"] != 0.002 || b["budget_usd"] != 10.0 || b["requests_today"] != 1.0 {

@@ -69,12 +69,7 @@ func (b *Bridge) worker(d *device, q chan job, stop <-chan struct{}) {
 	go func() {
 		select {
 		case <-ctx.Done():
-			t := time.NewTimer(commandGrace)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-cmdCtx.Done():
-			}
+			b.wait(cmdCtx, commandGrace)
 		case <-cmdCtx.Done():
 		}
 		cancel()
@@ -115,6 +110,7 @@ func (b *Bridge) execute(ctx context.Context, d *device, j job) {
 	if re := b.admit(d, j); re != nil {
 		res.Status, res.Error = StatusError, re
 		b.publishResult(d, res)
+		b.commandDone(d, res)
 		return
 	}
 	var err error
@@ -133,6 +129,14 @@ func (b *Bridge) execute(ctx context.Context, d *device, j job) {
 	if res.Status != StatusError || res.Error == nil || res.Error.Code == CodeCarRefused {
 		b.freshRead(ctx, d, j)
 	}
+	b.commandDone(d, res)
+}
+
+// commandDone tells OnCommandDone that d is ready for its next command.
+func (b *Bridge) commandDone(d *device, res Result) {
+	if h := b.opts.OnCommandDone; h != nil {
+		h(d.name, res)
+	}
 }
 
 // admit applies the safety rails before any Fleet call: allow/deny, the
@@ -143,7 +147,7 @@ func (b *Bridge) admit(d *device, j job) *ResultError {
 		return &ResultError{Code: CodeCommandDenied, Message: fmt.Sprintf("commands of group %q are not allowed by this bridge's configuration", j.group),
 			Remedy: "change [commands] allow/deny in the config if you want this command to run"}
 	}
-	now := b.opts.Now()
+	now := b.now()
 	b.mu.Lock()
 	recent := d.cmdTimes[:0]
 	for _, t := range d.cmdTimes {
@@ -231,9 +235,9 @@ func (b *Bridge) wake(ctx context.Context, d *device) error {
 	if _, err := b.fleet.WakeUp(ctx, vin); err != nil {
 		return err
 	}
-	deadline := b.opts.Now().Add(b.opts.Commands.WakeTimeout)
+	deadline := b.now().Add(b.opts.Commands.WakeTimeout)
 	for {
-		if err := b.opts.Sleep(ctx, b.opts.Commands.WakePollInterval); err != nil {
+		if err := b.opts.Clock.Sleep(ctx, b.opts.Commands.WakePollInterval); err != nil {
 			return err
 		}
 		v, err := b.fleet.Vehicle(ctx, vin)
@@ -247,7 +251,7 @@ func (b *Bridge) wake(ctx context.Context, d *device) error {
 		if err != nil && !errors.Is(err, fleet.ErrAsleep) && !errors.Is(err, fleet.ErrServer) && !errors.Is(err, fleet.ErrTimeout) {
 			return err
 		}
-		if !b.opts.Now().Before(deadline) {
+		if !b.now().Before(deadline) {
 			if err == nil && v.State == fleet.StateOffline {
 				return fmt.Errorf("%w: the car is offline (no connection)", errWakeTimeout)
 			}
@@ -374,7 +378,7 @@ func (b *Bridge) freshRead(ctx context.Context, d *device, j job) {
 // publishResult publishes one command result and remembers it for the
 // last_command diagnostic.
 func (b *Bridge) publishResult(d *device, r Result) {
-	r.At = b.opts.Now().UTC().Format(time.RFC3339)
+	r.At = b.now().UTC().Format(time.RFC3339)
 	if r.Status == "" {
 		r.Status = StatusError
 	}

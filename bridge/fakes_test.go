@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -273,13 +274,11 @@ func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fake
 	ff.info[42] = &fleet.SiteInfo{ID: "x"}
 	pub := newFakePub()
 	sched := NewManualScheduler()
-	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	opts := Options{
 		BaseTopic: "t2m", DiscoveryPrefix: "homeassistant", Discovery: true, Version: "test",
 		Schedule:  Schedule{Connectivity: "@every 1m", VehicleDataDriving: "@every 1m", VehicleDataCharging: "@every 5m", VehicleDataIdle: "@every 15m", LiveStatus: "@every 1m", SiteInfo: "@every 1h"},
-		Scheduler: sched, Now: clk.Now, Logger: zerolog.Nop(),
-		// Waiting for a waking car advances the test clock instead of sleeping.
-		Sleep: func(_ context.Context, d time.Duration) error { clk.Advance(d); return nil },
+		Scheduler: sched, Clock: clk, Logger: zerolog.Nop(),
 	}
 	if mod != nil {
 		mod(&opts)
@@ -298,24 +297,6 @@ func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fake
 		t.Fatal("bridge did not start within 5s")
 	}
 	return b, ff, pub, sched
-}
-
-// testClock is a clock the test (and the fake Sleep) moves.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // waitResult returns the next command result published, decoded.

@@ -45,7 +45,7 @@ type Requests struct {
 
 // info builds the bridge/info payload.
 func (b *Bridge) info() Info {
-	inf := Info{Version: b.opts.Version, At: b.opts.Now().UTC().Format(time.RFC3339), Devices: []DeviceInfo{}}
+	inf := Info{Version: b.opts.Version, At: b.now().UTC().Format(time.RFC3339), Devices: []DeviceInfo{}}
 	for _, d := range b.sortedDevices() {
 		b.mu.Lock()
 		di := DeviceInfo{Name: d.name, ID: d.uid, Model: d.hassDevice.Model, Label: d.hassDevice.Name, Error: d.lastError}
@@ -110,7 +110,7 @@ func (b *Bridge) publishInfoOnly() {
 		return
 	}
 	b.mu.Lock()
-	b.lastInfo = b.opts.Now()
+	b.lastInfo = b.now()
 	b.mu.Unlock()
 	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
 }
@@ -151,7 +151,7 @@ func (b *Bridge) publishBudgetEvent(ev BudgetEvent) {
 
 // pausedUntilNoBudget is the EXCEEDED_LIMIT pause kept without a Budget.
 func (b *Bridge) pausedUntilNoBudget() time.Time {
-	now := b.opts.Now()
+	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if now.Before(b.pausedUntil) {

@@ -64,7 +64,7 @@ func (b *Bridge) PollFleetStatus(ctx context.Context) {
 
 // recheckPairing checks the cars that recently failed with key_not_paired.
 func (b *Bridge) recheckPairing(ctx context.Context) {
-	now := b.opts.Now()
+	now := b.now()
 	var vins []string
 	for _, d := range b.sortedDevices() {
 		b.mu.Lock()
@@ -88,7 +88,7 @@ func (b *Bridge) checkPairing(ctx context.Context, vins []string) {
 		b.log.Warn().Err(err).Msg("fleet_status failed; key pairing state not updated")
 		return
 	}
-	now := b.opts.Now()
+	now := b.now()
 	obs, _ := b.opts.Commander.(SigningObserver)
 	var changed []*device
 	for _, vin := range vins {
@@ -139,7 +139,7 @@ func (b *Bridge) noteKeyNotPaired(d *device) {
 	if d.vehicle == nil {
 		return
 	}
-	now := b.opts.Now()
+	now := b.now()
 	b.mu.Lock()
 	d.vehicle.KeyPaired = Ptr(false)
 	d.vehicle.keyRecheckUntil = now.Add(pairingRecheckFor)

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // pairingFleet answers fleet_status from a test-controlled pairing state.
@@ -70,7 +71,7 @@ type pairingEnv struct {
 	ff    *pairingFleet
 	pub   *fakePub
 	sched *ManualScheduler
-	clk   *testClock
+	clk   *clock.Manual
 	cmdr  *pairingCommander
 }
 
@@ -82,12 +83,11 @@ func newPairingEnv(t *testing.T, cmdErr error) *pairingEnv {
 	ff.data[testVIN] = &fleet.VehicleData{VIN: testVIN, State: "online"}
 	pub := newFakePub()
 	sched := NewManualScheduler()
-	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	cmdr := &pairingCommander{err: cmdErr, required: map[string]bool{}}
 	b, err := New(Options{BaseTopic: "t2m", Domain: "example.com", Version: "test",
 		Schedule:  Schedule{Connectivity: "@every 1m", FleetStatus: "@every 6h"},
-		Commander: cmdr, Scheduler: sched, Now: clk.Now, Logger: zerolog.Nop(),
-		Sleep: func(_ context.Context, d time.Duration) error { clk.Advance(d); return nil }}, ff, pub)
+		Commander: cmdr, Scheduler: sched, Clock: clk, Logger: zerolog.Nop()}, ff, pub)
 	if err != nil {
 		t.Fatal(err)
 	}

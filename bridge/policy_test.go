@@ -1,22 +1,22 @@
 package bridge
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 // newPolicyBridge is the test bridge on a clock the test moves, with its
 // car parked (not charging) and read once in that state.
-func newPolicyBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler, *testClock) {
+func newPolicyBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler, *clock.Manual) {
 	t.Helper()
-	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	b, ff, pub, sched := newTestBridge(t, func(o *Options) {
-		o.Now = clk.Now
-		o.Sleep = func(_ context.Context, d time.Duration) error { clk.Advance(d); return nil }
+		o.Clock = clk
 		if mod != nil {
 			mod(o)
 		}
@@ -216,8 +216,10 @@ func TestPolicyServerErrorsBackOffThenOpenTheCarsCircuit(t *testing.T) {
 }
 
 func TestPolicyExceededLimitPausesPolling(t *testing.T) {
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices()})
-	_, ff, pub, sched, clk := newPolicyBridge(t, func(o *Options) { o.Budget = bud })
+	_, ff, pub, sched, clk := newPolicyBridge(t, func(o *Options) {
+		o.Budget, _ = NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Clock: o.Clock})
+	})
+	pauseEnd := clk.Now().Add(15 * time.Minute).UTC().Format(time.RFC3339)
 	sentryOn(ff, sched)
 	ff.set(func() {
 		ff.dataErr[testVIN] = &fleet.APIError{Endpoint: "vehicle_data", Status: 403, Kind: fleet.ErrExceededLimit}
@@ -228,11 +230,11 @@ func TestPolicyExceededLimitPausesPolling(t *testing.T) {
 		t.Fatal("no event on EXCEEDED_LIMIT")
 	}
 	var e BudgetEvent
-	if err := json.Unmarshal(ev.Payload, &e); err != nil || e.Type != EventPollingPaused || e.Until != "2026-11-29T12:15:00Z" {
+	if err := json.Unmarshal(ev.Payload, &e); err != nil || e.Type != EventPollingPaused || e.Until != pauseEnd {
 		t.Errorf("event = %s", ev.Payload)
 	}
 	info := pub.state(t, "t2m/bridge/info")
-	if b, _ := info["budget"].(map[string]any); b == nil || b["paused_until"] != "2026-11-29T12:15:00Z" {
+	if b, _ := info["budget"].(map[string]any); b == nil || b["paused_until"] != pauseEnd {
 		t.Errorf("bridge/info budget = %v", info["budget"])
 	}
 	ff.set(func() { delete(ff.dataErr, testVIN) })

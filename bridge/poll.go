@@ -46,7 +46,7 @@ func (b *Bridge) PollConnectivity(ctx context.Context) { b.pollConnectivity(ctx)
 // pollConnectivity is PollConnectivity; it returns the cars it read, so a
 // refresh does not read them a second time.
 func (b *Bridge) pollConnectivity(ctx context.Context) (read map[*device]bool) {
-	now := b.opts.Now()
+	now := b.now()
 	if b.pollingPaused(now) || !b.gateAllows(connectivityGate, now) {
 		return nil
 	}
@@ -117,7 +117,7 @@ func (b *Bridge) policyLocked(d *device) *carPolicy {
 // the vehicle_data_* jobs). Cars that are asleep, offline or suspended are
 // never read: reading would only cost a billable 408 or keep them awake.
 func (b *Bridge) pollJob(ctx context.Context, job string) {
-	now := b.opts.Now()
+	now := b.now()
 	for _, d := range b.sortedDevices() {
 		if d.kind != kindVehicle {
 			continue
@@ -184,11 +184,11 @@ func (b *Bridge) pollVehicle(ctx context.Context, d *device) {
 	eps := d.endpoints()
 	b.mu.Unlock()
 	gate := vin + "/" + fleet.CallVehicleData
-	if start := b.opts.Now(); b.pollingPaused(start) || !b.gateAllows(gate, start) {
+	if start := b.now(); b.pollingPaused(start) || !b.gateAllows(gate, start) {
 		return
 	}
 	data, err := b.fleet.VehicleData(ctx, vin, eps)
-	now := b.opts.Now()
+	now := b.now()
 	b.gateDone(gate, d.name, err, now)
 	b.mu.Lock()
 	var rediscover bool
@@ -258,11 +258,11 @@ func (b *Bridge) pollSiteInfo(ctx context.Context) {
 // back-off; done records its outcome.
 func (b *Bridge) siteGate(d *device, call string) (ok bool, done func(error)) {
 	key := d.uid + "/" + call
-	now := b.opts.Now()
+	now := b.now()
 	if b.pollingPaused(now) || !b.gateAllows(key, now) {
 		return false, nil
 	}
-	return true, func(err error) { b.gateDone(key, d.name, err, b.opts.Now()) }
+	return true, func(err error) { b.gateDone(key, d.name, err, b.now()) }
 }
 
 // pollSite reads one site's live status (and site info) and publishes.
@@ -314,7 +314,7 @@ func (b *Bridge) readLiveStatus(ctx context.Context, d *device) {
 	}
 	ls, err := b.fleet.LiveStatus(ctx, d.site.ID)
 	done(err)
-	now := b.opts.Now()
+	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err != nil {
@@ -346,7 +346,7 @@ func (b *Bridge) readSiteInfo(ctx context.Context, d *device) {
 	if info != nil {
 		d.site.Info = info
 	}
-	d.updatedAt = b.opts.Now()
+	d.updatedAt = b.now()
 }
 
 // readLog picks the level of a failed read's log line. Without a usable

@@ -106,7 +106,7 @@ func (b *Bridge) removeDevices(gone []*device) {
 
 // publishDeviceEvent publishes a device event on <base>/bridge/event.
 func (b *Bridge) publishDeviceEvent(typ string, d *device) {
-	payload, err := json.Marshal(deviceEvent{Type: typ, Device: d.name, ID: d.uid, At: b.opts.Now().UTC().Format("2006-01-02T15:04:05Z")})
+	payload, err := json.Marshal(deviceEvent{Type: typ, Device: d.name, ID: d.uid, At: b.now().UTC().Format("2006-01-02T15:04:05Z")})
 	if err == nil {
 		b.publish(b.opts.BaseTopic+"/bridge/event", payload, false)
 	}

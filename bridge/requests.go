@@ -48,7 +48,14 @@ func (b *Bridge) onHAStatus(m mqtt.Message) {
 		b.republishAll()
 		return
 	}
-	time.AfterFunc(delay, func() { b.guard("ha_birth", b.republishAll) })
+	b.mu.Lock()
+	ctx := b.ctx
+	b.mu.Unlock()
+	go func() {
+		if b.wait(ctx, delay) {
+			b.guard("ha_birth", b.republishAll)
+		}
+	}()
 }
 
 // Response is the payload of <base>/bridge/response/<action>.
@@ -126,7 +133,7 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 		}
 		targets = []*device{d}
 	}
-	now := b.opts.Now()
+	now := b.now()
 	var done, limited []string
 	var due []*device
 	for _, d := range targets {

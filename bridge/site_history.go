@@ -188,7 +188,7 @@ func (b *Bridge) readSiteHistory(ctx context.Context, d *device) {
 	prev := d.site.Totals.Day
 	id := d.site.ID
 	b.mu.Unlock()
-	now := b.opts.Now().In(loc)
+	now := b.now().In(loc)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	if yesterday := today.AddDate(0, 0, -1); prev == yesterday.Format(time.DateOnly) {
 		if b.readSiteDay(ctx, d, id, yesterday, tz) {

@@ -13,20 +13,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
-
-// siteClock is a settable clock for the bridge's Now.
-type siteClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *siteClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *siteClock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
 
 // newSiteBridge runs a bridge over fakes holding only energy sites, which
 // setup describes; it returns once the first reads are published.
-func newSiteBridge(t *testing.T, clock *siteClock, setup func(ff *fakeFleet)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler) {
+func newSiteBridge(t *testing.T, clk *clock.Manual, setup func(ff *fakeFleet)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler) {
 	t.Helper()
 	ff := newFakeFleet()
 	setup(ff)
@@ -35,7 +27,7 @@ func newSiteBridge(t *testing.T, clock *siteClock, setup func(ff *fakeFleet)) (*
 	b, err := New(Options{
 		BaseTopic: "t2m", DiscoveryPrefix: "homeassistant", Discovery: true, Version: "test",
 		Schedule:  Schedule{LiveStatus: "@every 1m", SiteInfo: "@every 1h", EnergyHistory: "@every 15m"},
-		Scheduler: sched, Now: clock.Now, Logger: zerolog.Nop(),
+		Scheduler: sched, Clock: clk, Logger: zerolog.Nop(),
 	}, ff, pub)
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +77,8 @@ var batteryControls = []string{"battery_level", "battery_power", "backup_reserve
 	"energy_left", "total_pack_energy"}
 
 func TestSiteCapabilitiesDecideTheEntities(t *testing.T) {
-	clock := &siteClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	_, ff, pub, sched := newSiteBridge(t, clock, func(ff *fakeFleet) {
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	_, ff, pub, sched := newSiteBridge(t, clk, func(ff *fakeFleet) {
 		ff.products = []fleet.Product{
 			{EnergySiteID: 1, SiteName: "Home", Components: &fleet.SiteComponents{Battery: Ptr(true)}},
 			{EnergySiteID: 2, SiteName: "Cabin", ResourceType: "solar", Components: &fleet.SiteComponents{Battery: Ptr(false)}},
@@ -165,8 +157,8 @@ func TestSiteCapabilitiesDecideTheEntities(t *testing.T) {
 }
 
 func TestSiteStartupReadsOnce(t *testing.T) {
-	clock := &siteClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	b, ff, _, _ := newSiteBridge(t, clock, func(ff *fakeFleet) {
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	b, ff, _, _ := newSiteBridge(t, clk, func(ff *fakeFleet) {
 		ff.products = []fleet.Product{{EnergySiteID: 1, SiteName: "Home"}}
 		ff.info[1] = powerwallInfo("Europe/Berlin")
 		ff.live[1] = &fleet.LiveStatus{PercentageCharged: Ptr(50.0)}
@@ -237,8 +229,8 @@ func TestSiteControlsBuildEnergyCommands(t *testing.T) {
 }
 
 func TestWallConnectorsAreDevices(t *testing.T) {
-	clock := &siteClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	_, ff, pub, sched := newSiteBridge(t, clock, func(ff *fakeFleet) {
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	_, ff, pub, sched := newSiteBridge(t, clk, func(ff *fakeFleet) {
 		ff.products = []fleet.Product{{EnergySiteID: 42, SiteName: "Home"}}
 		info := powerwallInfo("Europe/Berlin")
 		info.Components.WallConnectors = []fleet.SiteWallConnectorInfo{{DIN: "B-2", PartName: "Gen 3 Wall Connector"}}
@@ -359,9 +351,9 @@ func solarSeries(t *testing.T, pub *fakePub, topic string) []float64 {
 // midnight (Europe/Berlin, CET: 23:59 local is 22:59 UTC), after the
 // finished day's last value was published.
 func TestEnergyTotalsMonotonicAndMidnightReset(t *testing.T) {
-	clock := &siteClock{now: time.Date(2026, 11, 29, 22, 50, 0, 0, time.UTC)} // 23:50 Berlin
+	clk := clock.NewManual(time.Date(2026, 11, 29, 22, 50, 0, 0, time.UTC)) // 23:50 Berlin
 	h := &solarHistory{byDay: map[string]float64{"2026-11-29": 10000}}
-	_, ff, pub, sched := newSiteBridge(t, clock, func(ff *fakeFleet) {
+	_, ff, pub, sched := newSiteBridge(t, clk, func(ff *fakeFleet) {
 		ff.products = []fleet.Product{{EnergySiteID: 7, SiteName: "Home"}}
 		ff.info[7] = powerwallInfo("Europe/Berlin")
 		ff.live[7] = &fleet.LiveStatus{PercentageCharged: Ptr(50.0)}
@@ -372,7 +364,7 @@ func TestEnergyTotalsMonotonicAndMidnightReset(t *testing.T) {
 		t.Fatalf("first totals = %v", s)
 	}
 	step := func(utc time.Time) {
-		clock.Set(utc)
+		clk.Set(utc)
 		sched.Fire("energy_history")
 	}
 	h.set("2026-11-29", 9500) // Tesla briefly reports less
@@ -412,9 +404,9 @@ func TestEnergyTotalsMonotonicAndMidnightReset(t *testing.T) {
 
 // A site without installation_time_zone counts its days in UTC.
 func TestEnergyTotalsWithoutTimeZoneUseUTC(t *testing.T) {
-	clock := &siteClock{now: time.Date(2026, 11, 29, 23, 30, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 11, 29, 23, 30, 0, 0, time.UTC))
 	h := &solarHistory{byDay: map[string]float64{"2026-11-29": 2000}}
-	_, _, pub, _ := newSiteBridge(t, clock, func(ff *fakeFleet) {
+	_, _, pub, _ := newSiteBridge(t, clk, func(ff *fakeFleet) {
 		ff.products = []fleet.Product{{EnergySiteID: 8}}
 		ff.info[8] = powerwallInfo("")
 		ff.live[8] = &fleet.LiveStatus{}

@@ -80,7 +80,7 @@ var statusHeadline = []string{
 
 // Status returns a snapshot of the bridge.
 func (b *Bridge) Status() Status {
-	st := Status{Version: b.opts.Version, At: b.opts.Now(), Devices: []DeviceStatus{}}
+	st := Status{Version: b.opts.Version, At: b.now(), Devices: []DeviceStatus{}}
 	if b.opts.Domain != "" {
 		st.PairingURL = fleet.PairingURL(b.opts.Domain, "")
 	}

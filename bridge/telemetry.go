@@ -135,7 +135,7 @@ func (b *Bridge) streamAliveLocked(d *device) bool {
 	if d == nil || d.vehicle == nil {
 		return false
 	}
-	return d.vehicle.Stream.alive(b.opts.Now(), b.telemetryQuiet())
+	return d.vehicle.Stream.alive(b.now(), b.telemetryQuiet())
 }
 
 // handleTelemetry routes one dispatcher message.
@@ -149,7 +149,7 @@ func (b *Bridge) handleTelemetry(m mqtt.Message) {
 		return
 	}
 	vin, kind := parts[0], parts[1]
-	now := b.opts.Now()
+	now := b.now()
 	switch {
 	case kind == "v" && len(parts) == 3:
 		b.ingestDatum(vin, parts[2], m.Payload, now)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -31,12 +32,12 @@ func (r *streamRec) n() int {
 
 // newStreamBridge is newTestBridge with the ingest on the bridge's own
 // broker, a clock the test moves and a meter for streaming signals.
-func newStreamBridge(t *testing.T, safety string) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler, *testClock, *streamRec) {
+func newStreamBridge(t *testing.T, safety string) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler, *clock.Manual, *streamRec) {
 	t.Helper()
-	clk := &testClock{t: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	rec := &streamRec{}
 	b, ff, pub, sched := newTestBridge(t, func(o *Options) {
-		o.Now = clk.Now
+		o.Clock = clk
 		o.Telemetry = TelemetryOptions{TopicBase: "ft", Streaming: rec, SafetyRead: safety}
 	})
 	if err := b.SubscribeTelemetry(nil); err != nil {

@@ -74,7 +74,7 @@ func (b *Bridge) PublishTeslaMate(device string, force bool) {
 	tm.mu.Lock()
 	id := tm.id(vin, b.opts.Vehicles)
 	if rec, ok := tm.since[vin]; !ok || rec.state != values["state"] {
-		tm.since[vin] = teslaMateSinceRec{state: values["state"], at: b.opts.Now()}
+		tm.since[vin] = teslaMateSinceRec{state: values["state"], at: b.now()}
 	}
 	values["since"] = tm.since[vin].at.UTC().Format(time.RFC3339)
 	base := tm.prefix + "/cars/" + strconv.Itoa(id) + "/"

@@ -10,28 +10,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
-// authClock is an injected clock tests advance by hand.
-type authClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newAuthClock() *authClock {
-	return &authClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *authClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *authClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newAuthClock is the auth tests' clock, moved by hand.
+func newAuthClock() *clock.Manual {
+	return clocktest.Manual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // authLineage is one login's chain of refresh tokens on the fake server.
@@ -47,7 +33,7 @@ type authLineage struct {
 // anything else (FLEET_API.md §1.3).
 type authServer struct {
 	t     *testing.T
-	clock *authClock
+	clock *clock.Manual
 	srv   *httptest.Server
 
 	mu       sync.Mutex
@@ -58,7 +44,7 @@ type authServer struct {
 	fail     int      // answer this many requests with 500
 }
 
-func newAuthServer(t *testing.T, clock *authClock) *authServer {
+func newAuthServer(t *testing.T, clock *clock.Manual) *authServer {
 	s := &authServer{t: t, clock: clock, lineages: map[string]*authLineage{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
 	t.Cleanup(s.srv.Close)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // Regional Fleet API hosts (FLEET_API.md §2.1).
@@ -33,8 +35,8 @@ type Options struct {
 	Recorder Recorder
 	// UserAgent is sent with every request.
 	UserAgent string
-	// Now is the clock used for metering timestamps (default time.Now).
-	Now func() time.Time
+	// Clock stamps metered responses and times them (default: the wall clock).
+	Clock clock.Clock
 	// Logger receives one debug line per request. Never payloads or tokens.
 	Logger zerolog.Logger
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // Defaults applied by New for zero Options fields.
@@ -35,7 +37,7 @@ type Client struct {
 	maxBody   int64
 	recorder  Recorder
 	userAgent string
-	now       func() time.Time
+	clock     clock.Clock
 	log       zerolog.Logger
 	// base is swapped atomically because a 421 or region discovery may move
 	// the account to another host while other calls are in flight.
@@ -58,7 +60,7 @@ func New(opts Options) (*Client, error) {
 		maxBody:   opts.MaxBodyBytes,
 		recorder:  opts.Recorder,
 		userAgent: opts.UserAgent,
-		now:       opts.Now,
+		clock:     clock.OrReal(opts.Clock),
 		log:       opts.Logger,
 	}
 	if c.hc == nil {
@@ -73,9 +75,6 @@ func New(opts Options) (*Client, error) {
 	}
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent
-	}
-	if c.now == nil {
-		c.now = time.Now
 	}
 	c.base.Store(&base)
 	return c, nil

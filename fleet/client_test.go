@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 const (
@@ -557,7 +558,7 @@ func TestRateLimitedRetryAfter(t *testing.T) {
 			f := newFakeFleet(t, map[string]http.HandlerFunc{
 				"/api/1/vehicles/{vin}/vehicle_data": serve(429, `{"response":null,"error":"rate limited"}`, tc.headers...),
 			})
-			env := newTestClient(t, f.URL, func(o *fleet.Options) { o.Now = func() time.Time { return now } })
+			env := newTestClient(t, f.URL, func(o *fleet.Options) { o.Clock = clock.NewManual(now) })
 			_, err := env.c.VehicleData(context.Background(), testVIN, nil)
 			if !errors.Is(err, fleet.ErrRateLimited) {
 				t.Fatalf("err = %v", err)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // Bounds on what one response can make the client carry or do, so a chatty
@@ -92,23 +94,23 @@ func (c *Client) do(ctx context.Context, cl call) error {
 		req.Header.Set("Content-Type", "application/json")
 	}
 
-	at, start := c.now(), time.Now()
+	at := c.clock.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		c.record(cl, 0, at, time.Since(start))
+		c.record(cl, 0, at, clock.Since(c.clock, at))
 		return transportError(cl.endpoint, 0, err)
 	}
 	body, err := readLimited(resp.Body, c.maxBody)
 	resp.Body.Close()
 	// A response arrived, so Tesla bills it whatever happens to its body.
-	c.record(cl, resp.StatusCode, at, time.Since(start))
+	c.record(cl, resp.StatusCode, at, clock.Since(c.clock, at))
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		return &APIError{Endpoint: cl.endpoint, Status: resp.StatusCode, Kind: ErrTooLarge}
 	case err != nil:
 		return transportError(cl.endpoint, resp.StatusCode, err)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return classify(cl.endpoint, resp.StatusCode, resp.Header, body, c.now())
+		return classify(cl.endpoint, resp.StatusCode, resp.Header, body, c.clock.Now())
 	}
 	return c.decode(cl, resp.StatusCode, body)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 const (
@@ -45,7 +46,7 @@ func (s *swapTokens) set(tok string) {
 
 type signedEnv struct {
 	sim    *fleetsim.Sim
-	clock  *fleetsim.ManualClock
+	clock  *clock.Manual
 	client *fleet.Client
 	tokens *swapTokens
 	key    *ecdsa.PrivateKey
@@ -56,7 +57,7 @@ type signedEnv struct {
 // a fresh app key, plus an online car that requires signing and is not paired.
 func newSignedEnv(t *testing.T) *signedEnv {
 	t.Helper()
-	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)

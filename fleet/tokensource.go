@@ -11,6 +11,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // ErrLoginRequired: Tesla refused the refresh token or code (401
@@ -59,8 +61,8 @@ type TokenSourceOptions struct {
 	// RefreshBefore: refresh once the access token has less than this left
 	// (default 5 min), so no request goes out with a token about to die.
 	RefreshBefore time.Duration
-	// Now is the clock (default time.Now).
-	Now func() time.Time
+	// Clock decides when the access token is due (default: the wall clock).
+	Clock clock.Clock
 	// Logger gets "token refreshed" with the expiry, never a token. The
 	// caller adds the component field.
 	Logger zerolog.Logger
@@ -112,9 +114,7 @@ func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
 	if opts.RefreshBefore <= 0 {
 		opts.RefreshBefore = 5 * time.Minute
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	s := &TokenSource{opts: opts, log: opts.Logger, sem: make(chan struct{}, 1)}
 	t, err := opts.Store.Load()
 	if err != nil && !errors.Is(err, ErrNoToken) {
@@ -162,7 +162,7 @@ func (s *TokenSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 func (s *TokenSource) cached() (*oauth2.Token, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	switch {
 	case s.dead != nil:
 		return nil, true, s.dead
@@ -182,7 +182,7 @@ func (s *TokenSource) refresh(ctx context.Context) (*oauth2.Token, func(), error
 	s.mu.Lock()
 	old := *s.tok
 	s.mu.Unlock()
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 
 	used := old.RefreshToken
 	tr, err := s.post(ctx, used)

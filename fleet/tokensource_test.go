@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // authFixture wires a TokenSource to the fake server, a clock and a log buffer.
 type authFixture struct {
-	clock *authClock
+	clock *clock.Manual
 	srv   *authServer
 	log   *bytes.Buffer
 	errs  []string
@@ -36,7 +38,7 @@ func newAuthFixture(t *testing.T) *authFixture {
 func (f *authFixture) source(t *testing.T, store TokenStore, mod func(*TokenSourceOptions)) *TokenSource {
 	t.Helper()
 	opts := TokenSourceOptions{Store: store, ClientID: "client-1", TokenURL: f.srv.URL(),
-		Now: f.clock.Now, Logger: zerolog.New(f.log)}
+		Clock: f.clock, Logger: zerolog.New(f.log)}
 	if mod != nil {
 		mod(&opts)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // ErrNoToken: no token has been stored yet; the user must log in.
@@ -242,7 +244,9 @@ func (s *FileTokenStore) removeStaleTemps() {
 	if err != nil {
 		return
 	}
-	now := time.Now()
+	// File times are the kernel's wall clock, so this compares with the
+	// wall clock, not an injected one.
+	now := clock.Real().Now()
 	for _, e := range entries {
 		name := e.Name()
 		if !e.Type().IsRegular() || !strings.HasPrefix(name, tempPrefix) || !strings.HasSuffix(name, tempSuffix) {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // Options configure a Client.
@@ -47,6 +49,10 @@ type Options struct {
 	// warning: blocking the network goroutine instead would stall keep-alive
 	// pings and, in the end, the whole connection.
 	QueueSize int
+	// Clock bounds the wait for the broker's acknowledgements (default: the
+	// wall clock; paho's own keep-alive and reconnect timing is wall time
+	// regardless).
+	Clock clock.Clock
 	// Logger for connection events.
 	Logger zerolog.Logger
 }

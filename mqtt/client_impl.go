@@ -15,6 +15,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 const (
@@ -67,6 +69,7 @@ func New(opts Options) *Client {
 	if opts.ClientID == "" {
 		opts.ClientID = defaultClientID()
 	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = defaultConnectTimeout
 	}
@@ -201,7 +204,7 @@ func (c *Client) Publish(topic string, payload []byte, retained bool) error {
 	if !c.pc.IsConnectionOpen() {
 		return fmt.Errorf("mqtt: publish %s: %w", topic, ErrNotConnected)
 	}
-	return waitToken(context.Background(), c.pc.Publish(topic, qos, retained, payload), "publish "+topic)
+	return c.waitToken(context.Background(), c.pc.Publish(topic, qos, retained, payload), "publish "+topic)
 }
 
 // Subscribe routes messages matching filter (MQTT wildcards + and # allowed)
@@ -237,7 +240,7 @@ func (c *Client) Unsubscribe(filter string) error {
 	if !ok || !c.pc.IsConnectionOpen() {
 		return nil
 	}
-	return waitToken(context.Background(), c.pc.Unsubscribe(filter), "unsubscribe "+filter)
+	return c.waitToken(context.Background(), c.pc.Unsubscribe(filter), "unsubscribe "+filter)
 }
 
 // OnConnect registers f to run after every connect and reconnect, once all
@@ -286,7 +289,7 @@ func (c *Client) goOffline(ctx context.Context) error {
 		return nil
 	}
 	tok := c.pc.Publish(c.opts.WillTopic, qos, true, []byte(c.opts.WillPayload))
-	return waitToken(ctx, tok, "publish "+c.opts.WillTopic)
+	return c.waitToken(ctx, tok, "publish "+c.opts.WillTopic)
 }
 
 // subscribe makes the subscriptions for filters and checks every return code:
@@ -297,7 +300,7 @@ func (c *Client) subscribe(ctx context.Context, filters []string) error {
 		m[f] = qos
 	}
 	tok := c.pc.SubscribeMultiple(m, nil) // nil: every message goes to enqueue
-	if err := waitToken(ctx, tok, fmt.Sprintf("subscribe %v", filters)); err != nil {
+	if err := c.waitToken(ctx, tok, fmt.Sprintf("subscribe %v", filters)); err != nil {
 		return err
 	}
 	var errs []error
@@ -310,8 +313,8 @@ func (c *Client) subscribe(ctx context.Context, filters []string) error {
 }
 
 // waitToken waits for tok, at most ackTimeout and never past ctx.
-func waitToken(ctx context.Context, tok paho.Token, what string) error {
-	t := time.NewTimer(ackTimeout)
+func (c *Client) waitToken(ctx context.Context, tok paho.Token, what string) error {
+	t := c.opts.Clock.NewTimer(ackTimeout)
 	defer t.Stop()
 	select {
 	case <-tok.Done():
@@ -319,7 +322,7 @@ func waitToken(ctx context.Context, tok paho.Token, what string) error {
 			return fmt.Errorf("mqtt: %s: %w", what, err)
 		}
 		return nil
-	case <-t.C:
+	case <-t.C():
 		return fmt.Errorf("mqtt: %s: no acknowledgement within %s", what, ackTimeout)
 	case <-ctx.Done():
 		return fmt.Errorf("mqtt: %s: %w", what, ctx.Err())

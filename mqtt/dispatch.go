@@ -133,7 +133,7 @@ func (c *Client) setupSession() {
 	}
 	if c.opts.WillTopic != "" {
 		tok := c.pc.Publish(c.opts.WillTopic, qos, true, []byte(c.opts.OnlinePayload))
-		if err := waitToken(ctx, tok, "publish "+c.opts.WillTopic); err != nil {
+		if err := c.waitToken(ctx, tok, "publish "+c.opts.WillTopic); err != nil {
 			c.log.Warn().Err(err).Msg("mqtt online payload not published")
 		}
 	}

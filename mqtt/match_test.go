@@ -48,6 +48,7 @@ func TestMatch(t *testing.T) {
 // bridge connects to. The pattern spells the words with a character class so
 // that this guard itself passes a plain grep of the package.
 func TestNoDomainWords(t *testing.T) {
+	const internalPrefix = "github.com/t" + "esla2mqtt/t" + "esla2mqtt/internal/"
 	words := regexp.MustCompile(`(?i)\b(t[e]sla\w*|v[i]ns?|v[e]hicles?)\b`)
 	forbidden := regexp.MustCompile(`/fleet|/bridge|/config|t[e]slamotors|mochi-mqtt`)
 	files, err := filepath.Glob("*.go")
@@ -61,6 +62,9 @@ func TestNoDomainWords(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, line := range strings.Split(string(src), "\n") {
+			// The module's own internal packages (the clock) are generic
+			// too; only their import path carries the project's name.
+			line = strings.ReplaceAll(line, internalPrefix, "internal/")
 			if words.MatchString(line) {
 				t.Errorf("%s:%d: domain word: %s", f, i+1, strings.TrimSpace(line))
 			}

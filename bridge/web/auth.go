@@ -46,7 +46,7 @@ func (s *Server) handleAuthStart(w http.ResponseWriter, r *http.Request) {
 		s.renderMessage(w, http.StatusInternalServerError, "Cannot start the login", err.Error(), false)
 		return
 	}
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	s.mu.Lock()
 	for k, p := range s.pending {
 		if now.After(p.expires) {
@@ -72,7 +72,7 @@ func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
 	p := s.pending[state]
 	delete(s.pending, state)
 	s.mu.Unlock()
-	if p == nil || s.opts.Now().After(p.expires) {
+	if p == nil || s.opts.Clock.Now().After(p.expires) {
 		s.renderMessage(w, http.StatusBadRequest, "This login has expired",
 			"The page does not know this login attempt (it expired or the bridge restarted). Start it again.", true)
 		return
@@ -84,7 +84,7 @@ func (s *Server) handleAuthCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	tok, err := fleet.Exchange(ctx, p.cfg, p.req, code, s.opts.Now())
+	tok, err := fleet.Exchange(ctx, p.cfg, p.req, code, s.opts.Clock.Now())
 	if err != nil {
 		s.opts.Logger.Warn().Err(err).Msg("web login: token exchange failed")
 		s.renderMessage(w, http.StatusBadGateway, "The login failed", err.Error(), true)

@@ -71,7 +71,7 @@ type indexView struct {
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	st := s.opts.Bridge.Status()
-	v := indexView{Status: st, Health: health(st, s.opts.MQTTConnected), CanLogin: s.opts.Login != nil, Now: s.opts.Now()}
+	v := indexView{Status: st, Health: health(st, s.opts.MQTTConnected), CanLogin: s.opts.Login != nil, Now: s.opts.Clock.Now()}
 	for _, d := range st.Devices {
 		if d.Kind == "vehicle" {
 			v.Cars = append(v.Cars, d)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 //go:embed templates/*.html static/*
@@ -41,7 +42,8 @@ type Options struct {
 	Metrics prometheus.Gatherer
 	// Login, when set, shows "Log in with Tesla" and serves /auth/*.
 	Login *Login
-	Now   func() time.Time
+	// Clock dates the page and expires pending logins (default: the wall clock).
+	Clock clock.Clock
 	// Logger for requests that fail; never given tokens or codes.
 	Logger zerolog.Logger
 }
@@ -72,9 +74,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Bridge == nil {
 		return nil, errors.New("web: a status source is required")
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	p, err := loadPages()
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 type fakeStatus struct {
@@ -59,7 +60,7 @@ func newTestServer(t *testing.T, st bridge.Status, connected bool, login *Login)
 	t.Helper()
 	src := &fakeStatus{st: st}
 	s, err := New(Options{Bridge: src, MQTTConnected: func() bool { return connected }, Login: login,
-		Metrics: prometheus.NewRegistry(), Now: func() time.Time { return testNow }})
+		Metrics: prometheus.NewRegistry(), Clock: clock.NewManual(testNow)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // tokenCheckInterval is how often the bridge looks at the token file (a
@@ -33,21 +34,24 @@ type account struct {
 	ts      *fleet.TokenSource
 	tracker *accountTracker
 	log     zerolog.Logger
-	// tick drives the watcher (tests inject their own); nil = a 30 s ticker.
+	// clock drives the watcher's 30 s ticks and the token's expiry.
+	clock clock.Clock
+	// tick drives the watcher (tests inject their own); nil = a 30 s tick
+	// on clock.
 	tick <-chan time.Time
 }
 
 // openAccount loads the token store and builds the token source; a missing
 // token is not an error: the bridge starts and waits for `login`.
-func openAccount(cfg *config.Config, configPath string, now func() time.Time, log zerolog.Logger) (*account, error) {
-	a := &account{cfg: cfg, store: fleet.NewFileTokenStore(cfg.StateDir), log: log.With().Str("component", "token").Logger()}
+func openAccount(cfg *config.Config, configPath string, clk clock.Clock, log zerolog.Logger) (*account, error) {
+	a := &account{cfg: cfg, store: fleet.NewFileTokenStore(cfg.StateDir), clock: clock.OrReal(clk), log: log.With().Str("component", "token").Logger()}
 	a.tracker = newAccountTracker(cfg, configPath, a.log)
 	ac := authConfig(cfg)
 	ts, err := fleet.NewTokenSource(fleet.TokenSourceOptions{
 		Store:    a.store,
 		ClientID: cfg.Tesla.ClientID,
 		TokenURL: ac.TokenURL,
-		Now:      now,
+		Clock:    a.clock,
 		Logger:   a.log,
 		OnRefresh: func(t *fleet.Token, c *fleet.Claims) {
 			a.tracker.tokenChanged(t, c, "refresh")
@@ -74,9 +78,7 @@ func (a *account) attach(ctx context.Context, b *bridge.Bridge) {
 	signal.Notify(hup, syscall.SIGHUP)
 	tick := a.tick
 	if tick == nil {
-		t := time.NewTicker(tokenCheckInterval)
-		tick = t.C
-		go func() { <-ctx.Done(); t.Stop() }()
+		tick = clock.Tick(ctx, a.clock, tokenCheckInterval)
 	}
 	go func() {
 		defer signal.Stop(hup)

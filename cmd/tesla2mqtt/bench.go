@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -38,13 +38,14 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return usageErr("bench: want the benchmark name \"economy\"")
 	}
-	start := time.Now()
+	wall := clock.Real()
+	start := wall.Now()
 	rep, err := runEconomy(ctx)
 	if err != nil {
 		return err
 	}
 	rep.write(stdout)
-	fmt.Fprintf(stdout, "\n(simulated day replayed in %s)\n", time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(stdout, "\n(simulated day replayed in %s)\n", clock.Since(wall, start).Round(100*time.Millisecond))
 	return nil
 }
 
@@ -76,7 +77,7 @@ var benchCommands = []benchCommand{
 // benchEnv is one replay of the day: a fresh simulator on a manual clock,
 // reached in-process (no sockets), and what the runs measure.
 type benchEnv struct {
-	clock  *fleetsim.ManualClock
+	clock  *clock.Manual
 	sim    *fleetsim.Sim
 	client *fleet.Client
 
@@ -90,10 +91,14 @@ type benchEnv struct {
 	cmdWakes int
 	// fwd also receives every request (the bridge's budget).
 	fwd fleet.Recorder
+	// cmdDone hears the bridge finish each command (OnCommandDone).
+	cmdDone chan struct{}
+	// wall bounds the waits for the bridge in real time.
+	wall clock.Clock
 }
 
 func newBenchEnv() (*benchEnv, error) {
-	e := &benchEnv{clock: fleetsim.NewManualClock(benchDay), stale: map[string][]float64{}}
+	e := &benchEnv{clock: clock.NewManual(benchDay), stale: map[string][]float64{}, cmdDone: make(chan struct{}, 1), wall: clock.Real()}
 	e.sim = fleetsim.New(fleetsim.Options{Clock: e.clock, SleepAfter: benchSleepAfter})
 	if err := e.sim.RunScript(benchVIN, benchDay, fleetsim.ReferenceDay()); err != nil {
 		return nil, err
@@ -101,7 +106,7 @@ func newBenchEnv() (*benchEnv, error) {
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.sim.MintToken(config.DefaultScopes, 72*time.Hour)})
 	var err error
 	e.client, err = fleet.New(fleet.Options{BaseURL: "http://fleetsim.invalid", TokenSource: tokens,
-		HTTPClient: &http.Client{Transport: benchTransport{e}}, Recorder: e, Now: e.clock.Now, Logger: zerolog.Nop()})
+		HTTPClient: &http.Client{Transport: benchTransport{e}}, Recorder: e, Clock: e.clock, Logger: zerolog.Nop()})
 	return e, err
 }
 
@@ -191,89 +196,14 @@ func (e *benchEnv) loop(step func(now time.Time), send func(c benchCommand) erro
 
 // ---- the bridge under test ----
 
-// benchScheduler runs the bridge's jobs when the manual clock reaches their
-// cron spec's next time, in registration order: the real job code runs,
-// deterministically and without waiting.
-type benchScheduler struct {
-	mu      sync.Mutex
-	jobs    []*benchJob
-	started chan struct{}
-	now     func() time.Time
-}
-
-type benchJob struct {
-	sched cron.Schedule
-	next  time.Time
-	run   func()
-}
-
-func (s *benchScheduler) Add(name, spec string, job func()) error {
-	sch, err := cron.ParseStandard(spec)
-	if err != nil {
-		return fmt.Errorf("schedule %s %q: %w", name, spec, err)
-	}
-	s.mu.Lock()
-	s.jobs = append(s.jobs, &benchJob{sched: sch, run: job})
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *benchScheduler) Start() {
-	now := s.now()
-	s.mu.Lock()
-	for _, j := range s.jobs {
-		j.next = j.sched.Next(now)
-	}
-	s.mu.Unlock()
-	close(s.started)
-}
-
-func (s *benchScheduler) Stop() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}
-
-// runDue fires every job whose time has come (once, however late).
-func (s *benchScheduler) runDue(now time.Time) {
-	s.mu.Lock()
-	jobs := append([]*benchJob(nil), s.jobs...)
-	s.mu.Unlock()
-	for _, j := range jobs {
-		if !j.next.After(now) {
-			j.run()
-			j.next = j.sched.Next(now)
-		}
-	}
-}
-
 // benchPub is an in-memory MQTT publisher: it routes the bench's set
-// messages to the bridge and hands command results back.
+// messages and telemetry to the bridge and drops what the bridge publishes.
 type benchPub struct {
 	mu       sync.Mutex
 	handlers map[string]mqtt.Handler
-	// results hands each command result to the bench, which acknowledges
-	// it once it is ready to hear the fresh read.
-	results chan chan struct{}
-	// carState hears every publish of the car's state topic.
-	carTopic string
-	carState chan struct{}
 }
 
-func (p *benchPub) Publish(topic string, payload []byte, _ bool) error {
-	switch {
-	case strings.HasSuffix(topic, "/result"):
-		ack := make(chan struct{})
-		p.results <- ack
-		<-ack
-	case topic == p.carTopic:
-		select {
-		case p.carState <- struct{}{}:
-		default:
-		}
-	}
-	return nil
-}
+func (p *benchPub) Publish(string, []byte, bool) error { return nil }
 
 func (p *benchPub) Subscribe(topic string, h mqtt.Handler) error {
 	p.mu.Lock()
@@ -302,12 +232,13 @@ func (p *benchPub) inject(topic, payload string) {
 // the bench's scheduler and clock, no discovery, and a budget that meters
 // the day in memory (no state directory), fed like cmd's MultiRecorder
 // feeds it in production.
-func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *benchScheduler, error) {
-	sched := &benchScheduler{started: make(chan struct{}), now: e.clock.Now}
-	opts := bridgeOptions(cfg, wiring{scheduler: sched, now: e.clock.Now,
-		sleep: func(_ context.Context, d time.Duration) error { e.clock.Advance(d); return nil }}, nil, zerolog.Nop())
+func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *bridge.CronScheduler, error) {
+	sched := bridge.NewCronScheduler(e.clock, time.UTC, zerolog.Nop()).Stepped()
+	opts := bridgeOptions(cfg, wiring{scheduler: sched, clock: e.clock}, nil, zerolog.Nop())
 	opts.Discovery = false
-	bo := budgetOptions(cfg, wiring{now: e.clock.Now})
+	// The day goes on once a command has its result and its confirming read.
+	opts.OnCommandDone = func(string, bridge.Result) { e.cmdDone <- struct{}{} }
+	bo := budgetOptions(cfg, wiring{clock: e.clock})
 	bo.Path = ""
 	var err error
 	if opts.Budget, err = bridge.NewBudget(bo); err != nil {
@@ -317,12 +248,8 @@ func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *benchSche
 	return opts, sched, nil
 }
 
-// newBenchPub is the in-memory publisher of a replay; stateBuf buffers the
-// car's state notifications.
-func newBenchPub(cfg *config.Config, stateBuf int) *benchPub {
-	return &benchPub{handlers: map[string]mqtt.Handler{}, results: make(chan chan struct{}),
-		carTopic: cfg.MQTT.BaseTopic + "/" + benchVIN, carState: make(chan struct{}, stateBuf)}
-}
+// newBenchPub is the in-memory publisher of a replay.
+func newBenchPub() *benchPub { return &benchPub{handlers: map[string]mqtt.Handler{}} }
 
 // runBridgeDay replays the day under the bridge's default configuration.
 func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
@@ -335,7 +262,7 @@ func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 	if err != nil {
 		return nil, err
 	}
-	pub := newBenchPub(&cfg, 8)
+	pub := newBenchPub()
 	b, err := bridge.New(opts, e.client, pub)
 	if err != nil {
 		return nil, err
@@ -349,32 +276,26 @@ func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 			err = rerr
 		}
 	}()
-	send := func(c benchCommand) error {
+	return e, e.loop(sched.RunDue, e.sender(&cfg, pub))
+}
+
+// sender sends one of the day's commands and returns once the bridge has
+// its result and its confirming read (OnCommandDone), so the day goes on
+// deterministically.
+func (e *benchEnv) sender(cfg *config.Config, pub *benchPub) func(c benchCommand) error {
+	return func(c benchCommand) error {
 		pub.inject(cfg.MQTT.BaseTopic+"/"+benchVIN+"/set/"+c.Key, c.Payload)
+		// The bound is a guard against a bridge that never answers, not a
+		// wait: the answer comes within the same simulated step.
+		t := e.wall.NewTimer(time.Minute)
+		defer t.Stop()
 		select {
-		case ack := <-pub.results:
-			// Forget the state publishes of the wake, then let the worker
-			// go on to its fresh read.
-			for len(pub.carState) > 0 {
-				<-pub.carState
-			}
-			close(ack)
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("bench: no result for %s", c.Key)
+		case <-e.cmdDone:
+			return nil
+		case <-t.C():
+			return fmt.Errorf("bench: no result for %s within a minute of real time", c.Key)
 		}
-		// The result comes before the fresh read: wait for the two state
-		// publishes that follow it (the last_command diagnostic, then the
-		// fresh read, the command's last step) so the day goes on
-		// deterministically.
-		for range 2 {
-			select {
-			case <-pub.carState:
-			case <-time.After(5 * time.Second):
-			}
-		}
-		return nil
 	}
-	return e, e.loop(sched.runDue, send)
 }
 
 // sortedKeys returns m's keys in order.
@@ -389,17 +310,17 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // runBenchBridge runs the bridge in the background until stop is called and
 // waits until its first reads are done; stop reports a panic the bridge raised.
-func runBenchBridge(ctx context.Context, b *bridge.Bridge, sched *benchScheduler) (stop func() error, err error) {
+func runBenchBridge(ctx context.Context, b *bridge.Bridge, sched *bridge.CronScheduler) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	var runErr error
 	go func() { defer close(done); runErr = runGuarded("bench: the bridge", func() { _ = b.Run(ctx) }) }()
 	stop = func() error { cancel(); <-done; return runErr }
 	select {
-	case <-sched.started:
+	case <-sched.Started():
 		return stop, nil
-	case <-time.After(30 * time.Second):
+	case <-done:
 		_ = stop()
-		return nil, fmt.Errorf("bench: the bridge did not start")
+		return nil, fmt.Errorf("bench: the bridge stopped before it started polling")
 	}
 }

@@ -48,7 +48,7 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 		return nil, err
 	}
 	opts.Telemetry = telemetryOptions(&cfg, e)
-	pub := newBenchPub(&cfg, 1)
+	pub := newBenchPub()
 	b, err := bridge.New(opts, e.client, pub)
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 		}
 	}()
 	step := func(now time.Time) {
-		sched.runDue(now)
+		sched.RunDue(now)
 		e.sim.TelemetryTick()
 		if !b.StreamAlive(benchVIN) {
 			return
@@ -109,22 +109,5 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 		}
 		e.mu.Unlock()
 	}
-	send := func(c benchCommand) error {
-		pub.inject(cfg.MQTT.BaseTopic+"/"+benchVIN+"/set/"+c.Key, c.Payload)
-		select {
-		case ack := <-pub.results:
-			for len(pub.carState) > 0 {
-				<-pub.carState
-			}
-			close(ack)
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("bench: no result for %s", c.Key)
-		}
-		select {
-		case <-pub.carState:
-		case <-time.After(5 * time.Second):
-		}
-		return nil
-	}
-	return e, e.loop(step, send)
+	return e, e.loop(step, e.sender(&cfg, pub))
 }

@@ -15,19 +15,24 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // simulator is a fleetsim served over HTTP on loopback.
 type simulator struct {
 	sim *fleetsim.Sim
+	// clock is the simulator's (scaled) time, which the demo's token
+	// source shares so that token expiry agrees with the simulator's.
+	clock clock.Clock
 	srv *http.Server
 	URL string
 }
 
 // startSimulator serves a fresh fleetsim at addr ("127.0.0.1:0" = a free port).
 func startSimulator(addr string, speed float64, log zerolog.Logger) (*simulator, error) {
-	clock := fleetsim.NewScaledClock(time.Now(), speed)
-	sim := fleetsim.New(fleetsim.Options{Clock: clock})
+	wall := clock.Real()
+	simClock := clock.NewScaled(wall, wall.Now(), speed)
+	sim := fleetsim.New(fleetsim.Options{Clock: simClock, Wall: wall})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, usageErr("cannot listen on %s for the simulator: %v", addr, err)
@@ -38,7 +43,7 @@ func startSimulator(addr string, speed float64, log zerolog.Logger) (*simulator,
 			log.Error().Err(err).Msg("simulator stopped")
 		}
 	}()
-	return &simulator{sim: sim, srv: srv, URL: "http://" + ln.Addr().String()}, nil
+	return &simulator{sim: sim, clock: simClock, srv: srv, URL: "http://" + ln.Addr().String()}, nil
 }
 
 func (s *simulator) close() {
@@ -99,10 +104,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	acct.attach(ctx, st.bridge)
 	if *withTelemetry {
-		ticker := time.NewTicker(time.Second)
-		defer ticker.Stop()
 		stopTelemetry, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim.sim, simURL: sim.URL, st: st, cfg: &cfg,
-			tokens: acct.ts, key: signingKey, out: stdout, log: log, tick: ticker.C})
+			tokens: acct.ts, key: signingKey, out: stdout, log: log, tick: clock.Tick(ctx, clock.Real(), time.Second)})
 		if err != nil {
 			st.shutdown(ctx)
 			return err
@@ -194,7 +197,7 @@ func demoLogin(ctx context.Context, cfg *config.Config, sim *simulator, log zero
 		return nil, nil, fmt.Errorf("demo login against the simulator: %w", err)
 	}
 	log.Info().Str("state_dir", dir).Msg("demo signed in to the simulator through the OAuth flow")
-	acct, err := openAccount(cfg, "demo", sim.sim.Now, log)
+	acct, err := openAccount(cfg, "demo", sim.clock, log)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

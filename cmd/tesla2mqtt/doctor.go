@@ -16,6 +16,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // doctor runs the onboarding checks, one line each. It never refreshes the
@@ -48,7 +49,7 @@ func cmdDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	d := &doctor{w: stdout, path: *path, now: time.Now, hc: &http.Client{Timeout: 15 * time.Second}}
+	d := &doctor{w: stdout, path: *path, now: clock.Real().Now, hc: &http.Client{Timeout: 15 * time.Second}}
 	return d.run(ctx)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 )
@@ -45,11 +46,10 @@ type watcher struct {
 // simURL on clock, with a manual scheduler, and returns once its first reads
 // are done. The caller's wiring brings the tokens (and a signing key);
 // stop, also run at cleanup, shuts the stack down in order.
-func e2eStack(t *testing.T, cfg *config.Config, clock *fleetsim.ManualClock, simURL string, w wiring) (*stack, context.Context, *bridge.ManualScheduler, func()) {
+func e2eStack(t *testing.T, cfg *config.Config, clock *clock.Manual, simURL string, w wiring) (*stack, context.Context, *bridge.ManualScheduler, func()) {
 	t.Helper()
 	sched := bridge.NewManualScheduler()
-	w.baseURL, w.scheduler, w.now = simURL, sched, clock.Now
-	w.sleep = func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }
+	w.baseURL, w.scheduler, w.clock = simURL, sched, clock
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := startStack(ctx, cfg, w, zerolog.Nop())
 	if err != nil {
@@ -149,7 +149,7 @@ func (w *watcher) get(topic string) []byte {
 // e2e is a running bridge against fleetsim and an embedded broker on free ports.
 type e2e struct {
 	sim   *fleetsim.Sim
-	clock *fleetsim.ManualClock
+	clock *clock.Manual
 	sched *bridge.ManualScheduler
 	w     *watcher
 	stop  func()
@@ -157,7 +157,7 @@ type e2e struct {
 
 func startE2E(t *testing.T, brokerURL string) *e2e {
 	t.Helper()
-	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)

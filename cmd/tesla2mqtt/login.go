@@ -18,6 +18,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // authConfig maps [tesla] onto the OAuth settings. The audience is the
@@ -74,7 +75,7 @@ func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	p := loginParams{cfg: cfg, configPath: *path, paste: *paste, stdin: os.Stdin, out: stdout, now: time.Now}
+	p := loginParams{cfg: cfg, configPath: *path, paste: *paste, stdin: os.Stdin, out: stdout, now: clock.Real().Now}
 	if !*noBrowser && !*paste {
 		p.browse = openBrowser
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 )
 
@@ -240,7 +241,7 @@ func TestLoginPasteRejectsForeignState(t *testing.T) {
 }
 
 func TestRefreshRotationAcrossRestart(t *testing.T) {
-	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -248,7 +249,7 @@ func TestRefreshRotationAcrossRestart(t *testing.T) {
 	if _, err := loginHeadless(context.Background(), loginParams{cfg: cfg, configPath: "c", out: io.Discard, now: clock.Now}); err != nil {
 		t.Fatal(err)
 	}
-	first, err := openAccount(cfg, "c", clock.Now, zerolog.Nop())
+	first, err := openAccount(cfg, "c", clock, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestRefreshRotationAcrossRestart(t *testing.T) {
 	rotated := first.ts.Current().RefreshToken
 	// Restart: a new process reads the rotated token from disk and can
 	// refresh with it; the lineage survives.
-	second, err := openAccount(cfg, "c", clock.Now, zerolog.Nop())
+	second, err := openAccount(cfg, "c", clock, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +281,7 @@ func TestRefreshRotationAcrossRestart(t *testing.T) {
 // sees the bridge recover without a restart. Every log line is captured
 // and searched for secrets.
 func TestRunLoginRequiredAndRecovery(t *testing.T) {
-	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -294,7 +295,7 @@ func TestRunLoginRequiredAndRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, err := openAccount(cfg, "config.toml", clock.Now, log)
+	acct, err := openAccount(cfg, "config.toml", clock, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestRunLoginRequiredAndRecovery(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	base := acct.resolveRegion(ctx, cfg)
 	sched := bridge.NewManualScheduler()
-	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: base, scopes: acct.tracker.granted, scheduler: sched, now: clock.Now}, log)
+	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: base, scopes: acct.tracker.granted, scheduler: sched, clock: clock}, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // relLog collects log lines, safe for concurrent writers.
@@ -88,7 +89,7 @@ func (m *relMangler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Every Fleet API fault on one car's vehicle_data: one log line, the last
 // good value stays published, and the energy site's next read still works.
 func TestFleetFaultsKeepLastValues(t *testing.T) {
-	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	mangler := &relMangler{sim: sim}
 	srv := httptest.NewServer(mangler)
@@ -101,8 +102,7 @@ func TestFleetFaultsKeepLastValues(t *testing.T) {
 	sched := bridge.NewManualScheduler()
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 240*time.Hour)})
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, now: clock.Now,
-		sleep: func(context.Context, time.Duration) error { clock.Advance(5 * time.Second); return nil }},
+	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, clock: clock},
 		zerolog.New(logs).Level(zerolog.InfoLevel))
 	if err != nil {
 		cancel()

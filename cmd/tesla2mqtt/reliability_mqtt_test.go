@@ -14,6 +14,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 )
@@ -83,7 +84,7 @@ func TestBrokerRestartRepublishesEverything(t *testing.T) {
 	topics := []string{"tesla2mqtt/bridge/state", "tesla2mqtt/" + model3 + "/availability", "tesla2mqtt/" + model3,
 		cfgTopic, "tesla2mqtt/" + siteID, "tesla2mqtt/" + model3 + "/result"}
 	before := newRelClient(t, url, "rel-before", topics...)
-	relStart(t, url)
+	e := relStart(t, url)
 	before.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" })
 	before.waitJSON(t, cfgTopic, func(m map[string]any) bool { return m["unique_id"] != nil })
 
@@ -110,9 +111,16 @@ func TestBrokerRestartRepublishesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.reset()
+	pending := e.clock.Pending()
 	if err := w.c.Publish("homeassistant/status", []byte("online"), false); err != nil {
 		t.Fatal(err)
 	}
+	// The bridge waits BirthDelay (2–4 s) on its clock so that Home
+	// Assistant has subscribed; the test moves the clock past it.
+	if err := e.clock.BlockUntil(t.Context(), pending+1); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(5 * time.Second)
 	w.waitJSON(t, cfgTopic, func(m map[string]any) bool { return m["unique_id"] != nil })
 	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" })
 }
@@ -162,13 +170,14 @@ func TestSetWhileDisconnectedIsNotExecutedLater(t *testing.T) {
 // relStack is a running bridge against fleetsim, like startE2E but
 // without its "#" watcher.
 type relStack struct {
-	sim  *fleetsim.Sim
-	stop func()
+	sim   *fleetsim.Sim
+	clock *clock.Manual
+	stop  func()
 }
 
 func relStart(t *testing.T, brokerURL string) *relStack {
 	t.Helper()
-	clock := fleetsim.NewManualClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -177,7 +186,7 @@ func relStart(t *testing.T, brokerURL string) *relStack {
 	cfg.MQTT.URL = brokerURL
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
 	_, _, _, stop := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens})
-	return &relStack{sim: sim, stop: stop}
+	return &relStack{sim: sim, clock: clock, stop: stop}
 }
 
 // relProxy forwards TCP to a broker and can cut every connection at once,

@@ -19,6 +19,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // sigkillEnv tells the test binary, started again as a child, to play a
@@ -122,8 +123,7 @@ func TestSIGKILLChild(t *testing.T) {
 		os.Exit(3)
 	}
 	offset := time.Until(tok.Expiry) + time.Hour
-	now := func() time.Time { return time.Now().Add(offset) }
-	acct, err := openAccount(cfg, "test", now, zerolog.Nop())
+	acct, err := openAccount(cfg, "test", clock.NewManual(time.Now().Add(offset)), zerolog.Nop())
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(3)

@@ -15,6 +15,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 )
 
@@ -45,10 +46,10 @@ const soakStep = 30 * time.Second
 // soak is one run.
 type soak struct {
 	t     *testing.T
-	clock *fleetsim.ManualClock
+	clock *clock.Manual
 	sim   *fleetsim.Sim
 	srv   *soakServer
-	sched *benchScheduler
+	sched *bridge.CronScheduler
 	cfg   *config.Config
 	acct  *account
 	tick  chan time.Time
@@ -90,7 +91,7 @@ func TestSoak(t *testing.T) {
 
 func startSoak(t *testing.T, hours int) *soak {
 	t.Helper()
-	s := &soak{t: t, clock: fleetsim.NewManualClock(soakDay0), faults: map[string]int{}, converge: map[string]time.Duration{},
+	s := &soak{t: t, clock: clock.NewManual(soakDay0), faults: map[string]int{}, converge: map[string]time.Duration{},
 		cmdStatus: map[string]int{}, tick: make(chan time.Time), log: &soakLog{}}
 	s.sim = fleetsim.New(fleetsim.Options{Clock: s.clock, SleepAfter: benchSleepAfter})
 	if err := s.sim.RunScript(model3, soakDay0, soakWeekScript(hours/24+1)); err != nil {
@@ -112,14 +113,13 @@ func startSoak(t *testing.T, hours int) *soak {
 	}
 	log := zerolog.New(s.log).Level(zerolog.WarnLevel)
 	var err error
-	if s.acct, err = openAccount(s.cfg, "soak", s.clock.Now, log); err != nil {
+	if s.acct, err = openAccount(s.cfg, "soak", s.clock, log); err != nil {
 		t.Fatal(err)
 	}
 	s.acct.tick = s.tick
-	s.sched = &benchScheduler{started: make(chan struct{}), now: s.clock.Now}
+	s.sched = bridge.NewCronScheduler(s.clock, time.UTC, zerolog.Nop()).Stepped()
 	s.st, err = startStack(ctx, s.cfg, wiring{tokens: s.acct.ts, baseURL: s.srv.srv.URL, scheduler: s.sched,
-		scopes: s.acct.tracker.granted, now: s.clock.Now, reconnect: 20 * time.Millisecond,
-		sleep: func(_ context.Context, d time.Duration) error { s.clock.Advance(d); return nil }}, log)
+		scopes: s.acct.tracker.granted, clock: s.clock, reconnect: 20 * time.Millisecond}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func startSoak(t *testing.T, hours int) *soak {
 	go func() { _ = s.st.bridge.Run(ctx); s.st.shutdown(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	select {
-	case <-s.sched.started:
+	case <-s.sched.Started():
 	case <-time.After(30 * time.Second):
 		t.Fatal("the bridge did not start")
 	}
@@ -195,7 +195,7 @@ func (s *soak) run(hours int) {
 			cmdAt = time.Time{}
 		}
 		reads := s.srv.reads()
-		s.sched.runDue(now)
+		s.sched.RunDue(now)
 		if !clearAt.IsZero() && !settled {
 			wait := time.Duration(0)
 			if s.srv.reads() != reads {

@@ -17,6 +17,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -64,7 +65,7 @@ func cmdTelemetry(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	acct, err := openAccount(cfg, *path, time.Now, log)
+	acct, err := openAccount(cfg, *path, clock.Real(), log)
 	if err != nil {
 		return err
 	}
@@ -76,7 +77,7 @@ func cmdTelemetry(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	p := telemetryParams{cfg: cfg, api: api, vins: vins, out: stdout, now: time.Now}
+	p := telemetryParams{cfg: cfg, api: api, vins: vins, out: stdout, now: clock.Real().Now}
 	if sub == "configure" {
 		if p.key, err = telemetryKey(cfg); err != nil {
 			return err

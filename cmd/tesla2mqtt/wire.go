@@ -15,6 +15,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 )
@@ -40,9 +41,10 @@ type wiring struct {
 	baseURL   string
 	scheduler bridge.Scheduler
 	scopes    func() []string
-	now       func() time.Time
-	// sleep replaces real waiting while a car wakes (tests advance a simulated clock).
-	sleep func(ctx context.Context, d time.Duration) error
+	// clock is the time of the Fleet client, the budget and the bridge
+	// (nil: the wall clock). Tests pass a clock.Manual. The MQTT client
+	// always runs on the wall clock, as paho does.
+	clock clock.Clock
 	// reconnect caps the MQTT client's reconnect back-off (0: the default
 	// 30 s). Tests that restart the broker many times a second set it low.
 	reconnect time.Duration
@@ -87,7 +89,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		Timeout:     timeout,
 		Recorder:    fleet.MultiRecorder{s.meter, s.metrics, budget},
 		UserAgent:   "tesla2mqtt/" + version(),
-		Now:         w.now,
+		Clock:       w.clock,
 		Logger:      log.With().Str("component", "fleet").Logger(),
 	})
 	if err != nil {
@@ -149,9 +151,8 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 		GrantedScopes:    w.scopes,
 		Meter:            meter,
 		BirthDelay:       2 * time.Second,
-		Now:              w.now,
+		Clock:            w.clock,
 		Scheduler:        w.scheduler,
-		Sleep:            w.sleep,
 		Logger:           log,
 		Schedule: bridge.Schedule{
 			Connectivity:        cfg.Schedule.Connectivity,
@@ -190,7 +191,7 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 // in the state directory.
 func budgetOptions(cfg *config.Config, w wiring) bridge.BudgetOptions {
 	p := cfg.Prices
-	return bridge.BudgetOptions{MonthlyUSD: cfg.Budget.MonthlyUSD, HardCap: cfg.Budget.HardCap, Now: w.now,
+	return bridge.BudgetOptions{MonthlyUSD: cfg.Budget.MonthlyUSD, HardCap: cfg.Budget.HardCap, Clock: w.clock,
 		Path:   filepath.Join(cfg.StateDir, "budget.json"),
 		Prices: bridge.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity, EnergyData: p.EnergyData}}
 }
@@ -231,7 +232,7 @@ func newCommander(cfg *config.Config, w wiring, api *fleet.Client, meter *fleet.
 			return nil, &exitError{code: 2, err: err}
 		}
 		if opts.Proxy, err = fleet.New(fleet.Options{BaseURL: u, TokenSource: w.tokens, HTTPClient: hc,
-			Recorder: meter, UserAgent: "tesla2mqtt/" + version(), Now: w.now}); err != nil {
+			Recorder: meter, UserAgent: "tesla2mqtt/" + version(), Clock: w.clock}); err != nil {
 			return nil, &exitError{code: 2, err: err}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 const (
@@ -31,14 +32,14 @@ var allScopes = []string{
 type env struct {
 	t     *testing.T
 	sim   *Sim
-	clock *ManualClock
+	clock *clock.Manual
 	srv   *httptest.Server
 	token string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clock := NewManualClock(t0)
+	clock := clock.NewManual(t0)
 	sim := New(Options{Clock: clock})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)

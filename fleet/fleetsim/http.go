@@ -89,11 +89,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		body, _ = io.ReadAll(io.LimitReader(hr.Body, maxBody))
 	}
 	if d := s.latency(rt.Endpoint); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-hr.Context().Done():
-			t.Stop()
+		if s.wall.Sleep(hr.Context(), d) != nil {
 			return // the client went away; nothing to answer, nothing to count
 		}
 	}

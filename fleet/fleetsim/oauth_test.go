@@ -133,7 +133,7 @@ func TestRefreshRotatesWithGraceAndLoginRequired(t *testing.T) {
 	store := &memStore{tok: tok}
 	var loginRequired int
 	ts, err := fleet.NewTokenSource(fleet.TokenSourceOptions{Store: store, ClientID: "app",
-		TokenURL: e.srv.URL + "/oauth2/v3/token", HTTPClient: e.srv.Client(), Now: e.clock.Now,
+		TokenURL: e.srv.URL + "/oauth2/v3/token", HTTPClient: e.srv.Client(), Clock: e.clock,
 		OnLoginRequired: func(error) { loginRequired++ }})
 	if err != nil {
 		t.Fatal(err)

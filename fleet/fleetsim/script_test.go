@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // TestScriptedCarSleepsWhenLeftAlone drives the sleep model through a
@@ -15,7 +16,7 @@ import (
 // of them.
 func TestScriptedCarSleepsWhenLeftAlone(t *testing.T) {
 	start := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
-	clk := NewManualClock(start)
+	clk := clock.NewManual(start)
 	sim := New(Options{Clock: clk, SleepAfter: 15 * time.Minute})
 	vin := "5YJ3E1EA7PF000001"
 	evs := append([]ScriptEvent{{At: 0, Apply: func(s *VehicleSnapshot) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // Defaults for Options.
@@ -30,8 +31,13 @@ const (
 // Options configure a Sim. The zero value is usable.
 type Options struct {
 	// Clock drives all simulated time (default: the wall clock). Tests use
-	// a ManualClock; the demo uses a ScaledClock.
-	Clock Clock
+	// a clock.Manual; the demo uses a clock.Scaled.
+	Clock clock.Clock
+	// Wall is real time, for what must follow the wall clock even when
+	// Clock is simulated: injected response latency, and the signed
+	// sessions' clock_time, which the vehicle-command SDK counts on the
+	// wall clock (default: the wall clock).
+	Wall clock.Clock
 	// Issuer is the "iss" of minted tokens; tokens with another issuer are
 	// refused (default DefaultIssuer).
 	Issuer string
@@ -50,7 +56,8 @@ type Options struct {
 // Sim is the simulator. Create it with New; it implements http.Handler.
 type Sim struct {
 	opts  Options
-	clock Clock
+	clock clock.Clock
+	wall  clock.Clock
 
 	mu       sync.Mutex // guards everything below
 	vehicles []*vehicleSim
@@ -65,9 +72,8 @@ type Sim struct {
 // "7SAYGDEE1PF000002" ("Blue Y"), and the Powerwall + solar site 1000000001
 // ("Home").
 func New(opts Options) *Sim {
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
+	opts.Clock = clock.OrReal(opts.Clock)
+	opts.Wall = clock.OrReal(opts.Wall)
 	if opts.Issuer == "" {
 		opts.Issuer = DefaultIssuer
 	}
@@ -83,6 +89,7 @@ func New(opts Options) *Sim {
 	s := &Sim{
 		opts:     opts,
 		clock:    opts.Clock,
+		wall:     opts.Wall,
 		counts:   map[string]int{},
 		billable: map[fleet.Category]int{},
 	}

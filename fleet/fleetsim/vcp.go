@@ -27,11 +27,13 @@ import (
 	universal "github.com/teslamotors/vehicle-command/pkg/protocol/protobuf/universalmessage"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // vcpState is the protocol state of every car: the car's key per domain and
 // the sessions per domain and client key. Guarded by Sim.mu.
 type vcpState struct {
+	wall     clock.Clock
 	keys     map[string]*ecdh.PrivateKey // vin + domain
 	sessions map[string]*vcpSession      // vin + domain + client key
 }
@@ -43,7 +45,7 @@ func (s *Sim) vcp() *vcpState {
 	if st, ok := vcpStates.Load(s); ok {
 		return st.(*vcpState)
 	}
-	st, _ := vcpStates.LoadOrStore(s, &vcpState{keys: map[string]*ecdh.PrivateKey{}, sessions: map[string]*vcpSession{}})
+	st, _ := vcpStates.LoadOrStore(s, &vcpState{wall: s.wall, keys: map[string]*ecdh.PrivateKey{}, sessions: map[string]*vcpSession{}})
 	return st.(*vcpState)
 }
 
@@ -236,7 +238,7 @@ func (st *vcpState) session(vin string, domain universal.Domain, clientPub []byt
 	if sess := st.sessions[sk]; sess != nil {
 		return sess, nil
 	}
-	sess, err := newVCPSession(key, clientPub)
+	sess, err := newVCPSession(st.wall, key, clientPub)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/teslamotors/vehicle-command/pkg/protocol/protobuf/signatures"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // HMAC labels (protocol.md: the KDF is HMAC-SHA256(K, label)).
@@ -51,20 +53,22 @@ func (m vcpMeta) sum(message []byte) []byte {
 }
 
 // vcpSession is one domain's session with one client key: the shared key K
-// and the anti-replay state. Its clock is the wall clock, as the SDK's is;
-// the simulator's (possibly manual or scaled) clock plays no part.
+// and the anti-replay state. Its clock is the wall clock (Options.Wall), as
+// the SDK's is; the simulator's (possibly manual or scaled) clock plays no
+// part.
 type vcpSession struct {
 	key     []byte // K = SHA1(ECDH x)[:16]
 	carPub  []byte // the car's domain public key, sent in session info
 	gcm     cipher.AEAD
 	epoch   [16]byte
+	wall    clock.Clock
 	start   time.Time // wall time at clock_time 0
 	counter uint32
 	window  uint64
 }
 
 // newVCPSession derives K from the car's domain key and the client's public key.
-func newVCPSession(car *ecdh.PrivateKey, clientPub []byte) (*vcpSession, error) {
+func newVCPSession(wall clock.Clock, car *ecdh.PrivateKey, clientPub []byte) (*vcpSession, error) {
 	pub, err := ecdh.P256().NewPublicKey(clientPub)
 	if err != nil {
 		return nil, err
@@ -74,7 +78,7 @@ func newVCPSession(car *ecdh.PrivateKey, clientPub []byte) (*vcpSession, error) 
 		return nil, err
 	}
 	digest := sha1.Sum(x)
-	s := &vcpSession{key: digest[:16], start: time.Now()}
+	s := &vcpSession{key: digest[:16], wall: wall, start: wall.Now()}
 	block, err := aes.NewCipher(s.key)
 	if err != nil {
 		return nil, err
@@ -87,7 +91,7 @@ func newVCPSession(car *ecdh.PrivateKey, clientPub []byte) (*vcpSession, error) 
 }
 
 // clock is the session's clock_time in seconds.
-func (s *vcpSession) clock() uint32 { return uint32(time.Since(s.start) / time.Second) }
+func (s *vcpSession) clock() uint32 { return uint32(clock.Since(s.wall, s.start) / time.Second) }
 
 // mac returns an HMAC-SHA256 keyed with the subkey for label.
 func (s *vcpSession) mac(label string) hash.Hash {

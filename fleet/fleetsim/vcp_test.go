@@ -16,6 +16,7 @@ import (
 	universal "github.com/teslamotors/vehicle-command/pkg/protocol/protobuf/universalmessage"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // The SDK drives the happy path in fleet's tests; these check that the car
@@ -74,7 +75,7 @@ func (c *vcpClient) handshake(t *testing.T, vin string) *universal.RoutableMessa
 	if err := proto.Unmarshal(reply.GetSessionInfo(), &info); err != nil {
 		t.Fatal(err)
 	}
-	sess, err := newVCPSession(c.priv, info.GetPublicKey())
+	sess, err := newVCPSession(clock.Real(), c.priv, info.GetPublicKey())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 func TestProductsShape(t *testing.T) {
@@ -276,7 +277,7 @@ func TestAsleepWakeAndSleep(t *testing.T) {
 }
 
 func TestWakeDelayOption(t *testing.T) {
-	clock := NewManualClock(t0)
+	clock := clock.NewManual(t0)
 	sim := New(Options{Clock: clock, WakeDelay: time.Minute, SleepAfter: time.Hour})
 	if err := sim.Update(vinBlue, func(v *VehicleSnapshot) {}); err != nil {
 		t.Fatal(err)
