@@ -132,7 +132,7 @@ type Options struct {
 	// confirming read, when the device is ready for its next command: the
 	// bench steps its simulated day on it instead of waiting.
 	OnCommandDone func(device string, r Result)
-	Logger    zerolog.Logger
+	Logger        zerolog.Logger
 }
 
 // Bridge joins the Fleet API and MQTT: it owns the devices, their state and

@@ -78,9 +78,9 @@ func NewCronScheduler(c clock.Clock, loc *time.Location, l zerolog.Logger) *Cron
 		loc = time.Local
 	}
 	return &CronScheduler{
-		clock:  clock.OrReal(c),
-		loc:    loc,
-		log:    l,
+		clock:   clock.OrReal(c),
+		loc:     loc,
+		log:     l,
 		parser:  cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor),
 		started: make(chan struct{}),
 	}

@@ -24,8 +24,8 @@ type simulator struct {
 	// clock is the simulator's (scaled) time, which the demo's token
 	// source shares so that token expiry agrees with the simulator's.
 	clock clock.Clock
-	srv *http.Server
-	URL string
+	srv   *http.Server
+	URL   string
 }
 
 // startSimulator serves a fresh fleetsim at addr ("127.0.0.1:0" = a free port).
