@@ -43,6 +43,7 @@ func (b *Bridge) enqueue(d *device, j job) {
 	b.mu.Unlock()
 	select {
 	case q <- j:
+		b.log.Debug().Str("device", d.name).Str("key", j.key).Interface("transaction", j.transaction).Msg("command queued")
 	default:
 		b.publishResult(d, Result{Transaction: j.transaction, Key: j.key, Command: j.cmd.Name, Status: StatusError,
 			Error: &ResultError{Code: CodeRateLimited, Message: fmt.Sprintf("%d commands are already waiting for %s", queueSize, d.name),

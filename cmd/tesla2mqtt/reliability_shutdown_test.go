@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"sync"
@@ -14,6 +16,39 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
+
+// relStderr is the child's stderr: it keeps the text and signals each
+// "command queued" line.
+type relStderr struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	line   []byte
+	queued chan struct{}
+}
+
+func (l *relStderr) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	l.line = append(l.line, p...)
+	for {
+		i := bytes.IndexByte(l.line, '\n')
+		if i < 0 {
+			break
+		}
+		if bytes.Contains(l.line[:i], []byte(`"message":"command queued"`)) {
+			l.queued <- struct{}{}
+		}
+		l.line = l.line[i+1:]
+	}
+	return len(p), nil
+}
+
+func (l *relStderr) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
 
 // relSeq records the order in which messages arrive.
 type relSeq struct {
@@ -73,9 +108,15 @@ func TestSIGTERMShutdown(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Close(t.Context()) })
 
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "demo", "--mqtt-url", url, "--http-addr", "off")
-	cmd.Stderr = &stderr
+	// Debug logs say when each command is queued: the signal comes once
+	// all three are in the bridge, not after a guess at how long that takes.
+	cfgPath := filepath.Join(t.TempDir(), "demo.toml")
+	if err := os.WriteFile(cfgPath, []byte("[log]\nlevel = \"debug\"\nformat = \"json\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr := &relStderr{queued: make(chan struct{}, 16)}
+	cmd := exec.Command(bin, "demo", "-c", cfgPath, "--mqtt-url", url, "--http-addr", "off")
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +129,13 @@ func TestSIGTERMShutdown(t *testing.T) {
 		payload, _ := json.Marshal(map[string]any{"charge_limit": 60 + i, "transaction": "t" + string(rune('0'+i))})
 		if err := c.Publish("tesla2mqtt/"+model3+"/set", payload, false); err != nil {
 			t.Fatal(err)
+		}
+	}
+	for i := range commands {
+		select {
+		case <-stderr.queued:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("only %d of %d commands reached the bridge\n%s", i, commands, stderr.String())
 		}
 	}
 	start := time.Now()

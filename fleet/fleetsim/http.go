@@ -121,6 +121,7 @@ func (s *Sim) serveLocked(rt *route, req *request) response {
 			return apiError(http.StatusForbidden, errMissingScopes)
 		}
 		req.Token = claims
+		s.tokenUsed(claims)
 	}
 	s.advanceLocked(req.Now)
 	if tag, has := req.Vars["tag"]; has {

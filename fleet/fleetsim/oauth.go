@@ -39,6 +39,7 @@ type authState struct {
 	granted   []string // nil: every requested scope is granted
 	codes     map[string]*authCode
 	refresh   map[string]*lineage // by every refresh token ever issued
+	byJTI     map[string]*lineage // by the jti of every access token issued with a refresh token
 	lineages  []*lineage
 	appKey    []byte          // PEM of the app's public key (the domain the sim plays)
 	domains   map[string]bool // registered partner domains
@@ -61,6 +62,11 @@ type lineage struct {
 	lastUsed string // most recently used one, valid refreshGrace after use
 	usedAt   time.Time
 	dead     bool
+	// headJTI is the access token issued with head; received is set once
+	// the client calls the API with it, proof that it got the rotation
+	// (StrictRefresh ends lastUsed then).
+	headJTI  string
+	received bool
 }
 
 var authStates sync.Map // *Sim → *authState
@@ -73,6 +79,7 @@ func (s *Sim) auth() *authState {
 	a := &authState{
 		codes:   map[string]*authCode{},
 		refresh: map[string]*lineage{},
+		byJTI:   map[string]*lineage{},
 		domains: map[string]bool{},
 		// "Red Three" accepts REST commands and has our key; "Blue Y"
 		// needs signed commands and has not been paired yet.
@@ -243,6 +250,10 @@ func pkceMatches(verifier, challenge string) bool {
 
 // refreshToken rotates: the head token yields a new head; the one used last
 // stays valid for 24 h after its use; anything else is login_required.
+// StrictRefresh has no time grace: the one used last stays valid only until
+// the client calls the API with the access token of the new head, so a
+// client that uses a rotation before it has saved it, then dies, has lost
+// its login.
 func (s *Sim) refreshToken(form url.Values, now time.Time) response {
 	a := s.auth()
 	tok := form.Get("refresh_token")
@@ -253,8 +264,11 @@ func (s *Sim) refreshToken(form url.Values, now time.Time) response {
 		return dead
 	case tok == l.head && now.Sub(l.headAt) < refreshTTL:
 		l.lastUsed, l.usedAt = tok, now
-	case tok == l.lastUsed && now.Sub(l.usedAt) < refreshGrace:
+	case tok == l.lastUsed && !s.opts.StrictRefresh && now.Sub(l.usedAt) < refreshGrace:
 		// The grace: the client lost the answer of its last refresh.
+	case tok == l.lastUsed && s.opts.StrictRefresh && !l.received:
+		// Strict: the answer never reached the client (it has not used
+		// the new access token), so it may try again with what it has.
 	default:
 		return dead
 	}
@@ -281,7 +295,12 @@ func (s *Sim) issueLocked(l *lineage, now time.Time) response {
 	if !slices.Contains(scopes, fleet.ScopeOfflineAccess) {
 		refresh = ""
 	}
-	return tokenBody(s.MintToken(scopes, accessTTL), refresh, accessTTL)
+	access := s.MintToken(scopes, accessTTL)
+	if c, ok := parseToken(access); ok {
+		l.headJTI, l.received = c.Jti, false
+		a.byJTI[c.Jti] = l
+	}
+	return tokenBody(access, refresh, accessTTL)
 }
 
 func tokenBody(access, refresh string, ttl time.Duration) response {
@@ -379,4 +398,12 @@ func handleFleetStatus(s *Sim, r *request) response {
 		}
 	}
 	return ok(map[string]any{"key_paired_vins": paired, "unpaired_vins": unpaired, "vehicle_info": info})
+}
+
+// tokenUsed notes an API call made with an access token: for a lineage's
+// newest one, proof that the client received the rotation. Callers hold s.mu.
+func (s *Sim) tokenUsed(c *tokenClaims) {
+	if l := s.auth().byJTI[c.Jti]; l != nil && l.headJTI == c.Jti {
+		l.received = true
+	}
 }

@@ -51,6 +51,11 @@ type Options struct {
 	// without a vehicle_data request or a command (default 10 min). Polling
 	// vehicle_data keeps a car awake, as on the real fleet.
 	SleepAfter time.Duration
+	// StrictRefresh kills a refresh token the moment it is used: no 24 h
+	// grace for the previous one. Tesla documents the grace; the strict
+	// mode exists so a test can see a rotation the client used before it
+	// saved it, which the grace would hide.
+	StrictRefresh bool
 }
 
 // Sim is the simulator. Create it with New; it implements http.Handler.
