@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
@@ -127,7 +128,7 @@ type Options struct {
 	// months, result times (default: the wall clock). Tests use a
 	// clock.Manual, whose Sleep moves simulated time on.
 	Clock     clock.Clock
-	Scheduler Scheduler
+	Scheduler schedule.Scheduler
 	// OnCommandDone, if set, is called after each command's result and its
 	// confirming read, when the device is ready for its next command: the
 	// bench steps its simulated day on it instead of waiting.
@@ -192,7 +193,7 @@ func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
 		opts.Commands.WakePollInterval = 5 * time.Second
 	}
 	if opts.Scheduler == nil {
-		opts.Scheduler = NewCronScheduler(opts.Clock, opts.Schedule.Location, opts.Logger)
+		opts.Scheduler = schedule.NewCron(opts.Clock, opts.Schedule.Location, opts.Logger)
 	}
 	if opts.Policy.QuietAfter <= 0 {
 		opts.Policy.QuietAfter = 15 * time.Minute

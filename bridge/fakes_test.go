@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
@@ -255,7 +256,7 @@ const testVIN = "5YJ3E1EA7PF000001"
 
 // newTestBridge builds a bridge over fakes with one online car and one site,
 // discovered and read once.
-func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler) {
+func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fakePub, *schedule.Manual) {
 	t.Helper()
 	ff := newFakeFleet()
 	ff.products = []fleet.Product{
@@ -273,7 +274,7 @@ func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fake
 	ff.live[42] = &fleet.LiveStatus{SolarPower: Ptr(3000.0), PercentageCharged: Ptr(55.5), GridStatus: Ptr("Active")}
 	ff.info[42] = &fleet.SiteInfo{ID: "x"}
 	pub := newFakePub()
-	sched := NewManualScheduler()
+	sched := schedule.NewManual()
 	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	opts := Options{
 		BaseTopic: "t2m", DiscoveryPrefix: "homeassistant", Discovery: true, Version: "test",

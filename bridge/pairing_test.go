@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
@@ -70,7 +71,7 @@ type pairingEnv struct {
 	b     *Bridge
 	ff    *pairingFleet
 	pub   *fakePub
-	sched *ManualScheduler
+	sched *schedule.Manual
 	clk   *clock.Manual
 	cmdr  *pairingCommander
 }
@@ -82,7 +83,7 @@ func newPairingEnv(t *testing.T, cmdErr error) *pairingEnv {
 	ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "online"}}
 	ff.data[testVIN] = &fleet.VehicleData{VIN: testVIN, State: "online"}
 	pub := newFakePub()
-	sched := NewManualScheduler()
+	sched := schedule.NewManual()
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	cmdr := &pairingCommander{err: cmdErr, required: map[string]bool{}}
 	b, err := New(Options{BaseTopic: "t2m", Domain: "example.com", Version: "test",

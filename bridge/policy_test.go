@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
@@ -12,7 +13,7 @@ import (
 
 // newPolicyBridge is the test bridge on a clock the test moves, with its
 // car parked (not charging) and read once in that state.
-func newPolicyBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler, *clock.Manual) {
+func newPolicyBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fakePub, *schedule.Manual, *clock.Manual) {
 	t.Helper()
 	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	b, ff, pub, sched := newTestBridge(t, func(o *Options) {
@@ -27,7 +28,7 @@ func newPolicyBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fa
 }
 
 // reads fires job and returns how many vehicle_data calls it made.
-func reads(ff *fakeFleet, sched *ManualScheduler, job string) int {
+func reads(ff *fakeFleet, sched *schedule.Manual, job string) int {
 	before := ff.callCount("vehicle_data")
 	sched.Fire(job)
 	return ff.callCount("vehicle_data") - before
@@ -163,7 +164,7 @@ func TestPolicyRateLimitIsPerCarAndEndpoint(t *testing.T) {
 
 // sentryOn turns sentry on and reads it: the car stays on the idle spec
 // however long a test runs.
-func sentryOn(ff *fakeFleet, sched *ManualScheduler) {
+func sentryOn(ff *fakeFleet, sched *schedule.Manual) {
 	ff.set(func() { ff.data[testVIN].Vehicle.SentryMode = Ptr(true) })
 	sched.Fire(jobIdle)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -35,7 +36,7 @@ func relRun(t *testing.T, cmdr Commander) (*fakePub, context.CancelFunc, <-chan 
 	ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "online"}}
 	ff.data[testVIN] = &fleet.VehicleData{VIN: testVIN, State: "online", Charge: &fleet.ChargeStateData{BatteryLevel: Ptr(62.0)}}
 	pub := newFakePub()
-	sched := NewManualScheduler()
+	sched := schedule.NewManual()
 	b, err := New(Options{BaseTopic: "t2m", Discovery: true, Scheduler: sched, Commander: cmdr, Logger: zerolog.Nop(),
 		Schedule: Schedule{Connectivity: "@every 1m"}}, ff, pub)
 	if err != nil {

@@ -12,18 +12,19 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // newSiteBridge runs a bridge over fakes holding only energy sites, which
 // setup describes; it returns once the first reads are published.
-func newSiteBridge(t *testing.T, clk *clock.Manual, setup func(ff *fakeFleet)) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler) {
+func newSiteBridge(t *testing.T, clk *clock.Manual, setup func(ff *fakeFleet)) (*Bridge, *fakeFleet, *fakePub, *schedule.Manual) {
 	t.Helper()
 	ff := newFakeFleet()
 	setup(ff)
 	pub := newFakePub()
-	sched := NewManualScheduler()
+	sched := schedule.NewManual()
 	b, err := New(Options{
 		BaseTopic: "t2m", DiscoveryPrefix: "homeassistant", Discovery: true, Version: "test",
 		Schedule:  Schedule{LiveStatus: "@every 1m", SiteInfo: "@every 1h", EnergyHistory: "@every 15m"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
@@ -32,7 +33,7 @@ func (r *streamRec) n() int {
 
 // newStreamBridge is newTestBridge with the ingest on the bridge's own
 // broker, a clock the test moves and a meter for streaming signals.
-func newStreamBridge(t *testing.T, safety string) (*Bridge, *fakeFleet, *fakePub, *ManualScheduler, *clock.Manual, *streamRec) {
+func newStreamBridge(t *testing.T, safety string) (*Bridge, *fakeFleet, *fakePub, *schedule.Manual, *clock.Manual, *streamRec) {
 	t.Helper()
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	rec := &streamRec{}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -232,8 +233,8 @@ func (p *benchPub) inject(topic, payload string) {
 // the bench's scheduler and clock, no discovery, and a budget that meters
 // the day in memory (no state directory), fed like cmd's MultiRecorder
 // feeds it in production.
-func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *bridge.CronScheduler, error) {
-	sched := bridge.NewCronScheduler(e.clock, time.UTC, zerolog.Nop()).Stepped()
+func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *schedule.Cron, error) {
+	sched := schedule.NewCron(e.clock, time.UTC, zerolog.Nop()).Stepped()
 	opts := bridgeOptions(cfg, wiring{scheduler: sched, clock: e.clock}, nil, zerolog.Nop())
 	opts.Discovery = false
 	// The day goes on once a command has its result and its confirming read.
@@ -310,7 +311,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // runBenchBridge runs the bridge in the background until stop is called and
 // waits until its first reads are done; stop reports a panic the bridge raised.
-func runBenchBridge(ctx context.Context, b *bridge.Bridge, sched *bridge.CronScheduler) (stop func() error, err error) {
+func runBenchBridge(ctx context.Context, b *bridge.Bridge, sched *schedule.Cron) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	var runErr error

@@ -18,7 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -46,9 +46,9 @@ type watcher struct {
 // simURL on clock, with a manual scheduler, and returns once its first reads
 // are done. The caller's wiring brings the tokens (and a signing key);
 // stop, also run at cleanup, shuts the stack down in order.
-func e2eStack(t *testing.T, cfg *config.Config, clock *clock.Manual, simURL string, w wiring) (*stack, context.Context, *bridge.ManualScheduler, func()) {
+func e2eStack(t *testing.T, cfg *config.Config, clock *clock.Manual, simURL string, w wiring) (*stack, context.Context, *schedule.Manual, func()) {
 	t.Helper()
-	sched := bridge.NewManualScheduler()
+	sched := schedule.NewManual()
 	w.baseURL, w.scheduler, w.clock = simURL, sched, clock
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := startStack(ctx, cfg, w, zerolog.Nop())
@@ -150,7 +150,7 @@ func (w *watcher) get(topic string) []byte {
 type e2e struct {
 	sim   *fleetsim.Sim
 	clock *clock.Manual
-	sched *bridge.ManualScheduler
+	sched *schedule.Manual
 	w     *watcher
 	stop  func()
 }

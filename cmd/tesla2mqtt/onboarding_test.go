@@ -19,7 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -312,7 +312,7 @@ func TestRunLoginRequiredAndRecovery(t *testing.T) {
 	w := newWatcher(t, cfg.MQTT.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	base := acct.resolveRegion(ctx, cfg)
-	sched := bridge.NewManualScheduler()
+	sched := schedule.NewManual()
 	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: base, scopes: acct.tracker.granted, scheduler: sched, clock: clock}, log)
 	if err != nil {
 		cancel()

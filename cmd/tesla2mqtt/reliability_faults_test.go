@@ -16,7 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -99,7 +99,7 @@ func TestFleetFaultsKeepLastValues(t *testing.T) {
 	cfg.StateDir = t.TempDir()
 	cfg.Broker.Addr = "127.0.0.1:0"
 	cfg.Tesla.Timeout = "300ms"
-	sched := bridge.NewManualScheduler()
+	sched := schedule.NewManual()
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 240*time.Hour)})
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := startStack(ctx, &cfg, wiring{tokens: tokens, baseURL: srv.URL, scheduler: sched, clock: clock},

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -49,7 +50,7 @@ type soak struct {
 	clock *clock.Manual
 	sim   *fleetsim.Sim
 	srv   *soakServer
-	sched *bridge.CronScheduler
+	sched *schedule.Cron
 	cfg   *config.Config
 	acct  *account
 	tick  chan time.Time
@@ -117,7 +118,7 @@ func startSoak(t *testing.T, hours int) *soak {
 		t.Fatal(err)
 	}
 	s.acct.tick = s.tick
-	s.sched = bridge.NewCronScheduler(s.clock, time.UTC, zerolog.Nop()).Stepped()
+	s.sched = schedule.NewCron(s.clock, time.UTC, zerolog.Nop()).Stepped()
 	s.st, err = startStack(ctx, s.cfg, wiring{tokens: s.acct.ts, baseURL: s.srv.srv.URL, scheduler: s.sched,
 		scopes: s.acct.tracker.granted, clock: s.clock, reconnect: 20 * time.Millisecond}, log)
 	if err != nil {

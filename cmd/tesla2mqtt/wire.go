@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -39,7 +40,7 @@ type stack struct {
 type wiring struct {
 	tokens    oauth2.TokenSource
 	baseURL   string
-	scheduler bridge.Scheduler
+	scheduler schedule.Scheduler
 	scopes    func() []string
 	// clock is the time of the Fleet client, the budget and the bridge
 	// (nil: the wall clock). Tests pass a clock.Manual. The MQTT client

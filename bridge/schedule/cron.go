@@ -1,4 +1,4 @@
-package bridge
+package schedule
 
 import (
 	"context"
@@ -13,20 +13,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
-// Scheduler runs named jobs on cron specs. The bridge never decides by
-// itself when to poll: production uses a CronScheduler on the wall clock,
-// tests a CronScheduler on a manual clock or a ManualScheduler whose jobs
-// they fire themselves, so no test sleeps.
-type Scheduler interface {
-	// Add registers a job under a name with a cron spec.
-	Add(name, spec string, job func()) error
-	// Start starts running jobs.
-	Start()
-	// Stop stops scheduling; the returned context is done when running jobs finished.
-	Stop() context.Context
-}
-
-// CronScheduler runs jobs on robfig/cron specs over a clock.Clock. It uses
+// Cron runs jobs on robfig/cron specs over a clock.Clock. It uses
 // cron's parser and Next, but not cron's runner, which reads the wall clock
 // itself; on the injected clock a test can run a whole DST night.
 //
@@ -41,10 +28,10 @@ type Scheduler interface {
 // time of day (one minute, chosen hours: "30 2 * * *") do not: cron runs
 // them twice on the fall-back night (02:30 summer time, then 02:30 winter
 // time) and not at all on the spring-forward night when the time falls in
-// the skipped hour. CronScheduler corrects both: a time-of-day job runs once
+// the skipped hour. Cron corrects both: a time-of-day job runs once
 // per local wall-clock time, and a time that does not exist runs at the
 // moment the clocks jump forward.
-type CronScheduler struct {
+type Cron struct {
 	clock  clock.Clock
 	loc    *time.Location
 	log    zerolog.Logger
@@ -67,17 +54,17 @@ type cronJob struct {
 	run       func()
 	next      time.Time
 	last      time.Time // when it last ran (the planned time)
-	busy      bool      // guarded by CronScheduler.mu
+	busy      bool      // guarded by Cron.mu
 }
 
-// NewCronScheduler returns a Scheduler on c that evaluates cron specs in loc
+// NewCron returns a Scheduler on c that evaluates cron specs in loc
 // (nil: the process's local time zone, i.e. TZ); a spec may name its own
 // zone with a CRON_TZ= or TZ= prefix.
-func NewCronScheduler(c clock.Clock, loc *time.Location, l zerolog.Logger) *CronScheduler {
+func NewCron(c clock.Clock, loc *time.Location, l zerolog.Logger) *Cron {
 	if loc == nil {
 		loc = time.Local
 	}
-	return &CronScheduler{
+	return &Cron{
 		clock:   clock.OrReal(c),
 		loc:     loc,
 		log:     l,
@@ -89,7 +76,7 @@ func NewCronScheduler(c clock.Clock, loc *time.Location, l zerolog.Logger) *Cron
 // Stepped turns the timing loop off before Start: the caller runs the due
 // jobs itself with RunDue, synchronously, as the bench does while it steps
 // a simulated day.
-func (s *CronScheduler) Stepped() *CronScheduler {
+func (s *Cron) Stepped() *Cron {
 	s.mu.Lock()
 	s.stepped = true
 	s.mu.Unlock()
@@ -97,7 +84,7 @@ func (s *CronScheduler) Stepped() *CronScheduler {
 }
 
 // Add implements Scheduler.
-func (s *CronScheduler) Add(name, spec string, job func()) error {
+func (s *Cron) Add(name, spec string, job func()) error {
 	sch, err := s.parser.Parse(spec)
 	if err != nil {
 		return fmt.Errorf("schedule %s %q: %w", name, spec, err)
@@ -120,7 +107,7 @@ func (s *CronScheduler) Add(name, spec string, job func()) error {
 
 // Start implements Scheduler: it plans every job from now and starts the
 // timing loop. A second Start does nothing.
-func (s *CronScheduler) Start() {
+func (s *Cron) Start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cancel != nil {
@@ -143,10 +130,10 @@ func (s *CronScheduler) Start() {
 
 // Started is closed by Start: for the bridge, once the first reads are
 // published and every job is registered.
-func (s *CronScheduler) Started() <-chan struct{} { return s.started }
+func (s *Cron) Started() <-chan struct{} { return s.started }
 
 // Stop implements Scheduler.
-func (s *CronScheduler) Stop() context.Context {
+func (s *Cron) Stop() context.Context {
 	s.mu.Lock()
 	cancel, loop := s.cancel, s.loop
 	s.mu.Unlock()
@@ -165,14 +152,14 @@ func (s *CronScheduler) Stop() context.Context {
 // RunDue runs, synchronously and in registration order, every job whose
 // time has come by now. The bench replays a day with it on a Stepped
 // scheduler, stepping a manual clock.
-func (s *CronScheduler) RunDue(now time.Time) {
+func (s *Cron) RunDue(now time.Time) {
 	for _, j := range s.due(now) {
 		s.runJob(j)
 	}
 }
 
 // timing waits for the earliest job on the clock and starts the due ones.
-func (s *CronScheduler) timing(ctx context.Context) {
+func (s *Cron) timing(ctx context.Context) {
 	defer close(s.loop)
 	for {
 		next, ok := s.earliest()
@@ -198,7 +185,7 @@ func (s *CronScheduler) timing(ctx context.Context) {
 }
 
 // earliest returns the first planned time of any job.
-func (s *CronScheduler) earliest() (time.Time, bool) {
+func (s *Cron) earliest() (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var first time.Time
@@ -212,7 +199,7 @@ func (s *CronScheduler) earliest() (time.Time, bool) {
 
 // due marks the jobs whose time has come as busy, plans their next turn and
 // returns them; a job still busy from its last turn skips this one.
-func (s *CronScheduler) due(now time.Time) []*cronJob {
+func (s *Cron) due(now time.Time) []*cronJob {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*cronJob
@@ -234,7 +221,7 @@ func (s *CronScheduler) due(now time.Time) []*cronJob {
 }
 
 // runJob runs one turn of j, recovering a panic.
-func (s *CronScheduler) runJob(j *cronJob) {
+func (s *Cron) runJob(j *cronJob) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error().Str("job", j.name).Interface("panic", r).Msg("schedule: job panicked; recovered")
@@ -247,8 +234,8 @@ func (s *CronScheduler) runJob(j *cronJob) {
 }
 
 // nextAfter is the job's next turn after from, with the DST corrections
-// described on CronScheduler.
-func (s *CronScheduler) nextAfter(j *cronJob, from time.Time) time.Time {
+// described on Cron.
+func (s *Cron) nextAfter(j *cronJob, from time.Time) time.Time {
 	n := j.sched.Next(from)
 	ss, ok := j.sched.(*cron.SpecSchedule)
 	if !ok || n.IsZero() {
@@ -321,66 +308,4 @@ func skippedTurn(ss *cron.SpecSchedule, from, n time.Time) (time.Time, bool) {
 // wallAsUTC returns the same wall-clock reading as t, in UTC.
 func wallAsUTC(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
-}
-
-// ManualScheduler runs jobs only when a test fires them.
-type ManualScheduler struct {
-	mu      sync.Mutex
-	jobs    map[string][]func()
-	specs   map[string]string
-	started chan struct{}
-	once    sync.Once
-}
-
-// NewManualScheduler returns an empty ManualScheduler.
-func NewManualScheduler() *ManualScheduler {
-	return &ManualScheduler{jobs: map[string][]func(){}, specs: map[string]string{}, started: make(chan struct{})}
-}
-
-// Add implements Scheduler; the spec is still validated.
-func (m *ManualScheduler) Add(name, spec string, job func()) error {
-	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("schedule %s %q: %w", name, spec, err)
-	}
-	m.mu.Lock()
-	m.jobs[name] = append(m.jobs[name], job)
-	m.specs[name] = spec
-	m.mu.Unlock()
-	return nil
-}
-
-// Start implements Scheduler.
-func (m *ManualScheduler) Start() { m.once.Do(func() { close(m.started) }) }
-
-// Started is closed when Start is called: for the bridge, once the first
-// reads are published and every job is registered.
-func (m *ManualScheduler) Started() <-chan struct{} { return m.started }
-
-// Stop implements Scheduler; manual jobs run synchronously, so nothing is
-// ever left running.
-func (m *ManualScheduler) Stop() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}
-
-// Fire runs every job registered under name, synchronously.
-func (m *ManualScheduler) Fire(name string) {
-	m.mu.Lock()
-	jobs := append([]func(){}, m.jobs[name]...)
-	m.mu.Unlock()
-	for _, j := range jobs {
-		j()
-	}
-}
-
-// Names returns the registered job names and their specs.
-func (m *ManualScheduler) Names() map[string]string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make(map[string]string, len(m.specs))
-	for k, v := range m.specs {
-		out[k] = v
-	}
-	return out
 }

@@ -1,4 +1,4 @@
-package bridge
+package schedule
 
 import (
 	"context"
@@ -29,7 +29,7 @@ var dstNights = []struct {
 func runSchedule(t *testing.T, loc *time.Location, start, end time.Time, specs map[string]string) map[string][]time.Time {
 	t.Helper()
 	clk := clock.NewManual(start)
-	s := NewCronScheduler(clk, loc, zerolog.Nop()).Stepped()
+	s := NewCron(clk, loc, zerolog.Nop()).Stepped()
 	var mu sync.Mutex
 	runs := map[string][]time.Time{}
 	for name, spec := range specs {
@@ -136,12 +136,12 @@ func TestCronScheduleOnLeapDay(t *testing.T) {
 	}
 }
 
-// TestCronSchedulerTimingLoop: on its own loop the scheduler runs a job
+// TestCronTimingLoop: on its own loop the scheduler runs a job
 // when the clock reaches it, recovers a panic, skips a turn while the job
 // still runs, and Stop waits for the running job.
-func TestCronSchedulerTimingLoop(t *testing.T) {
+func TestCronTimingLoop(t *testing.T) {
 	clk := clock.NewManual(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := NewCronScheduler(clk, time.UTC, zerolog.Nop())
+	s := NewCron(clk, time.UTC, zerolog.Nop())
 	ran := make(chan time.Time, 10)
 	release := make(chan struct{})
 	if err := s.Add("slow", "@every 1m", func() { ran <- clk.Now(); <-release }); err != nil {
