@@ -2,9 +2,9 @@ package bridge
 
 import (
 	"encoding/json"
-	"slices"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
@@ -146,37 +146,18 @@ func (b *Bridge) PublishAccountEvent(ev AccountEvent) {
 	b.publishInfo()
 }
 
-// refilterEntities rebinds every car's and site's table rows through filter
-// with the current scopes, the way they are bound when a device appears.
-// Wall connectors keep theirs: their rows need no scope beyond the site's.
+// refilterEntities rebinds every device's rows through filter with the
+// current scopes, the way they are bound when a device appears.
 func (b *Bridge) refilterEntities() {
 	for _, d := range b.sortedDevices() {
 		b.mu.Lock()
-		var fresh []binding
-		switch {
-		case d.kind == kindVehicle && d.vehicle != nil:
-			view := d.vehicle
-			fresh = b.filter(bind(vehicleRows(), func() *VehicleView { return view }))
-		case d.kind == kindSite && d.site != nil:
-			fresh = b.siteBindings(d.site)
-		default:
-			b.mu.Unlock()
-			continue
-		}
-		same := accountSameKeys(d.entities, fresh)
-		if !same {
-			d.entities = fresh
-		}
+		changed := d.bindRows()
 		b.mu.Unlock()
-		if !same {
+		if changed {
 			b.publishDiscovery(d)
 			b.publishState(d, true)
 		}
 	}
-}
-
-func accountSameKeys(a, b []binding) bool {
-	return slices.EqualFunc(a, b, func(x, y binding) bool { return x.key == y.key })
 }
 
 // publishAccount publishes the retained <base>/bridge/status and the bridge
@@ -191,7 +172,7 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 	if !b.opts.Discovery {
 		return
 	}
-	for _, c := range b.accountComponents() {
+	for _, c := range b.bridgeDevice().AccountComponents() {
 		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)
 		if err != nil {
 			continue
@@ -202,67 +183,7 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 	}
 }
 
-// accountComponents are the bridge device's entities: a problem sensor that
-// turns on when Tesla needs a new login, the count of missing scopes (the
-// list and what each disables as attributes), and the token's expiry.
-func (b *Bridge) accountComponents() []hass.Component {
-	status := b.opts.BaseTopic + "/bridge/status"
-	base := b.bridgeComponent(status)
-	login := base("login_required", "Login required", hass.BinarySensor)
-	login.DeviceClass = hass.DCProblem
-	login.ValueTemplate = "{{ 'ON' if value_json.login_needed else 'OFF' }}"
-	login.PayloadOn, login.PayloadOff = "ON", "OFF"
-	login.JSONAttrTopic = status
-	login.JSONAttrTemplate = "{{ {'login_command': value_json.login_command, 'reason': value_json.login_error} | tojson }}"
-
-	missing := base("missing_scopes", "Missing scopes", hass.Sensor)
-	missing.Icon = "mdi:key-alert"
-	missing.ValueTemplate = "{{ value_json.missing_scope_count }}"
-	missing.JSONAttrTopic = status
-	missing.JSONAttrTemplate = "{{ {'missing': value_json.missing_scopes, 'granted': value_json.granted_scopes, " +
-		"'consent_url': value_json.consent_url} | tojson }}"
-
-	expiry := base("token_expiry", "Token expiry", hass.Sensor)
-	expiry.DeviceClass = hass.DCTimestamp
-	expiry.ValueTemplate = "{{ value_json.token_expiry }}"
-	return []hass.Component{login, missing, expiry}
-}
-
-// bridgeComponent returns a constructor of the bridge device's diagnostic
-// entities, reading their state from topic.
-func (b *Bridge) bridgeComponent(topic string) func(key, name string, p hass.Platform) hass.Component {
-	dev := &hass.Device{Identifiers: []string{"tesla2mqtt_bridge"}, Name: "tesla2mqtt bridge",
-		Manufacturer: "tesla2mqtt", Model: "Bridge", SWVersion: b.opts.Version}
-	avail := []hass.Availability{{Topic: b.opts.BaseTopic + "/bridge/state"}}
-	return func(key, name string, p hass.Platform) hass.Component {
-		return hass.Component{Platform: p, Name: hass.Ptr(name), UniqueID: "tesla2mqtt_bridge_" + key,
-			DefaultEntityID: string(p) + ".tesla2mqtt_bridge_" + key, ObjectID: "tesla2mqtt_bridge_" + key,
-			Device: dev, Origin: &b.origin, Availability: avail, StateTopic: topic,
-			EntityCategory: hass.CategoryDiagnostic}
-	}
-}
-
-// budgetComponents are the bridge device's budget sensors, read from
-// bridge/info: this month's spend, the month-end projection (attributes:
-// budget, stretch, pause) and today's billable requests.
-func (b *Bridge) budgetComponents() []hass.Component {
-	info := b.opts.BaseTopic + "/bridge/info"
-	base := b.bridgeComponent(info)
-	spend := base("spend_month", "Spend this month", hass.Sensor)
-	spend.DeviceClass, spend.Unit, spend.StateClass = hass.DCMonetary, "USD", hass.Total
-	spend.DisplayPrecision = hass.Ptr(2)
-	spend.ValueTemplate = "{{ value_json.budget.spend_usd }}"
-
-	proj := base("spend_projected", "Projected spend", hass.Sensor)
-	proj.DeviceClass, proj.Unit = hass.DCMonetary, "USD"
-	proj.DisplayPrecision = hass.Ptr(2)
-	proj.ValueTemplate = "{{ value_json.budget.projected_usd }}"
-	proj.JSONAttrTopic = info
-	proj.JSONAttrTemplate = "{{ {'budget_usd': value_json.budget.budget_usd, 'stretch': value_json.budget.stretch, " +
-		"'paused_until': value_json.budget.paused_until} | tojson }}"
-
-	today := base("requests_today", "Requests today", hass.Sensor)
-	today.Icon = "mdi:counter"
-	today.ValueTemplate = "{{ value_json.budget.requests_today }}"
-	return []hass.Component{spend, proj, today}
+// bridgeDevice describes the "tesla2mqtt bridge" HA device.
+func (b *Bridge) bridgeDevice() entity.BridgeDevice {
+	return entity.BridgeDevice{Base: b.opts.BaseTopic, Version: b.opts.Version, Origin: &b.origin}
 }

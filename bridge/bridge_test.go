@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -126,7 +127,7 @@ func TestChargingCarPolledOnChargingSchedule(t *testing.T) {
 		t.Fatal("a charging car was read on the idle or driving schedule")
 	}
 	ff.set(func() {
-		ff.data[testVIN].Charge = &fleet.ChargeStateData{BatteryLevel: Ptr(63.0), ChargingState: Ptr("Charging")}
+		ff.data[testVIN].Charge = &fleet.ChargeStateData{BatteryLevel: entity.Ptr(63.0), ChargingState: entity.Ptr("Charging")}
 	})
 	sched.Fire("vehicle_data_charging")
 	if ff.calls["vehicle_data"] != before+1 {
@@ -230,7 +231,7 @@ func TestRefreshRequestIsRateLimited(t *testing.T) {
 }
 
 func TestMetricUnits(t *testing.T) {
-	_, _, pub, _ := newTestBridge(t, func(o *Options) { o.Units = UnitsMetric })
+	_, _, pub, _ := newTestBridge(t, func(o *Options) { o.Units = entity.UnitsMetric })
 	st := pub.state(t, "t2m/"+testVIN)
 	if st["odometer"] != 1609.34 {
 		t.Errorf("odometer = %v km, want 1609.34", st["odometer"])

@@ -2,119 +2,19 @@ package bridge
 
 import (
 	"encoding/json"
-	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
-func budgetReq(endpoint string, status int, at time.Time) fleet.Request {
-	return fleet.Request{Endpoint: endpoint, Category: fleet.CategoryOf(endpoint), Status: status, At: at}
-}
-
-func TestBudgetPricesByCategoryAndPersists(t *testing.T) {
-	clk := clock.NewManual(time.Date(2026, 11, 10, 8, 0, 0, 0, time.UTC))
-	path := filepath.Join(t.TempDir(), "state", "budget.json")
-	prices := DefaultPrices()
-	prices.Connectivity = 0.0001
-	bud, err := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := clk.Now()
-	for range 10 {
-		bud.Record(budgetReq(fleet.CallVehicleData, 200, now))
-	}
-	bud.Record(budgetReq(fleet.CallVehicleData, 408, now)) // an asleep car's 408 is billed
-	bud.Record(budgetReq(fleet.CallVehicleData, 503, now)) // a 5xx is not
-	bud.Record(budgetReq(fleet.CallWakeUp, 200, now))
-	bud.Record(budgetReq("command/door_lock", 200, now))
-	bud.Record(budgetReq(fleet.CallVehicles, 200, now))
-	bud.Record(budgetReq(fleet.CallProducts, 200, now))
-	want := 11*0.002 + 0.02 + 0.001 + 0.0001
-	st := bud.Status()
-	if math.Abs(st.SpendUSD-want) > 1e-9 || st.Billable["data"] != 11 || st.Billable["wake"] != 1 || st.Billable["command"] != 1 {
-		t.Fatalf("status = %+v, want $%.4f", st, want)
-	}
-	if st.RequestsToday != 15 {
-		t.Errorf("requests today = %d, want 15 (the 5xx is not billable)", st.RequestsToday)
-	}
-	if err := bud.Save(); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("budget.json = %v, %v; want mode 0600", fi, err)
-	}
-	// A restart continues the month.
-	again, err := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Clock: clk})
-	if err != nil || math.Abs(again.Status().SpendUSD-want) > 1e-9 {
-		t.Fatalf("after restart spend = %v (%v), want %v", again.Status().SpendUSD, err, want)
-	}
-	// A new day resets today's count, a new month the spend.
-	clk.Advance(24 * time.Hour)
-	if n := again.Status().RequestsToday; n != 0 {
-		t.Errorf("requests today on the next day = %d", n)
-	}
-	clk.Advance(25 * 24 * time.Hour)
-	if st := again.Status(); st.SpendUSD != 0 || st.Month != "2026-12" {
-		t.Errorf("new month status = %+v", st)
-	}
-}
-
-func TestBudgetProjectionStretchesPollingAndAnnounces(t *testing.T) {
-	clk := clock.NewManual(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Clock: clk})
-	// $1 a day: $30 a month, three times the budget.
-	for range 24 {
-		for range 21 {
-			bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
-		}
-		clk.Advance(time.Hour)
-	}
-	evs := bud.Evaluate(clk.Now())
-	if len(evs) != 1 || evs[0].Type != EventPollingSlower || bud.Stretch() != 2 {
-		t.Fatalf("events = %+v, stretch %d; want one step to ×2", evs, bud.Stretch())
-	}
-	if p := bud.Status().ProjectedUSD; p < 29 || p > 32 {
-		t.Errorf("projection = %v, want about $30", p)
-	}
-	if evs := bud.Evaluate(clk.Now().Add(time.Minute)); len(evs) != 0 || bud.Stretch() != 2 {
-		t.Errorf("a second step within the hour: %+v", evs)
-	}
-	clk.Advance(time.Hour)
-	bud.Evaluate(clk.Now())
-	if bud.Stretch() != 4 {
-		t.Errorf("stretch after another hour over budget = %d, want 4", bud.Stretch())
-	}
-	// Spend reaches 80 %, then 100 %: one event each.
-	for range 3600 {
-		bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
-	}
-	var types []string
-	for _, e := range append(bud.Evaluate(clk.Now()), bud.Evaluate(clk.Now())...) {
-		types = append(types, e.Type)
-	}
-	if strings.Join(types, ",") != EventBudgetWarning {
-		t.Errorf("events at $8.2 = %v, want one budget_warning", types)
-	}
-	for range 1000 {
-		bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
-	}
-	evs = bud.Evaluate(clk.Now())
-	if len(evs) == 0 || evs[0].Type != EventBudgetReached {
-		t.Errorf("events at $10.2 = %+v", evs)
-	}
-}
-
 func TestBudgetStretchSkipsPollTurnsButNotCommands(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 0.01, Prices: DefaultPrices(), Clock: clk})
+	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.01, Prices: economy.DefaultPrices(), Clock: clk})
 	for range 10 {
 		bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	}
@@ -124,27 +24,27 @@ func TestBudgetStretchSkipsPollTurnsButNotCommands(t *testing.T) {
 	sentryOn(ff, sched)
 	n := 0
 	for range 8 {
-		n += reads(ff, sched, jobIdle)
+		n += reads(ff, sched, economy.JobIdle)
 	}
 	if bud.Stretch() != 2 || n != 4 {
 		t.Errorf("stretch %d: %d reads in 8 turns, want 4", bud.Stretch(), n)
 	}
 	pub.inject("t2m/"+testVIN+"/set/charge_limit", "75")
-	if r := pub.waitResult(t); r.Status != StatusOK {
+	if r := pub.waitResult(t); r.Status != command.StatusOK {
 		t.Errorf("command over budget without hard cap: %+v", r)
 	}
 }
 
 func TestBudgetHardCapRefusesCommands(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 0.01, HardCap: true, Prices: DefaultPrices(), Clock: clk})
+	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.01, HardCap: true, Prices: economy.DefaultPrices(), Clock: clk})
 	for range 10 {
 		bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	}
 	_, ff, pub, _, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Clock = clk })
 	pub.inject("t2m/"+testVIN+"/set/charge_limit", "75")
 	r := pub.waitResult(t)
-	if r.Status != StatusError || r.Error == nil || r.Error.Code != CodeBudgetExceeded || !strings.Contains(r.Error.Message, "hard_cap") {
+	if r.Status != command.StatusError || r.Error == nil || r.Error.Code != command.CodeBudgetExceeded || !strings.Contains(r.Error.Message, "hard_cap") {
 		t.Errorf("result = %+v", r)
 	}
 	if len(ff.sent()) != 0 {
@@ -154,7 +54,7 @@ func TestBudgetHardCapRefusesCommands(t *testing.T) {
 
 func TestBudgetOnBridgeInfoAndTheBridgeDevice(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Clock: clk})
+	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 10, Prices: economy.DefaultPrices(), Clock: clk})
 	bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	_, _, pub, _, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Clock = clk })
 	info := pub.state(t, "t2m/bridge/info")
@@ -173,4 +73,8 @@ func TestBudgetOnBridgeInfoAndTheBridgeDevice(t *testing.T) {
 			t.Errorf("no discovery for %s", id)
 		}
 	}
+}
+
+func budgetReq(endpoint string, status int, at time.Time) fleet.Request {
+	return fleet.Request{Endpoint: endpoint, Category: fleet.CategoryOf(endpoint), Status: status, At: at}
 }

@@ -7,17 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // budgetEvents returns the budget events published so far, by type.
-func budgetEvents(p *fakePub) map[string]BudgetEvent {
+func budgetEvents(p *fakePub) map[string]economy.BudgetEvent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := map[string]BudgetEvent{}
+	out := map[string]economy.BudgetEvent{}
 	for _, m := range p.all {
-		var e BudgetEvent
+		var e economy.BudgetEvent
 		if m.Topic == "t2m/bridge/event" && json.Unmarshal(m.Payload, &e) == nil && e.Type != "" {
 			out[e.Type] = e
 		}
@@ -42,7 +43,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clock.NewManual(tc.start.Add(-2 * time.Hour))
 			path := filepath.Join(t.TempDir(), "budget.json")
-			bud, err := NewBudget(BudgetOptions{MonthlyUSD: 0.05, Prices: DefaultPrices(), Path: path, Clock: clk})
+			bud, err := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: economy.DefaultPrices(), Path: path, Clock: clk})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,7 +59,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 			ff.set(func() {
 				ff.dataErr[testVIN] = &fleet.APIError{Endpoint: "vehicle_data", Status: 403, Kind: fleet.ErrExceededLimit}
 			})
-			for i := 0; i < 4 && reads(ff, sched, jobIdle) == 0; i++ { // stretched: not every turn reads
+			for i := 0; i < 4 && reads(ff, sched, economy.JobIdle) == 0; i++ { // stretched: not every turn reads
 			}
 			info := pub.state(t, "t2m/bridge/info")["budget"].(map[string]any)
 			if info["month"] != tc.old || info["spend_usd"].(float64) < 0.06 || info["stretch"].(float64) < 2 ||
@@ -79,7 +80,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 			clk.Set(tc.start.Add(10*time.Minute + 30*time.Second))
 			ff.set(func() { delete(ff.dataErr, testVIN) })
 			sched.Fire("connectivity")
-			ev, ok := budgetEvents(pub)[EventBudgetNewMonth]
+			ev, ok := budgetEvents(pub)[economy.EventBudgetNewMonth]
 			if !ok || ev.SpendUSD != 0 || ev.Stretch != 1 {
 				t.Errorf("new-month event = %+v (published: %v)", ev, ok)
 			}
@@ -88,7 +89,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 				info["stretch"] != 1.0 || info["paused_until"] != nil || len(info["billable"].(map[string]any)) != 0 {
 				t.Errorf("bridge/info budget after midnight = %v", info)
 			}
-			if n := reads(ff, sched, jobIdle); n != 1 {
+			if n := reads(ff, sched, economy.JobIdle); n != 1 {
 				t.Errorf("polling did not resume at the new month (the old pause ran to 00:05): %d reads", n)
 			}
 			// The projection restarts from this month's own spend: one
@@ -103,7 +104,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 
 			// The file saved before midnight, read after a restart.
 			before := clock.NewManual(tc.start.Add(5 * time.Minute))
-			again, err := NewBudget(BudgetOptions{MonthlyUSD: 0.05, Prices: DefaultPrices(), Path: saved, Clock: before})
+			again, err := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: economy.DefaultPrices(), Path: saved, Clock: before})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +114,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 			after := clock.NewManual(tc.start.Add(20 * time.Minute))
 			_, _, pub2, _, _ := newPolicyBridge(t, func(o *Options) {
 				o.Clock = after
-				o.Budget, err = NewBudget(BudgetOptions{MonthlyUSD: 0.05, Prices: DefaultPrices(), Path: saved, Clock: after})
+				o.Budget, err = economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: economy.DefaultPrices(), Path: saved, Clock: after})
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -123,20 +124,5 @@ func TestBudgetMonthRollover(t *testing.T) {
 				t.Errorf("restart after midnight: bridge/info budget = %v", info)
 			}
 		})
-	}
-}
-
-// TestBudgetLeapDayRollover: 29 February is a day of February, and March
-// starts a new month.
-func TestBudgetLeapDayRollover(t *testing.T) {
-	clk := clock.NewManual(time.Date(2028, 2, 29, 23, 59, 0, 0, time.UTC))
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Clock: clk})
-	bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
-	if st := bud.Status(); st.Month != "2028-02" || st.RequestsToday != 1 {
-		t.Fatalf("on 29 February: %+v", st)
-	}
-	clk.Advance(2 * time.Minute)
-	if st := bud.Status(); st.Month != "2028-03" || st.SpendUSD != 0 || st.RequestsToday != 0 {
-		t.Errorf("on 1 March: %+v", st)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -17,7 +18,7 @@ func TestSetChargeLimitRunsOneCommand(t *testing.T) {
 	}
 	pub.inject(setBase+"/charge_limit", "80")
 	r := pub.waitResult(t)
-	if r.Status != StatusOK || r.Key != "charge_limit" || r.Command != "set_charge_limit" || r.Woke {
+	if r.Status != command.StatusOK || r.Key != "charge_limit" || r.Command != "set_charge_limit" || r.Woke {
 		t.Fatalf("result = %+v", r)
 	}
 	want := []fleet.Command{{Name: "set_charge_limit", Params: map[string]any{"percent": 80}}}
@@ -37,17 +38,17 @@ func TestBadPayloadsCallNothing(t *testing.T) {
 	cases := []struct {
 		topic, payload, key, code string
 	}{
-		{setBase + "/charge_limit", "120", "charge_limit", CodeInvalidPayload},
-		{setBase + "/charge_limit", "eighty", "charge_limit", CodeInvalidPayload},
-		{setBase + "/battery_level", "50", "battery_level", CodeReadOnly},
-		{setBase + "/warp_drive", "ON", "warp_drive", CodeUnknownKey},
-		{setBase, `{"charge_limit": "x"`, "", CodeInvalidPayload},
-		{setBase, `[80]`, "", CodeInvalidPayload},
+		{setBase + "/charge_limit", "120", "charge_limit", command.CodeInvalidPayload},
+		{setBase + "/charge_limit", "eighty", "charge_limit", command.CodeInvalidPayload},
+		{setBase + "/battery_level", "50", "battery_level", command.CodeReadOnly},
+		{setBase + "/warp_drive", "ON", "warp_drive", command.CodeUnknownKey},
+		{setBase, `{"charge_limit": "x"`, "", command.CodeInvalidPayload},
+		{setBase, `[80]`, "", command.CodeInvalidPayload},
 	}
 	for _, c := range cases {
 		pub.inject(c.topic, c.payload)
 		r := pub.waitResult(t)
-		if r.Status != StatusError || r.Error == nil || r.Error.Code != c.code || r.Key != c.key {
+		if r.Status != command.StatusError || r.Error == nil || r.Error.Code != c.code || r.Key != c.key {
 			t.Errorf("%s %q: result = %+v", c.topic, c.payload, r)
 		}
 	}
@@ -59,7 +60,7 @@ func TestBadPayloadsCallNothing(t *testing.T) {
 func TestJSONSetEchoesTransactionPerKey(t *testing.T) {
 	_, ff, pub, _ := newTestBridge(t, nil)
 	pub.inject(setBase, `{"charge_limit": 75, "battery_level": 3, "sentry_mode": "ON", "transaction": "t1"}`)
-	got := map[string]Result{}
+	got := map[string]command.Result{}
 	for i := 0; i < 3; i++ {
 		r := pub.waitResult(t)
 		got[r.Key] = r
@@ -68,10 +69,10 @@ func TestJSONSetEchoesTransactionPerKey(t *testing.T) {
 		}
 	}
 	pub.noResult(t)
-	if got["charge_limit"].Status != StatusOK || got["sentry_mode"].Status != StatusOK {
+	if got["charge_limit"].Status != command.StatusOK || got["sentry_mode"].Status != command.StatusOK {
 		t.Errorf("results = %+v", got)
 	}
-	if got["battery_level"].Error == nil || got["battery_level"].Error.Code != CodeReadOnly {
+	if got["battery_level"].Error == nil || got["battery_level"].Error.Code != command.CodeReadOnly {
 		t.Errorf("battery_level = %+v", got["battery_level"])
 	}
 	sent := ff.sent()
@@ -96,7 +97,7 @@ func TestCommandWakesSleepingCar(t *testing.T) {
 	})
 	pub.inject(setBase+"/sentry_mode", "ON")
 	r := pub.waitResult(t)
-	if r.Status != StatusOK || !r.Woke {
+	if r.Status != command.StatusOK || !r.Woke {
 		t.Fatalf("result = %+v", r)
 	}
 	if ff.callCount("wake_up") != 1 || ff.callCount("vehicle") != 2 {
@@ -113,7 +114,7 @@ func TestWakeThatNeverCompletes(t *testing.T) {
 	sched.Fire("connectivity")
 	pub.inject(setBase+"/sentry_mode", "ON")
 	r := pub.waitResult(t)
-	if r.Status != StatusError || r.Error.Code != CodeVehicleAsleep {
+	if r.Status != command.StatusError || r.Error.Code != command.CodeVehicleAsleep {
 		t.Fatalf("result = %+v", r)
 	}
 	if len(ff.sent()) != 0 {
@@ -132,7 +133,7 @@ func TestMissingScopeRefusedWithoutCall(t *testing.T) {
 	})
 	pub.inject(setBase+"/charge_limit", "80")
 	r := pub.waitResult(t)
-	if r.Error == nil || r.Error.Code != CodeMissingScope || r.Error.URL == "" {
+	if r.Error == nil || r.Error.Code != command.CodeMissingScope || r.Error.URL == "" {
 		t.Fatalf("result = %+v", r)
 	}
 	if len(ff.sent()) != 0 {
@@ -146,18 +147,18 @@ func TestDenyListAndRateLimit(t *testing.T) {
 		o.Commands.RateLimitPerMinute = 3
 	})
 	pub.inject(setBase+"/locked", "UNLOCK")
-	if r := pub.waitResult(t); r.Error == nil || r.Error.Code != CodeCommandDenied {
+	if r := pub.waitResult(t); r.Error == nil || r.Error.Code != command.CodeCommandDenied {
 		t.Fatalf("unlock = %+v", r)
 	}
 	for i := 0; i < 3; i++ {
 		pub.inject(setBase+"/locked", "LOCK")
-		if r := pub.waitResult(t); r.Status != StatusOK {
+		if r := pub.waitResult(t); r.Status != command.StatusOK {
 			t.Fatalf("lock %d = %+v", i, r)
 		}
 	}
 	pub.inject(setBase+"/locked", "LOCK")
 	r := pub.waitResult(t)
-	if r.Error == nil || r.Error.Code != CodeRateLimited || r.Error.RetryAfter <= 0 {
+	if r.Error == nil || r.Error.Code != command.CodeRateLimited || r.Error.RetryAfter <= 0 {
 		t.Fatalf("4th lock = %+v", r)
 	}
 	if n := len(ff.sent()); n != 3 {
@@ -173,15 +174,15 @@ func TestCarAnswersAreClassified(t *testing.T) {
 		status string
 		code   string
 	}{
-		{&fleet.CommandResult{Result: false, Reason: "already_set"}, nil, StatusOK, ""},
-		{&fleet.CommandResult{Result: false, Reason: "disconnected"}, nil, StatusError, CodeCarRefused},
-		{nil, &fleet.APIError{Status: 0, Kind: fleet.ErrTimeout}, StatusUnknown, CodeTimeout},
-		{nil, &fleet.APIError{Status: 429, Kind: fleet.ErrRateLimited, RetryAfter: 30e9}, StatusError, CodeRateLimited},
-		{nil, &fleet.APIError{Status: 403, Kind: fleet.ErrProtocolRequired}, StatusError, CodeSigningRequired},
-		{nil, &fleet.APIError{Status: 403, Kind: fleet.ErrExceededLimit}, StatusError, CodeBudgetExceeded},
-		{nil, &fleet.APIError{Status: 412, Kind: fleet.ErrNotRegistered}, StatusError, CodeRegionNotRegistd},
-		{nil, &fleet.APIError{Status: 401, Kind: fleet.ErrUnauthorized}, StatusError, CodeLoginRequired},
-		{nil, &fleet.APIError{Status: 503, Kind: fleet.ErrServer}, StatusUnknown, CodeFleetError},
+		{&fleet.CommandResult{Result: false, Reason: "already_set"}, nil, command.StatusOK, ""},
+		{&fleet.CommandResult{Result: false, Reason: "disconnected"}, nil, command.StatusError, command.CodeCarRefused},
+		{nil, &fleet.APIError{Status: 0, Kind: fleet.ErrTimeout}, command.StatusUnknown, command.CodeTimeout},
+		{nil, &fleet.APIError{Status: 429, Kind: fleet.ErrRateLimited, RetryAfter: 30e9}, command.StatusError, command.CodeRateLimited},
+		{nil, &fleet.APIError{Status: 403, Kind: fleet.ErrProtocolRequired}, command.StatusError, command.CodeSigningRequired},
+		{nil, &fleet.APIError{Status: 403, Kind: fleet.ErrExceededLimit}, command.StatusError, command.CodeBudgetExceeded},
+		{nil, &fleet.APIError{Status: 412, Kind: fleet.ErrNotRegistered}, command.StatusError, command.CodeRegionNotRegistd},
+		{nil, &fleet.APIError{Status: 401, Kind: fleet.ErrUnauthorized}, command.StatusError, command.CodeLoginRequired},
+		{nil, &fleet.APIError{Status: 503, Kind: fleet.ErrServer}, command.StatusUnknown, command.CodeFleetError},
 	}
 	for _, c := range cases {
 		ff.set(func() { ff.cmdResult, ff.cmdErr = c.cr, c.err })
@@ -194,10 +195,10 @@ func TestCarAnswersAreClassified(t *testing.T) {
 		if r.Status != c.status || code != c.code {
 			t.Errorf("%+v %v: status %s code %s, want %s %s", c.cr, c.err, r.Status, code, c.status, c.code)
 		}
-		if c.code == CodeCarRefused && r.Error.Message != "disconnected" {
+		if c.code == command.CodeCarRefused && r.Error.Message != "disconnected" {
 			t.Errorf("car_refused message = %q, want the car's reason", r.Error.Message)
 		}
-		if c.code == CodeRateLimited && r.Error.RetryAfter != 30 {
+		if c.code == command.CodeRateLimited && r.Error.RetryAfter != 30 {
 			t.Errorf("retry_after = %d", r.Error.RetryAfter)
 		}
 	}

@@ -1,238 +1,156 @@
 package bridge
 
 import (
+	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
-// VehicleView is what vehicle entities read: the newest copy of every
-// vehicle_data block, plus what the bridge knows itself. Blocks are replaced
-// whole by newer ones and kept when a read did not return them, so a sleeping
-// car keeps its last known values.
-type VehicleView struct {
-	VIN         string
-	DisplayName string
-	// State is the Fleet state: online, asleep or offline.
-	State string
-	// CommandSigning is "required", "allowed" or "off" as far as known.
-	CommandSigning string
-	// KeyPaired is whether the app's virtual key is paired with the car
-	// (fleet_status); nil until known.
-	KeyPaired *bool
-	// keyRecheckUntil: after a key_not_paired result, pairing is re-checked
-	// until then so the entity turns on soon after the user pairs;
-	// keyCheckedAt paces those checks (pairing.go).
-	keyRecheckUntil, keyCheckedAt time.Time
-	Data                          fleet.VehicleData
-	// missingBlocks are the asked-for blocks the last read lacked (drift.go).
-	missingBlocks string
-	// LastSeen is the time of the last successful vehicle_data read.
-	LastSeen time.Time
-	// Stream is what the Fleet Telemetry stream said of the car, and when.
-	Stream StreamState
+// A device kind is two small interfaces and a table. family is the kind as
+// a whole: which products of the account it adopts, its first reads and its
+// polling jobs. kind is what one device of it does: the rows it reads, its
+// HA device block, how it sends a command and confirms it. A new kind is
+// one file implementing both, its table in entity, and a line in
+// Bridge.families; nothing else branches on kinds.
+type family interface {
+	// adopt makes the device of a product of the account, or returns ""
+	// when the product is not of this kind; build runs under b.mu and only
+	// when no device has the uid yet.
+	adopt(p fleet.Product) (uid string, build func() *device)
+	// start reads the kind's devices once, after the first discovery.
+	start(ctx context.Context)
+	// jobs are the kind's polling jobs.
+	jobs(ctx context.Context) []job
+	// prepareRefresh runs before a get or refresh request reads its
+	// devices (r.due), for reads the kind makes once for all of them.
+	prepareRefresh(ctx context.Context, r *refreshing)
 }
 
-// merge takes the blocks a read returned and keeps the others.
-func (v *VehicleView) merge(d *fleet.VehicleData) {
-	if d == nil {
-		return
-	}
-	if d.DisplayName != "" {
-		v.DisplayName = d.DisplayName
-	}
-	if d.Charge != nil {
-		v.Data.Charge = d.Charge
-	}
-	if d.Climate != nil {
-		v.Data.Climate = d.Climate
-	}
-	if d.Drive != nil {
-		v.Data.Drive = d.Drive
-	}
-	if d.Vehicle != nil {
-		v.Data.Vehicle = d.Vehicle
-	}
-	if d.Config != nil {
-		v.Data.Config = d.Config
-	}
-	if d.GUI != nil {
-		v.Data.GUI = d.GUI
-	}
+// kind is the per-device half of a device kind. Methods that take no
+// context run under b.mu.
+type kind interface {
+	// kindName names the kind on bridge/info and the status page.
+	kindName() string
+	// view is what the kind's rows read.
+	view() any
+	// table is every row the device can offer now, before the user's and
+	// the token's filter.
+	table() []*entity.Spec
+	// hassDevice is the HA device block, from what is known now.
+	hassDevice() hass.Device
+	// stateKeys adds the kind's own keys to the state object ("state", and
+	// more for a car).
+	stateKeys(m map[string]any)
+	// describe fills the kind's own fields of bridge/info and the status
+	// page.
+	describe(di *DeviceInfo, ds *DeviceStatus)
+	// prime reads a new device before its first publish (ctx, no lock).
+	prime(ctx context.Context)
+	// refresh reads the device now for a get or refresh request; r knows
+	// what else the request reads (ctx, no lock).
+	refresh(ctx context.Context, r *refreshing)
+	// send runs one command (ctx, no lock); woke says whether it woke the
+	// device.
+	send(ctx context.Context, cmd fleet.Command) (res *fleet.CommandResult, woke bool, err error)
+	// confirm reads what a command changed, once (ctx, no lock).
+	confirm(ctx context.Context)
+	// noteResult learns from a command result before it is published.
+	noteResult(r command.Result)
+	// owner is the device this one belongs to (a Wall Connector's site): it
+	// goes when its owner goes. nil for the account's own products.
+	owner() *device
 }
 
-// SiteView is what energy-site entities read.
-type SiteView struct {
-	ID   int64
-	Name string
-	Live *fleet.LiveStatus
-	Info *fleet.SiteInfo
-	// Components are the products entry's components: the site's
-	// capabilities until site_info has been read.
-	Components *fleet.SiteComponents
-	// Totals are today's energy counters from calendar_history.
-	Totals SiteTotals
-	// primed is set when discover read the site and no poll has published
-	// it since, so the first poll does not pay for the same reads again.
-	primed bool
-	// wallConnectors are the site's Wall Connector devices, by DIN.
-	wallConnectors map[string]*device
+// kindBase is the no-op part of a kind, for what a kind does not do.
+type kindBase struct{}
+
+func (kindBase) prime(context.Context)               {}
+func (kindBase) noteResult(command.Result)           {}
+func (kindBase) owner() *device                      { return nil }
+func (kindBase) confirm(context.Context)             {}
+func (kindBase) describe(*DeviceInfo, *DeviceStatus) {}
+func (kindBase) stateKeys(m map[string]any)          { m["state"] = "online" }
+
+// send answers a command for a device whose table has none; the set
+// handler refuses such keys before they reach a queue.
+func (kindBase) send(context.Context, fleet.Command) (*fleet.CommandResult, bool, error) {
+	return nil, false, errors.New("this device takes no commands")
 }
 
-// binding is a table row bound to one device: the generic parts of Entity
-// closed over the device's view, so the publishing code needs no generics.
-type binding struct {
-	key         string
-	platform    hass.Platform
-	name        string
-	deviceClass hass.DeviceClass
-	stateClass  hass.StateClass
-	unit        string
-	quantity    Quantity
-	precision   *int
-	icon        string
-	category    hass.EntityCategory
-	source      fleet.Endpoint
-	scope       string
-	number      *NumberSpec
-	options     []string
-	disabled    bool
-	configure   func(*hass.Component, Topics)
-	writable    bool
-	value       func() any
-	command     func(v any) (fleet.Command, error)
-	cmdScopes   []string
-	group       string
-	groupOf     func(fleet.Command) string
-	telemetry   telemetryBinding
-}
-
-// bind closes the rows of a table over a view getter.
-func bind[D any](rows []Entity[D], view func() D) []binding {
-	out := make([]binding, 0, len(rows))
-	for _, r := range rows {
-		r := r
-		b := binding{
-			key: r.Key, platform: r.Platform, name: r.Name, deviceClass: r.DeviceClass,
-			stateClass: r.StateClass, unit: r.Unit, quantity: r.Quantity, precision: r.Precision,
-			icon: r.Icon, category: r.Category, source: r.Source, scope: r.Scope, number: r.Number,
-			options: r.Options, disabled: r.Disabled, configure: r.Configure,
-			writable: r.Command != nil, cmdScopes: r.CommandScopes, group: r.Group, groupOf: r.GroupOf,
-			telemetry: r.Telemetry.bind(view),
-		}
-		if r.Value != nil {
-			b.value = func() any { return present(r.Value(view())) }
-		} else {
-			b.value = func() any { return nil }
-		}
-		if r.Command != nil {
-			b.command = func(v any) (fleet.Command, error) { return r.Command(v, view()) }
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-// deviceKind tells cars from energy sites.
-type deviceKind int
-
-const (
-	kindVehicle deviceKind = iota
-	kindSite
-)
-
-// device is one bridged car or site. All fields are guarded by Bridge.mu.
+// device is one bridged car, site or Wall Connector: what every kind
+// shares. All fields are guarded by Bridge.mu.
 type device struct {
-	kind deviceKind
+	b *Bridge
+	k kind
 	// name is the topic segment: the configured name, else the VIN or site id.
 	name string
 	// uid is the id used in unique_ids: the VIN or the site id.
-	uid      string
-	vehicle  *VehicleView
-	site     *SiteView
-	entities []binding
+	uid string
+	// rows are the rows the device offers: pointers into the kind's shared
+	// table, after the user's and the token's filter.
+	rows []*entity.Spec
 	// hassDevice is the HA device block; rebuilt when the model or firmware changes.
 	hassDevice hass.Device
 	// updatedAt is the time of the last successful read of any kind.
 	updatedAt time.Time
-	// lastState is the last state payload published, to publish on change only.
-	lastState []byte
-	// lastDiscovery remembers which discovery topics were published.
-	lastDiscovery map[string][]byte
+	// lastState is the hash of the last state payload published, to publish
+	// on change only.
+	lastState [sha256.Size]byte
+	// discovered are the rows whose discovery configs were published last,
+	// so the configs of rows no longer offered can be cleared.
+	discovered []*entity.Spec
 	// available is false when the bridge cannot serve the device.
 	available bool
 	// lastError is the last Fleet error for this device ("" after a success).
 	lastError string
-	// queue feeds the device's command worker (nil until the first command).
-	queue chan job
-	// stopWorker ends the worker when the device leaves the account.
-	stopWorker chan struct{}
-	// cmdTimes are the start times of recent commands, for the rate limit.
-	cmdTimes []time.Time
-	// lastResult is the last command result, for the diagnostic entity.
-	lastResult *Result
-	// parent is the energy site of a Wall Connector (nil otherwise).
-	parent *device
+	// lastResult is the last command result, for the status page.
+	lastResult *command.Result
+}
+
+// newDevice returns a device of kind k, its rows not yet bound (bindRows).
+func (b *Bridge) newDevice(name, uid string, k kind) *device {
+	return &device{b: b, k: k, name: name, uid: uid, available: true}
 }
 
 // writable reports whether the device has any entity that takes commands.
 func (d *device) writable() bool {
-	for _, e := range d.entities {
-		if e.command != nil {
+	for _, e := range d.rows {
+		if e.Writable() {
 			return true
 		}
 	}
 	return false
 }
 
-// all returns the table's entities plus the bridge's own diagnostics of the
-// device (the last command result), which exist for every device kind.
-func (d *device) all() []binding {
-	out := make([]binding, 0, len(d.entities)+1)
-	out = append(out, d.entities...)
+// all returns the device's rows plus the bridge's own diagnostic of a
+// writable device (the last command result), which every kind has.
+func (d *device) all() []*entity.Spec {
 	if !d.writable() {
-		return out
+		return d.rows
 	}
-	return append(out, binding{
-		key: "last_command", platform: hass.Sensor, name: "Last command result",
-		icon: "mdi:console-line", category: hass.CategoryDiagnostic, source: SourceBridge,
-		value: func() any {
-			r := d.lastResult
-			if r == nil {
-				return nil
-			}
-			s := r.Key + ": " + r.Status
-			if r.Error != nil {
-				s += " (" + r.Error.Code + ")"
-			}
-			return s
-		},
-	})
+	out := make([]*entity.Spec, 0, len(d.rows)+1)
+	return append(append(out, d.rows...), entity.LastCommand())
 }
 
 // stateJSON builds the device's state object: every entity key (null when
 // absent, so HA templates render None = unknown: one null policy), plus
-// state and updated_at.
+// the kind's own keys and updated_at.
 func (d *device) stateJSON(units string) ([]byte, error) {
-	m := make(map[string]any, len(d.entities)+3)
+	m := make(map[string]any, len(d.rows)+4)
+	view := d.k.view()
 	for _, e := range d.all() {
-		if e.platform == hass.Button {
-			continue // a button has no state
+		if v, ok := e.StateValue(view, units); ok {
+			m[e.Key] = v
 		}
-		v := e.value()
-		if f, ok := v.(float64); ok && e.quantity != QNone {
-			v = convert(e.quantity, units, f)
-		}
-		m[e.key] = v
 	}
-	if d.vehicle != nil {
-		m["state"] = d.vehicle.State
-		m["data_source"], m["telemetry_at"] = d.vehicle.sourceKeys()
-	} else {
-		m["state"] = "online"
-	}
+	d.k.stateKeys(m)
 	if !d.updatedAt.IsZero() {
 		m["updated_at"] = d.updatedAt.UTC().Format(time.RFC3339)
 	} else {
@@ -241,12 +159,53 @@ func (d *device) stateJSON(units string) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// entity returns the binding of a key, or nil.
-func (d *device) entity(key string) *binding {
-	for i := range d.entities {
-		if d.entities[i].key == key {
-			return &d.entities[i]
+// entity returns the row of a key, or nil.
+func (d *device) entity(key string) *entity.Spec {
+	for _, e := range d.rows {
+		if e.Key == key {
+			return e
 		}
 	}
 	return nil
+}
+
+// bindRows offers the kind's rows the user and the token allow, and
+// reports whether the offered set changed (then the caller republishes
+// discovery, which clears the configs no longer offered). Callers hold b.mu.
+func (d *device) bindRows() bool {
+	next := d.b.filter(d.k.table())
+	changed := len(next) != len(d.rows)
+	for i := 0; !changed && i < len(next); i++ {
+		changed = next[i] != d.rows[i]
+	}
+	d.rows = next
+	return changed
+}
+
+// The command executor's view of a device.
+var _ command.Target = (*device)(nil)
+
+// Name implements command.Target.
+func (d *device) Name() string { return d.name }
+
+// UID implements command.Target.
+func (d *device) UID() string { return d.uid }
+
+// Send implements command.Target: the kind chooses the route.
+func (d *device) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
+	return d.k.send(ctx, cmd)
+}
+
+// Publish implements command.Target.
+func (d *device) Publish(r command.Result) { d.b.publishResult(d, r) }
+
+// Settle implements command.Target: the confirming read, then the hooks
+// that wait for the device to be ready again.
+func (d *device) Settle(ctx context.Context, r command.Result, confirm bool) {
+	if confirm {
+		d.k.confirm(ctx)
+	}
+	for _, h := range d.b.opts.Hooks {
+		h.OnCommandDone(d.name, r)
+	}
 }

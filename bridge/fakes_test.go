@@ -10,6 +10,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
@@ -261,17 +263,17 @@ func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fake
 	ff := newFakeFleet()
 	ff.products = []fleet.Product{
 		{VIN: testVIN, DisplayName: "Red Three", State: "online"},
-		{EnergySiteID: 42, SiteName: "Home", Components: &fleet.SiteComponents{Battery: Ptr(true)}},
+		{EnergySiteID: 42, SiteName: "Home", Components: &fleet.SiteComponents{Battery: entity.Ptr(true)}},
 	}
 	ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "online"}}
 	ff.data[testVIN] = &fleet.VehicleData{VIN: testVIN, State: "online",
-		Charge:  &fleet.ChargeStateData{BatteryLevel: Ptr(62.0), ChargingState: Ptr("Charging"), BatteryRange: Ptr(200.0)},
-		Climate: &fleet.ClimateStateData{InsideTemp: Ptr(21.5)},
-		Drive:   &fleet.DriveStateData{Latitude: Ptr(52.5), Longitude: Ptr(13.4), Heading: Ptr(90.0)},
-		Vehicle: &fleet.VehicleStateData{Locked: Ptr(true), Odometer: Ptr(1000.0), CarVersion: Ptr("2026.32.5 abc")},
-		Config:  &fleet.VehicleConfigData{CarType: Ptr("model3")},
+		Charge:  &fleet.ChargeStateData{BatteryLevel: entity.Ptr(62.0), ChargingState: entity.Ptr("Charging"), BatteryRange: entity.Ptr(200.0)},
+		Climate: &fleet.ClimateStateData{InsideTemp: entity.Ptr(21.5)},
+		Drive:   &fleet.DriveStateData{Latitude: entity.Ptr(52.5), Longitude: entity.Ptr(13.4), Heading: entity.Ptr(90.0)},
+		Vehicle: &fleet.VehicleStateData{Locked: entity.Ptr(true), Odometer: entity.Ptr(1000.0), CarVersion: entity.Ptr("2026.32.5 abc")},
+		Config:  &fleet.VehicleConfigData{CarType: entity.Ptr("model3")},
 	}
-	ff.live[42] = &fleet.LiveStatus{SolarPower: Ptr(3000.0), PercentageCharged: Ptr(55.5), GridStatus: Ptr("Active")}
+	ff.live[42] = &fleet.LiveStatus{SolarPower: entity.Ptr(3000.0), PercentageCharged: entity.Ptr(55.5), GridStatus: entity.Ptr("Active")}
 	ff.info[42] = &fleet.SiteInfo{ID: "x"}
 	pub := newFakePub()
 	sched := schedule.NewManual()
@@ -301,11 +303,11 @@ func newTestBridge(t *testing.T, mod func(*Options)) (*Bridge, *fakeFleet, *fake
 }
 
 // waitResult returns the next command result published, decoded.
-func (p *fakePub) waitResult(t *testing.T) Result {
+func (p *fakePub) waitResult(t *testing.T) command.Result {
 	t.Helper()
 	select {
 	case m := <-p.results:
-		var r Result
+		var r command.Result
 		if err := json.Unmarshal(m.Payload, &r); err != nil {
 			t.Fatalf("result is not JSON: %s", m.Payload)
 		}
@@ -313,7 +315,7 @@ func (p *fakePub) waitResult(t *testing.T) Result {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no command result within 5s")
 	}
-	return Result{}
+	return command.Result{}
 }
 
 // noResult checks that no further result was published.

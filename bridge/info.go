@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
@@ -17,7 +18,7 @@ type Info struct {
 	Account *AccountInfo `json:"account,omitempty"`
 	// Budget is this month's Fleet API spend, its month-end projection and
 	// the polling stretch or pause. Absent without Options.Budget.
-	Budget *BudgetStatus `json:"budget,omitempty"`
+	Budget *economy.BudgetStatus `json:"budget,omitempty"`
 	// Polling is each car's polling state (asleep, driving, charging, idle,
 	// suspended…), by device name.
 	Polling map[string]string `json:"polling,omitempty"`
@@ -33,6 +34,8 @@ type DeviceInfo struct {
 	Label string `json:"label"`
 	State string `json:"state,omitempty"`
 	Error string `json:"last_error,omitempty"`
+	// polling is the car's polling state, gathered into Info.Polling.
+	polling string
 }
 
 // Requests counts Fleet API responses since start.
@@ -48,36 +51,25 @@ func (b *Bridge) info() Info {
 	inf := Info{Version: b.opts.Version, At: b.now().UTC().Format(time.RFC3339), Devices: []DeviceInfo{}}
 	for _, d := range b.sortedDevices() {
 		b.mu.Lock()
-		di := DeviceInfo{Name: d.name, ID: d.uid, Model: d.hassDevice.Model, Label: d.hassDevice.Name, Error: d.lastError}
-		switch d.kind {
-		case kindVehicle:
-			di.Kind = "vehicle"
-			di.State = d.vehicle.State
-		case kindWallConnector:
-			di.Kind = "wall_connector"
-		default:
-			di.Kind = "energy_site"
-		}
+		di := DeviceInfo{Name: d.name, Kind: d.k.kindName(), ID: d.uid, Model: d.hassDevice.Model,
+			Label: d.hassDevice.Name, Error: d.lastError}
+		d.k.describe(&di, nil)
 		b.mu.Unlock()
+		if di.polling != "" {
+			if inf.Polling == nil {
+				inf.Polling = map[string]string{}
+			}
+			inf.Polling[d.name] = di.polling
+		}
 		inf.Devices = append(inf.Devices, di)
 	}
 	inf.Account = b.accountInfo()
 	inf.Budget = b.opts.Budget.Status()
 	if inf.Budget == nil {
-		if until := b.pausedUntilNoBudget(); !until.IsZero() {
-			inf.Budget = &BudgetStatus{PausedUntil: until.UTC().Format(time.RFC3339), PauseReason: "EXCEEDED_LIMIT", Stretch: 1}
+		if until := b.pauser.PausedUntil(b.now()); !until.IsZero() {
+			inf.Budget = &economy.BudgetStatus{PausedUntil: until.UTC().Format(time.RFC3339), PauseReason: "EXCEEDED_LIMIT", Stretch: 1}
 		}
 	}
-	b.mu.Lock()
-	for _, d := range b.devices {
-		if p := b.policies[d.uid]; p != nil && d.kind == kindVehicle && p.state != "" {
-			if inf.Polling == nil {
-				inf.Polling = map[string]string{}
-			}
-			inf.Polling[d.name] = p.state
-		}
-	}
-	b.mu.Unlock()
 	if m := b.opts.Meter; m != nil {
 		r := &Requests{Billable: map[string]int{}, ByEndpoint: m.Total()}
 		for c, n := range m.Billable() {
@@ -143,21 +135,10 @@ func (b *Bridge) budgetTick(now time.Time) {
 }
 
 // publishBudgetEvent publishes one event on <base>/bridge/event.
-func (b *Bridge) publishBudgetEvent(ev BudgetEvent) {
+func (b *Bridge) publishBudgetEvent(ev economy.BudgetEvent) {
 	if payload, err := json.Marshal(ev); err == nil {
 		b.publish(b.opts.BaseTopic+"/bridge/event", payload, false)
 	}
-}
-
-// pausedUntilNoBudget is the EXCEEDED_LIMIT pause kept without a Budget.
-func (b *Bridge) pausedUntilNoBudget() time.Time {
-	now := b.now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if now.Before(b.pausedUntil) {
-		return b.pausedUntil
-	}
-	return time.Time{}
 }
 
 // publishBudgetDiscovery offers the budget sensors of the bridge device.
@@ -165,7 +146,7 @@ func (b *Bridge) publishBudgetDiscovery() {
 	if !b.opts.Discovery || b.opts.Budget == nil {
 		return
 	}
-	for _, c := range b.budgetComponents() {
+	for _, c := range b.bridgeDevice().BudgetComponents() {
 		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)
 		if err != nil {
 			continue

@@ -11,6 +11,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -107,8 +109,8 @@ func newPairingEnv(t *testing.T, cmdErr error) *pairingEnv {
 func (e *pairingEnv) keyPaired() *bool {
 	e.b.mu.Lock()
 	defer e.b.mu.Unlock()
-	if p := e.b.byUID[testVIN].vehicle.KeyPaired; p != nil {
-		return Ptr(*p)
+	if p := e.b.byUID[testVIN].k.(*car).v.KeyPaired; p != nil {
+		return entity.Ptr(*p)
 	}
 	return nil
 }
@@ -140,7 +142,7 @@ func TestKeyNotPairedResultAndRecheck(t *testing.T) {
 	e := newPairingEnv(t, fleet.ErrKeyNotPaired)
 	e.pub.inject("t2m/"+testVIN+"/set/charge_limit", "80")
 	r := e.pub.waitResult(t)
-	if r.Status != StatusError || r.Error == nil || r.Error.Code != CodeKeyNotPaired {
+	if r.Status != command.StatusError || r.Error == nil || r.Error.Code != command.CodeKeyNotPaired {
 		t.Fatalf("result = %+v", r)
 	}
 	if r.Error.Message != "vehicle rejected request: your public key has not been paired with the vehicle" ||
@@ -194,8 +196,8 @@ func TestSignedOutcomesOnMQTT(t *testing.T) {
 		code   string
 		remedy string
 	}{
-		{fmt.Errorf("%w (%w)", fleet.ErrMayHaveSucceeded, errors.New("context deadline exceeded")), StatusUnknown, CodeTimeout, "may have run"},
-		{fleet.ErrSigningRequired, StatusError, CodeSigningRequired, "tesla2mqtt keygen"},
+		{fmt.Errorf("%w (%w)", fleet.ErrMayHaveSucceeded, errors.New("context deadline exceeded")), command.StatusUnknown, command.CodeTimeout, "may have run"},
+		{fleet.ErrSigningRequired, command.StatusError, command.CodeSigningRequired, "tesla2mqtt keygen"},
 	} {
 		e := newPairingEnv(t, c.err)
 		e.pub.inject("t2m/"+testVIN+"/set/charge_limit", "80")

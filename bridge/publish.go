@@ -1,11 +1,13 @@
 package bridge
 
 import (
+	"crypto/sha256"
 	"encoding/json"
-	"strings"
+	"slices"
+	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 )
 
 // publish sends one message and logs a failure; state is cached in the
@@ -13,6 +15,17 @@ import (
 func (b *Bridge) publish(topic string, payload []byte, retained bool) {
 	if err := b.pub.Publish(topic, payload, retained); err != nil {
 		b.log.Debug().Err(err).Str("topic", topic).Msg("publish failed; will republish on reconnect")
+	}
+}
+
+// topics returns the MQTT topics of a device.
+func (b *Bridge) topics(d *device) entity.Topics {
+	base := b.opts.BaseTopic + "/" + d.name
+	return entity.Topics{
+		State:        base,
+		Availability: base + "/availability",
+		Set:          base + "/set",
+		Bridge:       b.opts.BaseTopic + "/bridge/state",
 	}
 }
 
@@ -24,7 +37,8 @@ func (b *Bridge) publishDevice(d *device) {
 }
 
 // publishState publishes the device's state object if it changed (or always
-// when force is set, for republishing after a reconnect).
+// when force is set, for republishing after a reconnect), then tells the
+// hooks.
 func (b *Bridge) publishState(d *device, force bool) {
 	b.mu.Lock()
 	payload, err := d.stateJSON(b.opts.Units)
@@ -33,15 +47,26 @@ func (b *Bridge) publishState(d *device, force bool) {
 		b.log.Error().Err(err).Str("device", d.name).Msg("cannot encode state")
 		return
 	}
-	if !force && string(payload) == string(d.lastState) {
+	sum := sha256.Sum256(payload)
+	if !force && sum == d.lastState {
 		b.mu.Unlock()
 		return
 	}
-	d.lastState = payload
+	d.lastState = sum
 	topic := b.topics(d).State
+	var ev StateEvent
+	if len(b.opts.Hooks) > 0 {
+		ev = StateEvent{Device: d.name, UID: d.uid, Kind: d.k.kindName(), Force: force, LastError: d.lastError}
+		if v, ok := d.k.view().(*entity.VehicleView); ok {
+			snap := *v
+			ev.Vehicle = &snap
+		}
+	}
 	b.mu.Unlock()
 	b.publish(topic, payload, true)
-	b.PublishTeslaMate(d.name, force)
+	for _, h := range b.opts.Hooks {
+		h.OnState(ev)
+	}
 }
 
 // publishAvailability publishes the device's availability topic.
@@ -56,6 +81,25 @@ func (b *Bridge) publishAvailability(d *device) {
 	b.publish(topic, []byte(payload), true)
 }
 
+// discovery is what the device and the bridge's settings add to its rows'
+// discovery payloads. Callers hold b.mu.
+func (b *Bridge) discovery(d *device) entity.Discovery {
+	return entity.Discovery{Prefix: b.opts.DiscoveryPrefix, Name: d.name, UID: d.uid, Topics: b.topics(d),
+		Device: &d.hassDevice, Origin: &b.origin, Units: b.opts.Units, Names: b.opts.EntityNames}
+}
+
+// discoveryTopics are the config topics of rows of d. Callers hold b.mu.
+func (b *Bridge) discoveryTopics(d *device, rows []*entity.Spec) []string {
+	disc := b.discovery(d)
+	out := make([]string, 0, len(rows))
+	for _, e := range rows {
+		if topic, err := e.ConfigTopic(disc); err == nil {
+			out = append(out, topic)
+		}
+	}
+	return out
+}
+
 // publishDiscovery publishes the device's HA discovery configs, and clears
 // (empty retained payload) configs it published before but no longer offers.
 func (b *Bridge) publishDiscovery(d *device) {
@@ -68,30 +112,33 @@ func (b *Bridge) publishDiscovery(d *device) {
 	}
 	var out []msg
 	b.mu.Lock()
-	seen := map[string]bool{}
+	disc := b.discovery(d)
 	all := d.all()
-	for i := range all {
-		e := &all[i]
-		topic, err := b.discoveryTopic(d, e)
+	offered := make([]*entity.Spec, 0, len(all))
+	for _, e := range all {
+		topic, err := e.ConfigTopic(disc)
 		if err != nil {
 			b.log.Error().Err(err).Msg("skipping entity")
 			continue
 		}
-		payload, err := json.Marshal(b.component(d, e))
+		payload, err := json.Marshal(e.Component(disc))
 		if err != nil {
-			b.log.Error().Err(err).Str("key", e.key).Msg("cannot encode discovery")
+			b.log.Error().Err(err).Str("key", e.Key).Msg("cannot encode discovery")
 			continue
 		}
-		seen[topic] = true
-		d.lastDiscovery[topic] = payload
+		offered = append(offered, e)
 		out = append(out, msg{topic, payload})
 	}
-	for topic := range d.lastDiscovery {
-		if !seen[topic] {
-			delete(d.lastDiscovery, topic)
-			out = append(out, msg{topic, nil})
+	var gone []*entity.Spec
+	for _, e := range d.discovered {
+		if !slices.Contains(offered, e) {
+			gone = append(gone, e)
 		}
 	}
+	for _, topic := range b.discoveryTopics(d, gone) {
+		out = append(out, msg{topic, nil})
+	}
+	d.discovered = offered
 	b.mu.Unlock()
 	for _, m := range out {
 		b.publish(m.topic, m.payload, true)
@@ -129,90 +176,34 @@ func (b *Bridge) setAllAvailability(payload string) {
 	}
 }
 
-// modelName turns car_type into the model HA shows.
-func modelName(carType string) string {
-	switch strings.ToLower(carType) {
-	case "model3":
-		return "Model 3"
-	case "modely":
-		return "Model Y"
-	case "models", "models2":
-		return "Model S"
-	case "modelx":
-		return "Model X"
-	case "cybertruck":
-		return "Cybertruck"
-	case "":
-		return "Tesla"
+// publishResult publishes one command result, remembers it for the
+// last_command diagnostic and the status page, and tells the hooks.
+func (b *Bridge) publishResult(d *device, r command.Result) {
+	r.At = b.now().UTC().Format(time.RFC3339)
+	if r.Status == "" {
+		r.Status = command.StatusError
 	}
-	return carType
-}
-
-// modelFromVIN reads the model from the fourth character of a Tesla VIN, so
-// a car that has been asleep since start still shows its model.
-func modelFromVIN(vin string) string {
-	if len(vin) == 17 {
-		switch vin[3] {
-		case '3':
-			return "Model 3"
-		case 'Y':
-			return "Model Y"
-		case 'S':
-			return "Model S"
-		case 'X':
-			return "Model X"
-		case 'C':
-			return "Cybertruck"
-		}
+	payload, err := json.Marshal(r)
+	if err != nil {
+		b.log.Error().Err(err).Msg("cannot encode result")
+		return
 	}
-	return "Tesla"
-}
-
-// vehicleHassDevice builds the HA device block of a car from what is known.
-func vehicleHassDevice(d *device) hass.Device {
-	v := d.vehicle
-	name := v.DisplayName
-	if name == "" {
-		name = d.name
+	b.mu.Lock()
+	d.k.noteResult(r)
+	d.lastResult = &r
+	if dg := entity.DiagnosticsOf(d.k.view()); dg != nil {
+		dg.LastCommand = r.Summary()
 	}
-	hd := hass.Device{
-		Identifiers:  []string{"tesla2mqtt_" + d.uid},
-		Name:         name,
-		Manufacturer: "Tesla",
-		Model:        modelName(""),
-		SerialNumber: v.VIN,
+	topic := b.topics(d).State + "/result"
+	b.mu.Unlock()
+	ev := b.log.Info()
+	if r.Status != command.StatusOK {
+		ev = b.log.Warn()
 	}
-	if c := v.Data.Config; c != nil && c.CarType != nil {
-		hd.Model = modelName(*c.CarType)
-	} else {
-		hd.Model = modelFromVIN(v.VIN)
+	ev.Str("device", d.name).Str("key", r.Key).Str("command", r.Command).Str("status", r.Status).Str("code", r.Code()).Msg("command result")
+	b.publish(topic, payload, false)
+	for _, h := range b.opts.Hooks {
+		h.OnResult(d.name, r)
 	}
-	if s := v.Data.Vehicle; s != nil && s.CarVersion != nil {
-		hd.SWVersion = strings.Fields(*s.CarVersion + " ")[0]
-	}
-	return hd
-}
-
-// siteHassDevice builds the HA device block of an energy site.
-func siteHassDevice(d *device, p fleet.Product) hass.Device {
-	name := p.SiteName
-	if name == "" {
-		name = d.name
-	}
-	model := "Energy site"
-	if c := p.Components; c != nil {
-		switch {
-		case c.Battery != nil && *c.Battery:
-			model = "Powerwall"
-		case c.Solar != nil && *c.Solar:
-			model = "Solar"
-		}
-	}
-	return hass.Device{
-		Identifiers:  []string{"tesla2mqtt_" + d.uid},
-		Name:         name,
-		Manufacturer: "Tesla",
-		Model:        model,
-		SerialNumber: d.uid,
-	}
+	b.publishState(d, false)
 }

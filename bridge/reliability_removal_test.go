@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 )
 
 // A car that leaves the account loses its discovery configs (empty retained
@@ -68,7 +70,7 @@ func TestRemovedDeviceIsClearedAndReturns(t *testing.T) {
 		t.Fatalf("events = %v, want device_added after the return", ev)
 	}
 	pub.inject(stateTopic+"/set/charge_limit", "70")
-	if r := pub.waitResult(t); r.Status != StatusOK {
+	if r := pub.waitResult(t); r.Status != command.StatusOK {
 		t.Fatalf("command after the return: %+v", r)
 	}
 }

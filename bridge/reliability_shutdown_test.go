@@ -7,6 +7,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -29,12 +31,12 @@ func (c *relCommander) VehicleCommand(ctx context.Context, _ string, _ fleet.Com
 
 // relRun runs a bridge over fakes whose commands go to cmdr, and returns its
 // publisher, a cancel for Run's context and a channel closed when Run returns.
-func relRun(t *testing.T, cmdr Commander) (*fakePub, context.CancelFunc, <-chan struct{}) {
+func relRun(t *testing.T, cmdr command.Commander) (*fakePub, context.CancelFunc, <-chan struct{}) {
 	t.Helper()
 	ff := newFakeFleet()
 	ff.products = []fleet.Product{{VIN: testVIN, DisplayName: "Red Three", State: "online"}}
 	ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "online"}}
-	ff.data[testVIN] = &fleet.VehicleData{VIN: testVIN, State: "online", Charge: &fleet.ChargeStateData{BatteryLevel: Ptr(62.0)}}
+	ff.data[testVIN] = &fleet.VehicleData{VIN: testVIN, State: "online", Charge: &fleet.ChargeStateData{BatteryLevel: entity.Ptr(62.0)}}
 	pub := newFakePub()
 	sched := schedule.NewManual()
 	b, err := New(Options{BaseTopic: "t2m", Discovery: true, Scheduler: sched, Commander: cmdr, Logger: zerolog.Nop(),
@@ -61,7 +63,7 @@ func TestShutdownInFlightCommandIsUnknown(t *testing.T) {
 	start := time.Now()
 	cancel()
 	r := pub.waitResult(t)
-	if r.Status != StatusUnknown || r.Key != "charge_limit" {
+	if r.Status != command.StatusUnknown || r.Key != "charge_limit" {
 		t.Fatalf("result of the cut-off command = %+v, want status unknown", r)
 	}
 	select {
@@ -83,7 +85,7 @@ func TestShutdownLetsCommandFinish(t *testing.T) {
 	<-cmdr.started
 	cancel()
 	close(cmdr.release)
-	if r := pub.waitResult(t); r.Status != StatusOK {
+	if r := pub.waitResult(t); r.Status != command.StatusOK {
 		t.Fatalf("result = %+v, want ok", r)
 	}
 	<-done

@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -27,27 +26,27 @@ type deviceEvent struct {
 	At     string `json:"at"`
 }
 
-// goneDevices counts the cars and sites missing from products and returns
-// those missing goneAfter times in a row, with their Wall Connectors; it
-// forgets them at once so no new command or poll reaches them. Callers hold
-// b.mu.
+// goneDevices counts the account's devices missing from products and
+// returns those missing goneAfter times in a row, with the devices they own
+// (a site's Wall Connectors); it forgets them at once so no new command or
+// poll reaches them. Callers hold b.mu.
 func (b *Bridge) goneDevices(products []fleet.Product) []*device {
 	if b.missing == nil {
 		b.missing = map[string]int{}
 	}
 	present := map[string]bool{}
 	for _, p := range products {
-		switch {
-		case p.IsVehicle():
-			present[p.VIN] = true
-		case p.IsEnergySite():
-			present[strconv.FormatInt(p.EnergySiteID, 10)] = true
+		for _, f := range b.families() {
+			if uid, _ := f.adopt(p); uid != "" {
+				present[uid] = true
+				break
+			}
 		}
 	}
 	var gone []*device
 	for uid, d := range b.byUID {
-		if d.kind != kindVehicle && d.kind != kindSite {
-			continue // Wall Connectors go with their site
+		if d.k.owner() != nil {
+			continue // owned devices go with their owner
 		}
 		if present[uid] {
 			delete(b.missing, uid)
@@ -60,7 +59,7 @@ func (b *Bridge) goneDevices(products []fleet.Product) []*device {
 	}
 	for _, d := range b.byUID {
 		for _, g := range gone {
-			if d.parent == g {
+			if d.k.owner() == g {
 				gone = append(gone, d)
 				break
 			}
@@ -71,27 +70,22 @@ func (b *Bridge) goneDevices(products []fleet.Product) []*device {
 		delete(b.devices, d.name)
 		delete(b.byUID, d.uid)
 		delete(b.lastRefresh, d.name)
-		if d.stopWorker != nil {
-			close(d.stopWorker)
-			d.stopWorker = nil
-		}
 	}
 	return gone
 }
 
-// removeDevices clears what the bridge published for devices that left the
-// account: every discovery config (empty retained payload, which makes Home
-// Assistant delete the entities), the retained state, and availability set
-// to offline; then one device_removed event each.
+// removeDevices ends the commands of devices that left the account and
+// clears what the bridge published for them: every discovery config (empty
+// retained payload, which makes Home Assistant delete the entities), the
+// retained state, and availability set to offline; then one
+// device_removed event each.
 func (b *Bridge) removeDevices(gone []*device) {
 	for _, d := range gone {
+		b.exec.Remove(d)
 		b.mu.Lock()
 		t := b.topics(d)
-		topics := make([]string, 0, len(d.lastDiscovery))
-		for topic := range d.lastDiscovery {
-			topics = append(topics, topic)
-		}
-		clear(d.lastDiscovery)
+		topics := b.discoveryTopics(d, d.discovered)
+		d.discovered = nil
 		d.available = false
 		b.mu.Unlock()
 		b.log.Info().Str("device", d.name).Str("id", d.uid).Msg("device removed: no longer in the account")

@@ -1,14 +1,13 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -23,6 +22,8 @@ func (b *Bridge) subscribe() error {
 		{b.opts.DiscoveryPrefix + "/status", b.onHAStatus},
 		{base + "/bridge/request/+", b.onBridgeRequest},
 		{base + "/+/get", b.onGet},
+		{base + "/+/set", b.onSet},
+		{base + "/+/set/+", b.onSet},
 	}
 	for _, s := range subs {
 		if err := b.pub.Subscribe(s.topic, s.h); err != nil {
@@ -34,7 +35,7 @@ func (b *Bridge) subscribe() error {
 
 // onHAStatus republishes discovery and state when Home Assistant comes back,
 // after a short random delay so a restarting HA is ready and a fleet of
-// bridges does not answer in the same instant.
+// bridges does not answer in the same instant. Run owns the wait.
 func (b *Bridge) onHAStatus(m mqtt.Message) {
 	if strings.TrimSpace(string(m.Payload)) != "online" {
 		return
@@ -48,14 +49,10 @@ func (b *Bridge) onHAStatus(m mqtt.Message) {
 		b.republishAll()
 		return
 	}
-	b.mu.Lock()
-	ctx := b.ctx
-	b.mu.Unlock()
-	go func() {
-		if b.wait(ctx, delay) {
-			b.guard("ha_birth", b.republishAll)
-		}
-	}()
+	select {
+	case b.births <- delay:
+	default: // as many republishes are already waiting as a birth storm can use
+	}
 }
 
 // Response is the payload of <base>/bridge/response/<action>.
@@ -80,11 +77,10 @@ type bridgeRequest struct {
 // onBridgeRequest handles <base>/bridge/request/<action>.
 func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	action := m.Topic[strings.LastIndex(m.Topic, "/")+1:]
-	respTopic := b.opts.BaseTopic + "/bridge/response/" + action
 	var req bridgeRequest
 	if p := strings.TrimSpace(string(m.Payload)); p != "" {
 		if err := json.Unmarshal([]byte(p), &req); err != nil {
-			b.respond(respTopic, Response{Status: "error", Error: &ResponseError{
+			b.respond(action, Response{Status: "error", Error: &ResponseError{
 				Code: "invalid_payload", Message: "the request must be a JSON object: " + err.Error()}})
 			return
 		}
@@ -92,16 +88,16 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	switch action {
 	case "republish":
 		b.republishAll()
-		b.respond(respTopic, Response{Status: "ok", Transaction: req.Transaction})
+		b.respond(action, Response{Status: "ok", Transaction: req.Transaction})
 	case "refresh":
 		names, err := b.refresh(req.Device)
 		if err != nil {
-			b.respond(respTopic, Response{Status: "error", Transaction: req.Transaction, Error: err})
+			b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: err})
 			return
 		}
-		b.respond(respTopic, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
+		b.respond(action, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
 	default:
-		b.respond(respTopic, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
+		b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
 			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish", action)}})
 	}
 }
@@ -118,6 +114,13 @@ func (b *Bridge) onGet(m mqtt.Message) {
 	}
 }
 
+// refreshing is one get or refresh request as the kinds see it: the
+// devices it reads, and the cars its connectivity check read already.
+type refreshing struct {
+	due     []*device
+	checked map[*device]bool
+}
+
 // refresh reads one device now ("" = all), at most once per
 // RefreshMinInterval per device, since every read costs money.
 func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
@@ -125,9 +128,7 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 	if name == "" {
 		targets = b.sortedDevices()
 	} else {
-		b.mu.Lock()
-		d := b.devices[name]
-		b.mu.Unlock()
+		d := b.device(name)
 		if d == nil {
 			return nil, &ResponseError{Code: "unknown_device", Message: fmt.Sprintf("no device named %q", name)}
 		}
@@ -135,7 +136,7 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 	}
 	now := b.now()
 	var done, limited []string
-	var due []*device
+	r := &refreshing{}
 	for _, d := range targets {
 		b.mu.Lock()
 		last := b.lastRefresh[d.name]
@@ -148,39 +149,18 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 			limited = append(limited, d.name)
 			continue
 		}
-		due = append(due, d)
+		r.due = append(r.due, d)
 		done = append(done, d.name)
 	}
-	b.mu.Lock()
-	ctx := b.ctx
-	b.mu.Unlock()
-	// One connectivity check serves every car of the refresh; a car it
-	// found newly online has been read by it already.
-	var readByCheck map[*device]bool
-	for _, d := range due {
-		if d.kind == kindVehicle {
-			readByCheck = b.pollConnectivity(ctx)
-			break
-		}
-	}
-	for _, d := range due {
-		switch d.kind {
-		case kindVehicle:
-			b.mu.Lock()
-			online := d.vehicle.State == fleet.StateOnline
-			b.mu.Unlock()
-			if online && !readByCheck[d] {
-				b.pollVehicle(ctx, d)
+	if len(r.due) > 0 {
+		b.within(func(ctx context.Context) {
+			for _, f := range b.families() {
+				f.prepareRefresh(ctx, r)
 			}
-		case kindSite:
-			b.pollSite(ctx, d, true)
-		case kindWallConnector:
-			// A Wall Connector's values come with its site's live_status,
-			// unless the site itself is being read in this refresh.
-			if d.parent != nil && !slices.Contains(due, d.parent) {
-				b.pollSite(ctx, d.parent, false)
+			for _, d := range r.due {
+				d.k.refresh(ctx, r)
 			}
-		}
+		})
 	}
 	if len(done) == 0 && len(limited) > 0 {
 		return nil, &ResponseError{Code: "rate_limited", Message: fmt.Sprintf(
@@ -190,11 +170,15 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 	return done, nil
 }
 
-func (b *Bridge) respond(topic string, r Response) {
+// respond publishes the response to a bridge request and tells the hooks.
+func (b *Bridge) respond(action string, r Response) {
 	payload, err := json.Marshal(r)
 	if err != nil {
 		b.log.Error().Err(err).Msg("cannot encode response")
 		return
 	}
-	b.publish(topic, payload, false)
+	b.publish(b.opts.BaseTopic+"/bridge/response/"+action, payload, false)
+	for _, h := range b.opts.Hooks {
+		h.OnRequest(action, r)
+	}
 }

@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -64,13 +64,13 @@ func discovered(pub *fakePub, uidPrefix string) map[string]bool {
 }
 
 func powerwallInfo(tz string) *fleet.SiteInfo {
-	return &fleet.SiteInfo{ID: "STE1", SiteName: Ptr("Home"), BackupReservePercent: Ptr(20.0),
-		DefaultRealMode: Ptr("self_consumption"), InstallationTimeZone: Ptr(tz),
-		OffGridVehicleChargingReservePercent: Ptr(10.0),
-		UserSettings:                         &fleet.SiteUserSettings{StormModeEnabled: Ptr(false)},
-		Components: &fleet.SiteComponents{Battery: Ptr(true), Solar: Ptr(true), StormModeCapable: Ptr(true),
-			OffGridVehicleChargingReserveSupported: Ptr(true), CustomerPreferredExportRule: Ptr("pv_only"),
-			DisallowChargeFromGridWithSolarInstalled: Ptr(true)}}
+	return &fleet.SiteInfo{ID: "STE1", SiteName: entity.Ptr("Home"), BackupReservePercent: entity.Ptr(20.0),
+		DefaultRealMode: entity.Ptr("self_consumption"), InstallationTimeZone: entity.Ptr(tz),
+		OffGridVehicleChargingReservePercent: entity.Ptr(10.0),
+		UserSettings:                         &fleet.SiteUserSettings{StormModeEnabled: entity.Ptr(false)},
+		Components: &fleet.SiteComponents{Battery: entity.Ptr(true), Solar: entity.Ptr(true), StormModeCapable: entity.Ptr(true),
+			OffGridVehicleChargingReserveSupported: entity.Ptr(true), CustomerPreferredExportRule: entity.Ptr("pv_only"),
+			DisallowChargeFromGridWithSolarInstalled: entity.Ptr(true)}}
 }
 
 var batteryControls = []string{"battery_level", "battery_power", "backup_reserve", "operation_mode", "storm_watch",
@@ -81,21 +81,21 @@ func TestSiteCapabilitiesDecideTheEntities(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	_, ff, pub, sched := newSiteBridge(t, clk, func(ff *fakeFleet) {
 		ff.products = []fleet.Product{
-			{EnergySiteID: 1, SiteName: "Home", Components: &fleet.SiteComponents{Battery: Ptr(true)}},
-			{EnergySiteID: 2, SiteName: "Cabin", ResourceType: "solar", Components: &fleet.SiteComponents{Battery: Ptr(false)}},
-			{EnergySiteID: 3, SiteName: "Barn", Components: &fleet.SiteComponents{Battery: Ptr(true)}},
+			{EnergySiteID: 1, SiteName: "Home", Components: &fleet.SiteComponents{Battery: entity.Ptr(true)}},
+			{EnergySiteID: 2, SiteName: "Cabin", ResourceType: "solar", Components: &fleet.SiteComponents{Battery: entity.Ptr(false)}},
+			{EnergySiteID: 3, SiteName: "Barn", Components: &fleet.SiteComponents{Battery: entity.Ptr(true)}},
 		}
 		ff.info[1] = powerwallInfo("Europe/Berlin")
-		ff.live[1] = &fleet.LiveStatus{SolarPower: Ptr(1000.0), BatteryPower: Ptr(-500.0), PercentageCharged: Ptr(50.0),
-			EnergyLeft: Ptr(6750.0), TotalPackEnergy: Ptr(13500.0), GridStatus: Ptr("Active")}
-		ff.info[2] = &fleet.SiteInfo{ID: "STE2", Components: &fleet.SiteComponents{Battery: Ptr(false), Solar: Ptr(true),
-			StormModeCapable: Ptr(false), OffGridVehicleChargingReserveSupported: Ptr(false)}}
-		ff.live[2] = &fleet.LiveStatus{SolarPower: Ptr(800.0), GridPower: Ptr(-300.0), PercentageCharged: Ptr(0.0)}
+		ff.live[1] = &fleet.LiveStatus{SolarPower: entity.Ptr(1000.0), BatteryPower: entity.Ptr(-500.0), PercentageCharged: entity.Ptr(50.0),
+			EnergyLeft: entity.Ptr(6750.0), TotalPackEnergy: entity.Ptr(13500.0), GridStatus: entity.Ptr("Active")}
+		ff.info[2] = &fleet.SiteInfo{ID: "STE2", Components: &fleet.SiteComponents{Battery: entity.Ptr(false), Solar: entity.Ptr(true),
+			StormModeCapable: entity.Ptr(false), OffGridVehicleChargingReserveSupported: entity.Ptr(false)}}
+		ff.live[2] = &fleet.LiveStatus{SolarPower: entity.Ptr(800.0), GridPower: entity.Ptr(-300.0), PercentageCharged: entity.Ptr(0.0)}
 		pw3 := powerwallInfo("Europe/Berlin")
-		pw3.Components.StormModeCapable = Ptr(false)
-		pw3.Components.OffGridVehicleChargingReserveSupported = Ptr(false)
+		pw3.Components.StormModeCapable = entity.Ptr(false)
+		pw3.Components.OffGridVehicleChargingReserveSupported = entity.Ptr(false)
 		ff.info[3] = pw3
-		ff.live[3] = &fleet.LiveStatus{PercentageCharged: Ptr(80.0), BatteryPower: Ptr(0.0)}
+		ff.live[3] = &fleet.LiveStatus{PercentageCharged: entity.Ptr(80.0), BatteryPower: entity.Ptr(0.0)}
 	})
 
 	home := discovered(pub, "tesla2mqtt_1_")
@@ -135,8 +135,8 @@ func TestSiteCapabilitiesDecideTheEntities(t *testing.T) {
 	// The site gains storm watch and starts reporting energy_left: the next
 	// reads offer them; discovery is republished once.
 	ff.set(func() {
-		ff.info[3].Components.StormModeCapable = Ptr(true)
-		ff.live[3] = &fleet.LiveStatus{PercentageCharged: Ptr(80.0), EnergyLeft: Ptr(10800.0)}
+		ff.info[3].Components.StormModeCapable = entity.Ptr(true)
+		ff.live[3] = &fleet.LiveStatus{PercentageCharged: entity.Ptr(80.0), EnergyLeft: entity.Ptr(10800.0)}
 	})
 	sched.Fire("site_info")
 	if barn = discovered(pub, "tesla2mqtt_3_"); !barn["storm_watch"] || barn["energy_left"] {
@@ -147,7 +147,7 @@ func TestSiteCapabilitiesDecideTheEntities(t *testing.T) {
 		t.Errorf("after live_status: %v", barn)
 	}
 	// Losing a capability clears its config (empty retained payload).
-	ff.set(func() { ff.info[3].Components.StormModeCapable = Ptr(false) })
+	ff.set(func() { ff.info[3].Components.StormModeCapable = entity.Ptr(false) })
 	sched.Fire("site_info")
 	if barn = discovered(pub, "tesla2mqtt_3_"); barn["storm_watch"] {
 		t.Errorf("storm_watch still offered after the site lost it")
@@ -162,7 +162,7 @@ func TestSiteStartupReadsOnce(t *testing.T) {
 	b, ff, _, _ := newSiteBridge(t, clk, func(ff *fakeFleet) {
 		ff.products = []fleet.Product{{EnergySiteID: 1, SiteName: "Home"}}
 		ff.info[1] = powerwallInfo("Europe/Berlin")
-		ff.live[1] = &fleet.LiveStatus{PercentageCharged: Ptr(50.0)}
+		ff.live[1] = &fleet.LiveStatus{PercentageCharged: entity.Ptr(50.0)}
 	})
 	ff.mu.Lock()
 	calls := map[string]int{"site_info": ff.calls["site_info"], "live_status": ff.calls["live_status"],
@@ -171,61 +171,15 @@ func TestSiteStartupReadsOnce(t *testing.T) {
 	if want := map[string]int{"site_info": 1, "live_status": 1, "calendar_history": 1}; !reflect.DeepEqual(calls, want) {
 		t.Errorf("startup reads = %v, want %v", calls, want)
 	}
-	// refreshSite, as the command pipeline uses it: one fresh read of each.
+	// The confirming read after an energy command: one fresh read of each.
 	b.mu.Lock()
 	d := b.byUID["1"]
 	b.mu.Unlock()
-	b.refreshSite(context.Background(), d)
+	d.k.(*site).confirm(context.Background())
 	ff.mu.Lock()
 	defer ff.mu.Unlock()
 	if ff.calls["site_info"] != 2 || ff.calls["live_status"] != 2 {
-		t.Errorf("after refreshSite: %v", ff.calls)
-	}
-}
-
-func TestSiteControlsBuildEnergyCommands(t *testing.T) {
-	v := &SiteView{Info: powerwallInfo("UTC")}
-	rows := map[string]Entity[*SiteView]{}
-	for _, r := range siteEntities {
-		rows[r.Key] = r
-	}
-	for _, c := range []struct {
-		key    string
-		value  any
-		name   string
-		params map[string]any
-	}{
-		{"backup_reserve", "35", "backup", map[string]any{"backup_reserve_percent": 35}},
-		{"backup_reserve", 35.0, "backup", map[string]any{"backup_reserve_percent": 35}},
-		{"operation_mode", "autonomous", "operation", map[string]any{"default_real_mode": "autonomous"}},
-		{"operation_mode", "backup", "operation", map[string]any{"default_real_mode": "backup"}},
-		{"storm_watch", "ON", "storm_mode", map[string]any{"enabled": true}},
-		{"storm_watch", false, "storm_mode", map[string]any{"enabled": false}},
-		{"export_rule", "never", "grid_import_export", map[string]any{"customer_preferred_export_rule": "never"}},
-		{"grid_charging", "ON", "grid_import_export", map[string]any{"disallow_charge_from_grid_with_solar_installed": false}},
-		{"grid_charging", "OFF", "grid_import_export", map[string]any{"disallow_charge_from_grid_with_solar_installed": true}},
-		{"off_grid_vehicle_charging_reserve", "20", "off_grid_vehicle_charging_reserve",
-			map[string]any{"off_grid_vehicle_charging_reserve_percent": 20}},
-	} {
-		r := rows[c.key]
-		if r.Group != "energy" || !reflect.DeepEqual(r.CommandScopes, []string{fleet.ScopeEnergyCmds}) {
-			t.Errorf("%s: group %q scopes %v", c.key, r.Group, r.CommandScopes)
-		}
-		cmd, err := r.Command(c.value, v)
-		if err != nil || cmd.Name != c.name || !reflect.DeepEqual(cmd.Params, c.params) {
-			t.Errorf("%s %v → %+v, %v; want %s %v", c.key, c.value, cmd, err, c.name, c.params)
-		}
-	}
-	for _, c := range []struct {
-		key   string
-		value any
-	}{{"backup_reserve", "101"}, {"backup_reserve", "20.5"}, {"operation_mode", "eco"},
-		{"export_rule", "always"}, {"grid_charging", "maybe"}, {"off_grid_vehicle_charging_reserve", -1.0}} {
-		_, err := rows[c.key].Command(c.value, v)
-		var pe *PayloadError
-		if !errors.As(err, &pe) || pe.Code != CodeInvalidPayload || !strings.HasPrefix(pe.Message, c.key+" ") {
-			t.Errorf("%s %v: err = %v, want an invalid_payload naming the key", c.key, c.value, err)
-		}
+		t.Errorf("after the confirming read: %v", ff.calls)
 	}
 }
 
@@ -237,8 +191,8 @@ func TestWallConnectorsAreDevices(t *testing.T) {
 		info.Components.WallConnectors = []fleet.SiteWallConnectorInfo{{DIN: "B-2", PartName: "Gen 3 Wall Connector"}}
 		ff.info[42] = info
 		ff.live[42] = &fleet.LiveStatus{WallConnectors: []fleet.WallConnector{
-			{DIN: "B-2", State: Ptr(4.0), FaultState: Ptr(2.0), Power: Ptr(7400.0), VIN: Ptr("5YJ3E1EA7PF000001")},
-			{DIN: "A-1", State: Ptr(2.0), FaultState: Ptr(2.0), Power: Ptr(0.0)},
+			{DIN: "B-2", State: entity.Ptr(4.0), FaultState: entity.Ptr(2.0), Power: entity.Ptr(7400.0), VIN: entity.Ptr("5YJ3E1EA7PF000001")},
+			{DIN: "A-1", State: entity.Ptr(2.0), FaultState: entity.Ptr(2.0), Power: entity.Ptr(0.0)},
 		}}
 	})
 	// Numbered in DIN order: A-1 is wc-1.
@@ -286,7 +240,7 @@ func TestWallConnectorsAreDevices(t *testing.T) {
 		t.Errorf("site config at %d, wall connector config at %d", siteAt, wcAt)
 	}
 	// Updated from the site's live_status, with no call of their own.
-	ff.set(func() { ff.live[42].WallConnectors[0].Power = Ptr(3700.0) })
+	ff.set(func() { ff.live[42].WallConnectors[0].Power = entity.Ptr(3700.0) })
 	ff.mu.Lock()
 	before := ff.calls["live_status"]
 	ff.mu.Unlock()
@@ -322,8 +276,8 @@ func (h *solarHistory) answer(_ int64, q fleet.HistoryQuery) (*fleet.CalendarHis
 	// Two buckets, so the sum is what the bridge publishes.
 	half := wh / 2
 	return &fleet.CalendarHistory{Period: "day", TimeSeries: []fleet.EnergyHistoryItem{
-		{TotalSolarGeneration: Ptr(half), GridEnergyImported: Ptr(100.0)},
-		{TotalSolarGeneration: Ptr(wh - half), GridEnergyImported: Ptr(0.0)},
+		{TotalSolarGeneration: entity.Ptr(half), GridEnergyImported: entity.Ptr(100.0)},
+		{TotalSolarGeneration: entity.Ptr(wh - half), GridEnergyImported: entity.Ptr(0.0)},
 	}}, nil
 }
 
@@ -357,7 +311,7 @@ func TestEnergyTotalsMonotonicAndMidnightReset(t *testing.T) {
 	_, ff, pub, sched := newSiteBridge(t, clk, func(ff *fakeFleet) {
 		ff.products = []fleet.Product{{EnergySiteID: 7, SiteName: "Home"}}
 		ff.info[7] = powerwallInfo("Europe/Berlin")
-		ff.live[7] = &fleet.LiveStatus{PercentageCharged: Ptr(50.0)}
+		ff.live[7] = &fleet.LiveStatus{PercentageCharged: entity.Ptr(50.0)}
 		ff.history = h.answer
 	})
 	topic := "t2m/7"

@@ -4,6 +4,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -40,7 +43,7 @@ type DeviceStatus struct {
 	SigningRequired bool
 	// PairingURL is the car's own pairing link (with ?vin=).
 	PairingURL string
-	LastResult *Result
+	LastResult *command.Result
 	// LastError is the last Fleet error of a read ("" after a success).
 	LastError string
 	// LastPoll is the time of the last successful read (zero: none yet).
@@ -124,50 +127,29 @@ func (b *Bridge) scopeOnlyAccount() AccountInfo {
 	return inf
 }
 
-// deviceStatus copies one device. Callers hold b.mu. Pairing is read from
-// the car's key_paired and command_signing entities when its table has
-// them (they are keys of the state JSON), so whoever owns the pairing check
-// needs no hook here.
+// deviceStatus copies one device. Callers hold b.mu.
 func (b *Bridge) deviceStatus(d *device) DeviceStatus {
-	ds := DeviceStatus{Name: d.name, Label: d.hassDevice.Name, ID: d.uid, Model: d.hassDevice.Model,
-		LastError: d.lastError, LastPoll: d.updatedAt}
+	ds := DeviceStatus{Name: d.name, Label: d.hassDevice.Name, Kind: d.k.kindName(), ID: d.uid,
+		Model: d.hassDevice.Model, LastError: d.lastError, LastPoll: d.updatedAt}
 	if d.lastResult != nil {
 		r := *d.lastResult
 		ds.LastResult = &r
 	}
-	values := map[string]any{}
-	for _, e := range d.all() {
-		if v := e.value(); v != nil {
-			values[e.key] = v
-		}
-	}
-	if d.kind == kindVehicle {
-		ds.Kind = "vehicle"
-		ds.FleetState = d.vehicle.State
-		ds.CommandSigning = d.vehicle.CommandSigning
-		if s, ok := values["command_signing"].(string); ok && s != "" {
-			ds.CommandSigning = s
-		}
-		ds.SigningRequired = ds.CommandSigning == "required"
-		if p, ok := values["key_paired"].(bool); ok {
-			ds.KeyPaired = &p
-		}
-		if b.opts.Domain != "" {
-			ds.PairingURL = fleet.PairingURL(b.opts.Domain, d.uid)
-		}
-	} else {
-		ds.Kind = "energy_site"
-	}
+	d.k.describe(nil, &ds)
+	view := d.k.view()
 	for _, k := range statusHeadline {
-		v, ok := values[k]
 		e := d.entity(k)
-		if !ok || e == nil {
+		if e == nil {
 			continue
 		}
-		if f, isF := v.(float64); isF && e.quantity != QNone {
-			v = convert(e.quantity, b.opts.Units, f)
+		v := e.Value(view)
+		if v == nil {
+			continue
 		}
-		ds.Readings = append(ds.Readings, Reading{Key: k, Name: e.name, Unit: unitFor(e.quantity, b.opts.Units, e.unit), Value: v})
+		if f, isF := v.(float64); isF && e.Quantity != entity.QNone {
+			v = entity.Convert(e.Quantity, b.opts.Units, f)
+		}
+		ds.Readings = append(ds.Readings, Reading{Key: k, Name: e.Name, Unit: e.UnitIn(b.opts.Units), Value: v})
 	}
 	return ds
 }
@@ -199,7 +181,7 @@ func (b *Bridge) spend() Spend {
 	sort.Slice(cats, func(i, j int) bool { return cats[i] < cats[j] })
 	for _, c := range cats {
 		s.Billable[string(c)] = bill[c]
-		s.EstimatedUSD += float64(bill[c]) * DefaultPrices().category(c)
+		s.EstimatedUSD += float64(bill[c]) * economy.DefaultPrices().Category(c)
 	}
 	return s
 }

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
@@ -39,7 +42,7 @@ func newStreamBridge(t *testing.T, safety string) (*Bridge, *fakeFleet, *fakePub
 	rec := &streamRec{}
 	b, ff, pub, sched := newTestBridge(t, func(o *Options) {
 		o.Clock = clk
-		o.Telemetry = TelemetryOptions{TopicBase: "ft", Streaming: rec, SafetyRead: safety}
+		o.Telemetry = telemetry.Options{TopicBase: "ft", Streaming: rec, SafetyRead: safety}
 	})
 	if err := b.SubscribeTelemetry(nil); err != nil {
 		t.Fatal(err)
@@ -86,9 +89,9 @@ func TestTelemetryFieldsLandInTheCarsEntities(t *testing.T) {
 	// Streamed values land in the same blocks polls fill, so what reads
 	// those blocks (here the policy's driving test) sees them too.
 	b.mu.Lock()
-	m := mode(b.byUID[testVIN].vehicle)
+	m := entity.Mode(&b.byUID[testVIN].k.(*car).v.Data)
 	b.mu.Unlock()
-	if m != modeDriving {
+	if m != entity.ModeDriving {
 		t.Errorf("mode after Gear D = %s, want driving", m)
 	}
 	// Every datum is a billed streaming signal, mapped or not, ours or not.
@@ -113,11 +116,11 @@ func TestPollAndStreamMergeNewestWins(t *testing.T) {
 	pub.inject("ft/"+testVIN+"/v/Odometer", `1002.5`)
 	// A poll afterwards is newer: its blocks win, including the battery.
 	clk.Advance(time.Minute)
-	ff.set(func() { ff.data[testVIN].Charge.BatteryLevel = Ptr(71.0) })
+	ff.set(func() { ff.data[testVIN].Charge.BatteryLevel = entity.Ptr(71.0) })
 	b.mu.Lock()
 	d := b.byUID[testVIN]
 	b.mu.Unlock()
-	b.pollVehicle(context.Background(), d)
+	d.k.(*car).read(context.Background())
 	s := pub.state(t, carTopic)
 	if s["battery_level"] != 71.0 || s["data_source"] != "poll" || s["telemetry_at"] != "2026-11-29T12:01:00Z" {
 		t.Errorf("after the poll: battery %v source %v telemetry_at %v", s["battery_level"], s["data_source"], s["telemetry_at"])
@@ -146,7 +149,7 @@ func TestStreamAliveFollowsTheStreamAndTheClock(t *testing.T) {
 	if !b.StreamAlive(testVIN) {
 		t.Fatal("not alive after CONNECTED")
 	}
-	clk.Advance(DefaultTelemetryQuiet - time.Second)
+	clk.Advance(telemetry.DefaultQuiet - time.Second)
 	if !b.StreamAlive(testVIN) {
 		t.Error("not alive just inside the quiet period")
 	}
@@ -159,7 +162,7 @@ func TestStreamAliveFollowsTheStreamAndTheClock(t *testing.T) {
 		t.Error("a datum did not revive the stream")
 	}
 	// A retained message is of unknown age: it neither revives nor changes anything.
-	clk.Advance(DefaultTelemetryQuiet)
+	clk.Advance(telemetry.DefaultQuiet)
 	pub.injectRetained("ft/"+testVIN+"/v/BatteryLevel", `1`)
 	if b.StreamAlive(testVIN) || pub.state(t, carTopic)["battery_level"] == 1.0 {
 		t.Error("a retained datum counted as live")
@@ -198,7 +201,7 @@ func TestSafetyReadOnlyForStreamingCars(t *testing.T) {
 }
 
 func TestTelemetryFieldsListIsTheTables(t *testing.T) {
-	fields := TelemetryFields()
+	fields := entity.TelemetryFields()
 	for _, f := range []string{"BatteryLevel", "Location", "VehicleSpeed", "DetailedChargeState", "DoorState", "TpmsPressureFl"} {
 		if !slices.Contains(fields, f) {
 			t.Errorf("%s missing from %v", f, fields)
@@ -231,21 +234,21 @@ func TestPolicyStopsPollingWhileStreamAlive(t *testing.T) {
 	clk.Advance(10 * time.Minute)
 	reads := func() int { return ff.callCount("vehicle_data") }
 	n := reads()
-	sched.Fire(jobCharging)
+	sched.Fire(economy.JobCharging)
 	if reads() != n+1 {
 		t.Fatalf("the charging car was not polled without a stream (%d → %d reads)", n, reads())
 	}
 	clk.Advance(5 * time.Minute)
 	pub.inject("ft/"+testVIN+"/v/BatteryLevel", `64`)
 	n = reads()
-	sched.Fire(jobCharging)
-	sched.Fire(jobIdle)
-	sched.Fire(jobDriving)
+	sched.Fire(economy.JobCharging)
+	sched.Fire(economy.JobIdle)
+	sched.Fire(economy.JobDriving)
 	if reads() != n {
 		t.Errorf("a streaming car was polled: %d reads", reads()-n)
 	}
-	clk.Advance(DefaultTelemetryQuiet)
-	sched.Fire(jobCharging)
+	clk.Advance(telemetry.DefaultQuiet)
+	sched.Fire(economy.JobCharging)
 	if reads() != n+1 {
 		t.Errorf("after the stream went quiet: %d reads, want 1", reads()-n)
 	}

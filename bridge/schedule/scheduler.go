@@ -1,6 +1,8 @@
 package schedule
 
-import "context"
+import (
+	"context"
+)
 
 // Scheduler runs named jobs on cron specs. The bridge never decides by
 // itself when to poll: production uses a Cron on the wall clock,

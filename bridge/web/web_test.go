@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -45,7 +46,7 @@ func sampleStatus() bridge.Status {
 		Devices: []bridge.DeviceStatus{
 			{Name: "red", Label: "Red Three", Kind: "vehicle", ID: "5YJ3E1EA7PF000001", Model: "Model 3", FleetState: "online",
 				KeyPaired: &paired, CommandSigning: "allowed", LastPoll: testNow.Add(-2 * time.Minute),
-				LastResult: &bridge.Result{Key: "charge_limit", Status: "ok", At: "2026-11-29T11:59:00Z"},
+				LastResult: &command.Result{Key: "charge_limit", Status: "ok", At: "2026-11-29T11:59:00Z"},
 				Readings:   []bridge.Reading{{Key: "battery_level", Name: "Battery level", Unit: "%", Value: 62.0}}},
 			{Name: "blue", Label: "Blue Y", Kind: "vehicle", ID: "7SAYGDEE1PF000002", FleetState: "asleep",
 				KeyPaired: &notPaired, CommandSigning: "required", SigningRequired: true,

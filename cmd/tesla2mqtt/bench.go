@@ -16,6 +16,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -238,16 +240,25 @@ func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *schedule.
 	opts := bridgeOptions(cfg, wiring{scheduler: sched, clock: e.clock}, nil, zerolog.Nop())
 	opts.Discovery = false
 	// The day goes on once a command has its result and its confirming read.
-	opts.OnCommandDone = func(string, bridge.Result) { e.cmdDone <- struct{}{} }
+	opts.Hooks = append(opts.Hooks, benchDone{ch: e.cmdDone})
 	bo := budgetOptions(cfg, wiring{clock: e.clock})
 	bo.Path = ""
 	var err error
-	if opts.Budget, err = bridge.NewBudget(bo); err != nil {
+	if opts.Budget, err = economy.NewBudget(bo); err != nil {
 		return opts, nil, err
 	}
 	e.fwd = opts.Budget
 	return opts, sched, nil
 }
+
+// benchDone steps the day on: a command has its result and its
+// confirming read, and the car takes the next.
+type benchDone struct {
+	bridge.HookBase
+	ch chan<- struct{}
+}
+
+func (h benchDone) OnCommandDone(string, command.Result) { h.ch <- struct{}{} }
 
 // newBenchPub is the in-memory publisher of a replay.
 func newBenchPub() *benchPub { return &benchPub{handlers: map[string]mqtt.Handler{}} }

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -199,7 +199,7 @@ func (r benchRow) CarBillable() int {
 }
 
 func summarize(name string, e *benchEnv, hasSite bool) benchRow {
-	prices := bridge.DefaultPrices()
+	prices := economy.DefaultPrices()
 	price := map[fleet.Category]float64{fleet.CategoryData: prices.Data, fleet.CategoryCommand: prices.Command,
 		fleet.CategoryWake: prices.Wake, fleet.CategoryStreaming: prices.Streaming}
 	r := benchRow{Name: name, Car: map[fleet.Category]int{}, Site: map[fleet.Category]int{}, HasSite: hasSite, Stale: map[string][2]float64{}}

@@ -9,7 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -103,7 +103,7 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 	})
 
 	// The stream goes quiet (no ticks): polling resumes by the policy.
-	clock.Advance(bridge.DefaultTelemetryQuiet + time.Minute)
+	clock.Advance(telemetry.DefaultQuiet + time.Minute)
 	n = reads()
 	sched.Fire("vehicle_data_charging")
 	if reads() != n+1 {

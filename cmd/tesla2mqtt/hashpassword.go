@@ -49,5 +49,5 @@ func cmdHashPassword(_ context.Context, args []string, stdout, stderr io.Writer)
 // init registers the subcommand here rather than in main.go's table, whose
 // gofmt alignment the longer name would shift on every line.
 func init() {
-	commands["hash-password"] = command{"read a password on stdin and print its bcrypt hash for [[broker.users]]", cmdHashPassword}
+	commands["hash-password"] = subcommand{"read a password on stdin and print its bcrypt hash for [[broker.users]]", cmdHashPassword}
 }

@@ -30,13 +30,13 @@ func usageErr(format string, a ...any) error {
 	return &exitError{code: 2, err: fmt.Errorf(format, a...)}
 }
 
-// command is one subcommand.
-type command struct {
+// subcommand is one subcommand.
+type subcommand struct {
 	summary string
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-var commands = map[string]command{
+var commands = map[string]subcommand{
 	"run":          {"run the bridge with a config file", cmdRun},
 	"demo":         {"run a simulated account, an embedded broker and the bridge (no Tesla account needed)", cmdDemo},
 	"fleetsim":     {"serve the Fleet API simulator over HTTP", cmdFleetsim},

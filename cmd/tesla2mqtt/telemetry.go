@@ -14,7 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -209,7 +210,7 @@ func telemetryConfigure(ctx context.Context, p telemetryParams, vins []string) (
 		overrides[name] = fleet.TelemetryField{IntervalSeconds: f.IntervalSeconds, MinimumDelta: f.MinimumDelta,
 			ResendIntervalSeconds: f.ResendIntervalSeconds}
 	}
-	fields, err := fleet.BuildTelemetryFields(bridge.TelemetryFields(), t.Preset, overrides)
+	fields, err := fleet.BuildTelemetryFields(entity.TelemetryFields(), t.Preset, overrides)
 	if err != nil {
 		return 0, usageErr("%v", err)
 	}
@@ -312,9 +313,9 @@ func telemetryErrors(ctx context.Context, p telemetryParams, vins []string) (int
 
 // telemetryOptions maps [telemetry] onto the bridge (the ingest itself
 // starts only when enabled, or when the demo asks for it).
-func telemetryOptions(cfg *config.Config, streaming fleet.Recorder) bridge.TelemetryOptions {
+func telemetryOptions(cfg *config.Config, streaming fleet.Recorder) telemetry.Options {
 	quiet, _ := time.ParseDuration(cfg.Telemetry.Quiet)
-	return bridge.TelemetryOptions{TopicBase: cfg.Telemetry.TopicBase, Quiet: quiet,
+	return telemetry.Options{TopicBase: cfg.Telemetry.TopicBase, Quiet: quiet,
 		SafetyRead: cfg.Telemetry.SafetyRead, Streaming: streaming}
 }
 

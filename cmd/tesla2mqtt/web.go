@@ -23,15 +23,11 @@ func addHTTPFlag(fs *flag.FlagSet) *string {
 	return fs.String("http-addr", "", `address of the status page, /healthz and /metrics (overrides [http] addr; "off" disables)`)
 }
 
-// startAddons starts what sits beside the bridge: Prometheus metrics, the
-// TeslaMate-compatible topics and the HTTP server. The returned stop
+// startAddons starts what sits beside the bridge: the MQTT connection's
+// metrics and the HTTP server. The returned stop
 // function shuts the server down.
 func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, log zerolog.Logger) (func(), error) {
-	if cfg.MQTT.TeslaMateCompat {
-		st.bridge.EnableTeslaMate(cfg.MQTT.TeslaMatePrefix)
-	}
 	st.metrics.WatchMQTT(st.mqtt.IsConnected, st.mqtt.Reconnects)
-	st.bridge.AttachMetrics(st.metrics)
 	addr := cfg.HTTP.Addr
 	if httpAddr != "" {
 		addr = httpAddr

@@ -13,7 +13,10 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/metrics"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/teslamate"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -29,7 +32,7 @@ type stack struct {
 	bridge *bridge.Bridge
 	meter  *fleet.Meter
 	// metrics are the Prometheus collectors; startAddons serves them.
-	metrics *bridge.Metrics
+	metrics *metrics.Metrics
 	// BrokerAddr is the embedded broker's address ("" with an external broker).
 	BrokerAddr string
 	// StatusURL is the status page's address ("" when the HTTP server is off).
@@ -58,7 +61,7 @@ type wiring struct {
 // configured), the MQTT client and the bridge. The caller runs the bridge
 // and then calls shutdown.
 func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.Logger) (*stack, error) {
-	s := &stack{meter: fleet.NewMeter(), metrics: bridge.NewMetrics(budgetOptions(cfg, w).Prices)}
+	s := &stack{meter: fleet.NewMeter(), metrics: metrics.New(budgetOptions(cfg, w).Prices)}
 	url := cfg.MQTT.URL
 	mqttUser, mqttPass := cfg.MQTT.Username, cfg.MQTT.Password
 	if url == "" {
@@ -80,7 +83,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	}
 	// The budget sees every response, whoever made it: polls, commands,
 	// wakes, the fresh read after a command.
-	budget, err := bridge.NewBudget(budgetOptions(cfg, w))
+	budget, err := economy.NewBudget(budgetOptions(cfg, w))
 	if err != nil {
 		log.Warn().Err(err).Msg("budget counters not loaded")
 	}
@@ -123,11 +126,16 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	bopts.Commander = cmdr
 	bopts.Budget = budget
 	bopts.Telemetry = telemetryOptions(cfg, fleet.MultiRecorder{s.meter, s.metrics, budget})
+	bopts.Hooks = append(bopts.Hooks, s.metrics)
+	if cfg.MQTT.TeslaMateCompat {
+		bopts.Hooks = append(bopts.Hooks, teslamate.New(teslaMateOptions(cfg, s.mqtt, w.clock, log)))
+	}
 	s.bridge, err = bridge.New(bopts, api, s.mqtt)
 	if err != nil {
 		s.shutdown(ctx)
 		return nil, err
 	}
+	s.metrics.Watch(s.bridge)
 	if err := startTelemetry(ctx, cfg, s, log); err != nil {
 		s.shutdown(ctx)
 		return nil, err
@@ -188,13 +196,24 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 	return opts
 }
 
+// teslaMateOptions maps [mqtt] teslamate_compat onto the TeslaMate hook:
+// car ids follow the [[vehicle]] order.
+func teslaMateOptions(cfg *config.Config, pub teslamate.Publisher, clk clock.Clock, log zerolog.Logger) teslamate.Options {
+	o := teslamate.Options{Prefix: cfg.MQTT.TeslaMatePrefix, Publisher: pub, Clock: clk,
+		Logger: log.With().Str("component", "teslamate").Logger()}
+	for _, v := range cfg.Vehicles {
+		o.VINs = append(o.VINs, v.VIN)
+	}
+	return o
+}
+
 // budgetOptions maps [budget] and [prices] onto the bridge's budget, kept
 // in the state directory.
-func budgetOptions(cfg *config.Config, w wiring) bridge.BudgetOptions {
+func budgetOptions(cfg *config.Config, w wiring) economy.BudgetOptions {
 	p := cfg.Prices
-	return bridge.BudgetOptions{MonthlyUSD: cfg.Budget.MonthlyUSD, HardCap: cfg.Budget.HardCap, Clock: w.clock,
+	return economy.BudgetOptions{MonthlyUSD: cfg.Budget.MonthlyUSD, HardCap: cfg.Budget.HardCap, Clock: w.clock,
 		Path:   filepath.Join(cfg.StateDir, "budget.json"),
-		Prices: bridge.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity, EnergyData: p.EnergyData}}
+		Prices: economy.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity, EnergyData: p.EnergyData}}
 }
 
 // shutdown stops what startStack started, in order: the bridge has already

@@ -1,0 +1,63 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+)
+
+// ErrWakeTimeout marks a car that did not come online in time; the result
+// says vehicle_asleep.
+var ErrWakeTimeout = errors.New("the car did not come online in time")
+
+// errCarOffline is a wake that ended with the car offline (no connection)
+// rather than asleep; the result says vehicle_offline.
+var errCarOffline = fmt.Errorf("%w: the car is offline (no connection)", ErrWakeTimeout)
+
+// WakeAPI is what waking a car needs of the Fleet API: the wake itself and
+// the cheap state check that never wakes a car.
+type WakeAPI interface {
+	WakeUp(ctx context.Context, vin string) (*fleet.Vehicle, error)
+	Vehicle(ctx context.Context, vin string) (*fleet.Vehicle, error)
+}
+
+// Waker wakes cars through the Fleet API.
+type Waker struct {
+	API   WakeAPI
+	Clock clock.Clock
+	// Timeout bounds waiting for the car to come online; Interval is the
+	// pause between state checks.
+	Timeout, Interval time.Duration
+}
+
+// Wake sends wake_up and then checks the cheap vehicle state until the car
+// is online, bounded by Timeout. It returns nil once the car is online.
+func (w Waker) Wake(ctx context.Context, vin string) error {
+	if _, err := w.API.WakeUp(ctx, vin); err != nil {
+		return err
+	}
+	clk := clock.OrReal(w.Clock)
+	deadline := clk.Now().Add(w.Timeout)
+	for {
+		if err := clk.Sleep(ctx, w.Interval); err != nil {
+			return err
+		}
+		v, err := w.API.Vehicle(ctx, vin)
+		if err == nil && v.State == fleet.StateOnline {
+			return nil
+		}
+		if err != nil && !errors.Is(err, fleet.ErrAsleep) && !errors.Is(err, fleet.ErrServer) && !errors.Is(err, fleet.ErrTimeout) {
+			return err
+		}
+		if !clk.Now().Before(deadline) {
+			if err == nil && v.State == fleet.StateOffline {
+				return errCarOffline
+			}
+			return ErrWakeTimeout
+		}
+	}
+}

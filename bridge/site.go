@@ -1,0 +1,256 @@
+package bridge
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
+)
+
+// The energy-site kind: Powerwall and solar sites, read through
+// live_status often, site_info rarely and calendar_history for today's
+// totals; their commands are plain REST. A site's Wall Connectors become
+// devices of their own (wallconnector.go).
+
+// sites is the energy-site family.
+type sites struct{ b *Bridge }
+
+// site is one energy site.
+type site struct {
+	kindBase
+	b  *Bridge
+	d  *device
+	v  *entity.SiteView
+	hd hass.Device
+	// primed is set when discover read the site and no poll has published
+	// it since, so the first poll does not pay for the same reads again.
+	primed bool
+	// wallConnectors are the site's Wall Connector devices, by DIN.
+	wallConnectors map[string]*device
+}
+
+// adopt implements family: every energy-site product is a site.
+func (ss *sites) adopt(p fleet.Product) (string, func() *device) {
+	if !p.IsEnergySite() {
+		return "", nil
+	}
+	uid := strconv.FormatInt(p.EnergySiteID, 10)
+	return uid, func() *device {
+		name := uid
+		for _, s := range ss.b.opts.Sites {
+			if s.ID == p.EnergySiteID && s.Name != "" {
+				name = s.Name
+			}
+		}
+		s := &site{b: ss.b, v: &entity.SiteView{ID: p.EnergySiteID, Name: p.SiteName, Components: p.Components},
+			hd: entity.SiteDevice(p, name, uid)}
+		s.d = ss.b.newDevice(name, uid, s)
+		return s.d
+	}
+}
+
+// start implements family: live_status and site_info of every site.
+func (ss *sites) start(ctx context.Context) { ss.pollSites(ctx, true) }
+
+// jobs implements family.
+func (ss *sites) jobs(ctx context.Context) []job {
+	s := ss.b.opts.Schedule
+	return []job{
+		{"live_status", s.LiveStatus, func() { ss.pollSites(ctx, false) }, true, true},
+		{"site_info", s.SiteInfo, func() { ss.pollSiteInfo(ctx) }, true, true},
+		{"energy_history", s.EnergyHistory, func() { ss.pollEnergyHistory(ctx) }, true, true},
+	}
+}
+
+// prepareRefresh implements family: each site is read on its own.
+func (ss *sites) prepareRefresh(context.Context, *refreshing) {}
+
+// all returns the sites, ordered by name.
+func (ss *sites) all() []*site {
+	var out []*site
+	for _, d := range ss.b.sortedDevices() {
+		if s, ok := d.k.(*site); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (s *site) kindName() string        { return "energy_site" }
+func (s *site) view() any               { return s.v }
+func (s *site) table() []*entity.Spec   { return entity.SiteTable(s.v) }
+func (s *site) hassDevice() hass.Device { return s.hd }
+
+// prime reads a new site before its first discovery, so it is offered
+// only the entities it can use and starts with today's totals.
+func (s *site) prime(ctx context.Context) {
+	s.readSiteInfo(ctx)
+	s.readLiveStatus(ctx)
+	s.readHistory(ctx)
+	s.b.mu.Lock()
+	s.d.bindRows()
+	s.primed = true
+	s.b.mu.Unlock()
+}
+
+// refresh reads the site's site_info and live_status now.
+func (s *site) refresh(ctx context.Context, _ *refreshing) { s.poll(ctx, true) }
+
+// confirm reads site_info (settings) and live_status (powers) once after
+// an energy command, where its effect shows.
+func (s *site) confirm(ctx context.Context) { s.poll(ctx, true) }
+
+// send posts an energy command; Tesla answers it without a result body.
+func (s *site) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
+	if err := s.b.send.EnergyCommand(ctx, s.v.ID, cmd.Name, cmd.Params); err != nil {
+		return nil, false, err
+	}
+	return &fleet.CommandResult{Result: true}, false, nil
+}
+
+// pollSites reads live_status of every site (and site_info when withInfo).
+// A site that discover has just read is published from those reads.
+func (ss *sites) pollSites(ctx context.Context, withInfo bool) {
+	for _, s := range ss.all() {
+		ss.b.mu.Lock()
+		primed := s.primed
+		s.primed = false
+		ss.b.mu.Unlock()
+		if primed {
+			s.publish()
+			continue
+		}
+		s.poll(ctx, withInfo)
+	}
+}
+
+func (ss *sites) pollSiteInfo(ctx context.Context) {
+	for _, s := range ss.all() {
+		s.readSiteInfo(ctx)
+		s.publish()
+	}
+}
+
+// pollEnergyHistory reads today's energy totals of every site.
+func (ss *sites) pollEnergyHistory(ctx context.Context) {
+	for _, s := range ss.all() {
+		s.readHistory(ctx)
+		ss.b.publishState(s.d, false)
+	}
+}
+
+// poll reads the site's live status (and site info) and publishes.
+func (s *site) poll(ctx context.Context, withInfo bool) {
+	if withInfo {
+		s.readSiteInfo(ctx)
+	}
+	s.readLiveStatus(ctx)
+	s.publish()
+}
+
+// publish publishes the site after a read: discovery again if what the
+// site can do changed, its state, then its Wall Connectors.
+func (s *site) publish() {
+	b := s.b
+	b.mu.Lock()
+	changed := s.d.bindRows()
+	b.mu.Unlock()
+	if changed {
+		b.log.Info().Str("device", s.d.name).Msg("site capabilities changed; republishing discovery")
+		b.publishDiscovery(s.d)
+	}
+	b.publishState(s.d, false)
+	s.publishWallConnectors()
+}
+
+// gate checks a site read against a running pause and the site's own
+// back-off; done records its outcome.
+func (s *site) gate(call string) (ok bool, done func(error)) {
+	b := s.b
+	key := s.d.uid + "/" + call
+	if !b.readAllowed(key, b.now()) {
+		return false, nil
+	}
+	return true, func(err error) { b.readDone(key, s.d.name, err, b.now()) }
+}
+
+func (s *site) readLiveStatus(ctx context.Context) {
+	ok, done := s.gate(fleet.CallLiveStatus)
+	if !ok {
+		return
+	}
+	b := s.b
+	ls, err := b.fleet.LiveStatus(ctx, s.v.ID)
+	done(err)
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		s.d.lastError = err.Error()
+		b.readLog(err).Err(err).Str("device", s.d.name).Msg("live_status failed; keeping the last values")
+		return
+	}
+	if ls != nil {
+		s.v.Live = ls
+	}
+	s.d.updatedAt = now
+	s.d.lastError = ""
+}
+
+func (s *site) readSiteInfo(ctx context.Context) {
+	ok, done := s.gate(fleet.CallSiteInfo)
+	if !ok {
+		return
+	}
+	b := s.b
+	info, err := b.fleet.SiteInfo(ctx, s.v.ID)
+	done(err)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		s.d.lastError = err.Error()
+		b.readLog(err).Err(err).Str("device", s.d.name).Msg("site_info failed; keeping the last values")
+		return
+	}
+	if info != nil {
+		s.v.Info = info
+	}
+	s.d.updatedAt = b.now()
+}
+
+// readHistory reads the site's day totals (entity.SiteTotals); on the
+// first read of a new local day it first closes the previous day.
+func (s *site) readHistory(ctx context.Context) {
+	b := s.b
+	b.mu.Lock()
+	loc, tz := entity.SiteLocation(s.v)
+	prev := s.v.Totals.Day
+	b.mu.Unlock()
+	now := b.now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	if yesterday := today.AddDate(0, 0, -1); prev == yesterday.Format(time.DateOnly) {
+		if s.readDay(ctx, yesterday, tz) {
+			b.publishState(s.d, false)
+		}
+	}
+	s.readDay(ctx, today, tz)
+}
+
+// readDay reads one local day and merges it; it reports a change.
+func (s *site) readDay(ctx context.Context, day time.Time, tz string) bool {
+	b := s.b
+	h, err := b.fleet.CalendarHistory(ctx, s.v.ID, fleet.HistoryQuery{
+		Kind: fleet.HistoryKindEnergy, Period: fleet.PeriodDay, TimeZone: tz,
+		Start: day, End: day.AddDate(0, 0, 1).Add(-time.Second),
+	})
+	if err != nil {
+		b.readLog(err).Err(err).Str("device", s.d.name).Msg("calendar_history failed; keeping the last totals")
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return s.v.Totals.Merge(day.Format(time.DateOnly), entity.SiteDayTotals(h))
+}

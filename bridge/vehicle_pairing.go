@@ -1,0 +1,119 @@
+package bridge
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+)
+
+// Virtual-key pairing status. fleet_status is free and answers for many
+// cars at once, so it runs at start and on the "fleet_status" schedule;
+// after a key_not_paired result it also runs on the connectivity schedule,
+// at most every pairingRecheckEvery for pairingRecheckFor, so the entity
+// turns on soon after the user approves the key in the car.
+const (
+	pairingRecheckEvery = 2 * time.Minute
+	pairingRecheckFor   = 30 * time.Minute
+)
+
+// fleetStatusJob is the "fleet_status" job. Building it runs the start-up
+// check (the jobs are built once, right after the first reads) and hooks
+// the post-failure re-check onto the connectivity schedule, so that one
+// job carries all of pairing.
+func (cs *cars) fleetStatusJob(ctx context.Context) func() {
+	b := cs.b
+	cs.pollFleetStatus(ctx)
+	if spec := b.opts.Schedule.Connectivity; spec != "" {
+		recheck := func() { b.guard("key_recheck", func() { cs.recheckPairing(ctx) }) }
+		if err := b.opts.Scheduler.Add("connectivity", spec, recheck); err != nil {
+			b.log.Warn().Err(err).Msg("cannot schedule the key pairing re-check")
+		}
+	}
+	return func() { cs.pollFleetStatus(ctx) }
+}
+
+// pollFleetStatus reads pairing and signing for every car in one call.
+func (cs *cars) pollFleetStatus(ctx context.Context) {
+	var vins []string
+	for _, c := range cs.all() {
+		vins = append(vins, c.d.uid)
+	}
+	cs.checkPairing(ctx, vins)
+}
+
+// recheckPairing checks the cars that recently failed with key_not_paired.
+func (cs *cars) recheckPairing(ctx context.Context) {
+	b := cs.b
+	now := b.now()
+	var vins []string
+	for _, c := range cs.all() {
+		b.mu.Lock()
+		due := now.Before(c.keyRecheckUntil) && now.Sub(c.keyCheckedAt) >= pairingRecheckEvery
+		b.mu.Unlock()
+		if due {
+			vins = append(vins, c.d.uid)
+		}
+	}
+	cs.checkPairing(ctx, vins)
+}
+
+// checkPairing asks fleet_status about vins and publishes what changed. It
+// tells a Commander that chooses REST or signed per car which cars need
+// signing, before the first command is tried.
+func (cs *cars) checkPairing(ctx context.Context, vins []string) {
+	b := cs.b
+	if len(vins) == 0 {
+		return
+	}
+	fs, err := b.fleet.FleetStatus(ctx, vins)
+	if err != nil {
+		b.log.Warn().Err(err).Msg("fleet_status failed; key pairing state not updated")
+		return
+	}
+	now := b.now()
+	obs, _ := b.cmdr.(command.SigningObserver)
+	var changed []*car
+	for _, vin := range vins {
+		info, known := fs.VehicleInfo[vin]
+		paired := fs.KeyPaired(vin)
+		listed := paired || slices.Contains(fs.UnpairedVINs, vin)
+		b.mu.Lock()
+		c := cs.byVIN(vin)
+		if c == nil {
+			b.mu.Unlock()
+			continue
+		}
+		v := c.v
+		oldPaired, oldSigning := v.KeyPaired, v.CommandSigning
+		c.keyCheckedAt = now
+		if listed {
+			v.KeyPaired = entity.Ptr(paired)
+		}
+		if paired {
+			c.keyRecheckUntil = time.Time{}
+		}
+		if known {
+			switch {
+			case info.VehicleCommandProtocolRequired:
+				v.CommandSigning = "required"
+			case v.CommandSigning == "" || v.CommandSigning == "required":
+				v.CommandSigning = "allowed" // "off" (no protocol at all) stays
+			}
+		}
+		if v.CommandSigning != oldSigning || (oldPaired == nil) != (v.KeyPaired == nil) ||
+			(oldPaired != nil && *oldPaired != *v.KeyPaired) {
+			changed = append(changed, c)
+		}
+		b.mu.Unlock()
+		if known && obs != nil {
+			obs.SetSigningRequired(vin, info.VehicleCommandProtocolRequired)
+		}
+	}
+	for _, c := range changed {
+		b.log.Info().Str("device", c.d.name).Msg("key pairing state changed")
+		b.publishState(c.d, false)
+	}
+}

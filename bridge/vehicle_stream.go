@@ -1,0 +1,122 @@
+package bridge
+
+import (
+	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+)
+
+// SubscribeTelemetry starts the Fleet Telemetry ingest on sub (nil: the
+// bridge's own broker connection) into the cars, and schedules the safety
+// read, which Run carries out.
+func (b *Bridge) SubscribeTelemetry(sub telemetry.Subscriber) error {
+	if sub == nil {
+		sub = b.pub
+	}
+	if err := telemetry.New(b.opts.Telemetry, b.cars, b.opts.Clock, b.log).Subscribe(sub); err != nil {
+		return err
+	}
+	if spec := b.opts.Telemetry.SafetyRead; spec != "" {
+		job := func() { b.guard("telemetry_safety_read", func() { b.within(b.cars.safetyRead) }) }
+		if err := b.opts.Scheduler.Add("telemetry_safety_read", spec, job); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StreamAlive reports whether the car's stream said something within
+// telemetry.Options.Quiet (and not that the car disconnected): while it
+// does, regular vehicle_data polling of the car is pointless.
+func (b *Bridge) StreamAlive(vin string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.cars.byVIN(vin)
+	return c != nil && b.cars.streamAliveLocked(c)
+}
+
+// streamAliveLocked is StreamAlive for callers that hold b.mu.
+func (cs *cars) streamAliveLocked(c *car) bool {
+	return c.v.Stream.Alive(cs.b.now(), cs.b.opts.Telemetry.QuietAfter())
+}
+
+// The cars are where the stream lands.
+var _ telemetry.Sink = (*cars)(nil)
+
+// Datum implements telemetry.Sink: the signal lands in the car's data
+// through every row it feeds, and a car that streams is awake, whatever
+// the last connectivity check said.
+func (cs *cars) Datum(vin, field string, val entity.TelemetryValue, now time.Time) (string, bool, bool) {
+	b := cs.b
+	b.mu.Lock()
+	c := cs.byVIN(vin)
+	if c == nil {
+		b.mu.Unlock()
+		return "", false, false
+	}
+	applied, unreadable := false, false
+	for _, e := range c.d.rows {
+		if e.Signal() != field {
+			continue
+		}
+		if e.ApplySignal(c.v, val) {
+			applied = true
+		} else {
+			unreadable = true
+		}
+	}
+	v := c.v
+	v.Stream.Signal, v.Stream.Disconnected = now, false
+	woke := v.State != fleet.StateOnline
+	v.State = fleet.StateOnline
+	if applied {
+		v.Stream.At, c.d.updatedAt = now, now
+	}
+	b.mu.Unlock()
+	if applied || woke {
+		b.publishState(c.d, false)
+	}
+	return c.d.name, applied, unreadable
+}
+
+// Connectivity implements telemetry.Sink: a car connects when it wakes
+// and drops the connection when it falls asleep.
+func (cs *cars) Connectivity(vin string, connected bool, now time.Time) (string, string, bool) {
+	b := cs.b
+	b.mu.Lock()
+	c := cs.byVIN(vin)
+	if c == nil {
+		b.mu.Unlock()
+		return "", "", false
+	}
+	v := c.v
+	state := fleet.StateAsleep
+	if connected {
+		v.Stream.Signal, v.Stream.Disconnected = now, false
+		state = fleet.StateOnline
+	} else {
+		v.Stream.Disconnected = true
+	}
+	changed := v.State != state
+	v.State = state
+	b.mu.Unlock()
+	if changed {
+		b.publishState(c.d, false)
+	}
+	return c.d.name, state, changed
+}
+
+// Alive implements telemetry.Sink.
+func (cs *cars) Alive(vin string, now time.Time) string {
+	b := cs.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := cs.byVIN(vin)
+	if c == nil {
+		return ""
+	}
+	c.v.Stream.Signal, c.v.Stream.Disconnected = now, false
+	return c.d.name
+}
