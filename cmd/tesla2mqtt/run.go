@@ -62,6 +62,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := ensureStateDir(cfg.StateDir); err != nil {
+		return err
+	}
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	acct, err := openAccount(cfg, *path, time.Now, log)
 	if err != nil {
