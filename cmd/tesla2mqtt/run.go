@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // with one line per problem.
 func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, configNotReadable(path, err, realStateDirHost())
+	}
 	if err != nil {
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "%s has problems:", path)

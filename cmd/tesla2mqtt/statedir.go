@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -145,4 +146,16 @@ func unescapeMount(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// configNotReadable is the config file's counterpart of stateDirError: in
+// a container the file is usually bind-mounted from the host with the host
+// user's mode, and uid 10001 cannot read a 0600 file it does not own.
+func configNotReadable(path string, cause error, h stateDirHost) error {
+	fix := fmt.Sprintf("run 'sudo chmod 0644 %s', or give it to the group the bridge runs in (gid %d) with mode 0640", path, h.gid)
+	if h.container && mountPointOf(path, h.mountinfo) != "/" {
+		fix = "on the host, make the file mounted there readable: 'chmod 0644 ./config.toml' for the compose example, " +
+			"or 'sudo chgrp " + strconv.Itoa(h.gid) + " FILE && sudo chmod 0640 FILE' to keep it from other users"
+	}
+	return &exitError{code: 2, err: fmt.Errorf("config %s is not readable by uid %d (gid %d): %v\n  fix: %s", path, h.uid, h.gid, cause, fix)}
 }

@@ -131,6 +131,19 @@ func TestStateDirNotWritableAsOtherUser(t *testing.T) {
 		}
 		return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 	}
+	// A config the user cannot read (a 0600 file bind-mounted from the
+	// host) gets its own fix, not a bare "permission denied".
+	if err := os.Chmod(cfgPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := as10001("run", "-c", cfgPath)
+	if want := "config " + cfgPath + " is not readable by uid 10001"; code != 2 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "chmod 0644") {
+		t.Errorf("unreadable config: exit %d, stderr:\n%s\nwant exit 2, %q and a chmod", code, stderr, want)
+	}
+	if err := os.Chmod(cfgPath, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	for _, sub := range [][]string{{"run"}, {"login", "--paste"}, {"register"}} {
 		code, stdout, stderr := as10001(append(sub, "-c", cfgPath)...)
 		want := fmt.Sprintf("state_dir %s is not writable by uid 10001 (gid 10001)", data)
