@@ -48,7 +48,8 @@ func cmdAddon(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return runBridge(ctx, cfg, env.options, *httpAddr, stderr)
+	return runBridge(ctx, cfg, env.options, *httpAddr,
+		"open the status page (Open Web UI, or the sidebar) and press Log in with Tesla", stderr)
 }
 
 // addonConfig reads the options, checks the state folder and asks the

@@ -238,8 +238,8 @@ func TestAddonRunsWithSupervisorBroker(t *testing.T) {
 			}
 		}
 	}
-	if len(lines) == 0 {
-		t.Error("no log lines captured")
+	if !strings.Contains(strings.Join(lines, "\n"), "press Log in with Tesla") {
+		t.Errorf("no line tells the add-on user how to log in:\n%s", strings.Join(lines, "\n"))
 	}
 }
 

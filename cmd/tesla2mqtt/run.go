@@ -69,19 +69,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := ensureStateDir(cfg.StateDir); err != nil {
 		return err
 	}
-	return runBridge(ctx, cfg, *path, *httpAddr, stderr)
+	return runBridge(ctx, cfg, *path, *httpAddr, "run 'tesla2mqtt login -c "+*path+"'", stderr)
 }
 
 // runBridge runs the bridge with a loaded config until ctx ends; run and
-// addon share it.
-func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr string, stderr io.Writer) error {
+// addon share it. loginHint says how to log in when there is no token yet.
+func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHint string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	acct, err := openAccount(cfg, path, time.Now, log)
 	if err != nil {
 		return err
 	}
 	if acct.ts.Current() == nil {
-		log.Warn().Str("state_dir", cfg.StateDir).Msgf("no Tesla token yet: run 'tesla2mqtt login -c %s'; the bridge waits for it", path)
+		log.Warn().Str("state_dir", cfg.StateDir).Msgf("no Tesla token yet: %s; the bridge waits for it", loginHint)
 	}
 	baseURL := acct.resolveRegion(ctx, cfg)
 	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: baseURL, scopes: acct.tracker.granted}, log)
