@@ -75,6 +75,8 @@ func stateDirError(dir string, cause error, h stateDirHost) error {
 	switch {
 	case errors.Is(cause, syscall.EROFS):
 		fix = "the file system is read-only: point state_dir at a writable place (a Docker volume, or StateDirectory= under systemd)"
+	case errors.Is(cause, syscall.ENOSPC):
+		fix = "the disk is full: free some space on it"
 	case h.container && mountPointOf(dir, h.mountinfo) != "/":
 		// On a volume or bind mount: the owner is set on the host. (A
 		// folder in the container's own file system is fixed in place,
