@@ -5,9 +5,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 func TestStateAfterFirstRead(t *testing.T) {
@@ -24,7 +26,7 @@ func TestStateAfterFirstRead(t *testing.T) {
 	if v, ok := st["outside_temp"]; !ok || v != nil {
 		t.Errorf("outside_temp = %v (present %v), want null", v, ok)
 	}
-	if st["updated_at"] != "2026-11-29T12:00:00Z" {
+	if want := clocktest.Start(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)).Format(time.RFC3339); st["updated_at"] != want {
 		t.Errorf("updated_at = %v", st["updated_at"])
 	}
 	site := pub.state(t, "t2m/42")

@@ -137,6 +137,10 @@ type Schedule struct {
 	Products string `toml:"products"`
 	// FullRepublish republishes all retained state so a wiped broker recovers.
 	FullRepublish string `toml:"full_republish"`
+	// TimeZone is the IANA zone ("Europe/Berlin") that cron specs of a
+	// time of day are read in; "" = the process's zone (TZ). A spec may
+	// carry its own CRON_TZ= prefix instead.
+	TimeZone string `toml:"time_zone" kind:"zone"`
 }
 
 // Commands is the [commands] table: what set topics may do.

@@ -206,6 +206,12 @@ func (s *Schedule) validate(ps *problems) {
 		f := v.Type().Field(i)
 		key := "schedule." + tomlName(f)
 		spec := v.Field(i).String()
+		if f.Tag.Get("kind") == "zone" {
+			if _, err := time.LoadLocation(spec); err != nil {
+				ps.add(key, "unknown time zone %q (want an IANA name such as \"Europe/Berlin\", or \"\" for the system's)", spec)
+			}
+			continue
+		}
 		if f.Tag.Get("kind") == "duration" {
 			if d, err := time.ParseDuration(spec); err != nil || d <= 0 {
 				ps.add(key, "%q is not a positive Go duration such as \"15m\"", spec)

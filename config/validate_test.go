@@ -84,6 +84,7 @@ func TestValidateRules(t *testing.T) {
 		{"cron bad", func(c *Config) { c.Schedule.VehicleDataIdle = "* * *" },
 			[]want{{"schedule.vehicle_data_idle", `invalid cron spec "* * *": expected exactly 5 fields`}}},
 		{"cron empty", func(c *Config) { c.Schedule.FullRepublish = "" }, []want{{"schedule.full_republish", "invalid cron spec"}}},
+		{"time zone unknown", func(c *Config) { c.Schedule.TimeZone = "Mars/Olympus_Mons" }, []want{{"schedule.time_zone", `unknown time zone "Mars/Olympus_Mons"`}}},
 		{"cron five fields", func(c *Config) { c.Schedule.SiteInfo = "*/5 * * * *" }, nil},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, []want{{"log.level", "trace, debug, info, warn, error"}}},
 		{"log format", func(c *Config) { c.Log.Format = "text" }, []want{{"log.format", "auto, console, json"}}},

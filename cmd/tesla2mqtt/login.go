@@ -75,6 +75,9 @@ func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if err := ensureStateDir(cfg.StateDir); err != nil {
+		return err
+	}
 	p := loginParams{cfg: cfg, configPath: *path, paste: *paste, stdin: os.Stdin, out: stdout, now: clock.Real().Now}
 	if !*noBrowser && !*paste {
 		p.browse = openBrowser

@@ -38,6 +38,7 @@ type subcommand struct {
 
 var commands = map[string]subcommand{
 	"run":          {"run the bridge with a config file", cmdRun},
+	"addon":        {"run as a Home Assistant add-on (options and MQTT broker from the Supervisor)", cmdAddon},
 	"demo":         {"run a simulated account, an embedded broker and the bridge (no Tesla account needed)", cmdDemo},
 	"fleetsim":     {"serve the Fleet API simulator over HTTP", cmdFleetsim},
 	"check-config": {"check a config file and print every problem", cmdCheckConfig},

@@ -57,6 +57,9 @@ func cmdRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	if err := ensureStateDir(cfg.StateDir); err != nil {
+		return err
+	}
 	var missing []string
 	for key, v := range map[string]string{"tesla.client_id": cfg.Tesla.ClientID, "tesla.client_secret": cfg.Tesla.ClientSecret, "tesla.domain": cfg.Tesla.Domain} {
 		if v == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
@@ -16,6 +17,9 @@ import (
 // with one line per problem.
 func loadConfig(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, configNotReadable(path, err, realStateDirHost())
+	}
 	if err != nil {
 		var sb strings.Builder
 		fmt.Fprintf(&sb, "%s has problems:", path)
@@ -62,13 +66,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := ensureStateDir(cfg.StateDir); err != nil {
+		return err
+	}
+	return runBridge(ctx, cfg, *path, *httpAddr, "run 'tesla2mqtt login -c "+*path+"'", stderr)
+}
+
+// runBridge runs the bridge with a loaded config until ctx ends; run and
+// addon share it. loginHint says how to log in when there is no token yet.
+func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHint string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	acct, err := openAccount(cfg, *path, clock.Real(), log)
+	acct, err := openAccount(cfg, path, clock.Real(), log)
 	if err != nil {
 		return err
 	}
 	if acct.ts.Current() == nil {
-		log.Warn().Str("state_dir", cfg.StateDir).Msgf("no Tesla token yet: run 'tesla2mqtt login -c %s'; the bridge waits for it", *path)
+		log.Warn().Str("state_dir", cfg.StateDir).Msgf("no Tesla token yet: %s; the bridge waits for it", loginHint)
 	}
 	baseURL := acct.resolveRegion(ctx, cfg)
 	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: baseURL, scopes: acct.tracker.granted}, log)
@@ -76,7 +89,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	acct.attach(ctx, st.bridge)
-	stopAddons, err := startAddons(st, cfg, *httpAddr, acct, log)
+	stopAddons, err := startAddons(st, cfg, httpAddr, acct, log)
 	if err != nil {
 		st.shutdown(ctx)
 		return err

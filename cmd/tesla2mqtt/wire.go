@@ -176,6 +176,10 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 			FullRepublish:       cfg.Schedule.FullRepublish,
 		},
 	}
+	if cfg.Schedule.TimeZone != "" {
+		// Validate has loaded it once already.
+		opts.Schedule.Location, _ = time.LoadLocation(cfg.Schedule.TimeZone)
+	}
 	// Validate has checked the durations; a zero falls back to the bridge's defaults.
 	opts.Policy.QuietAfter, _ = time.ParseDuration(cfg.Schedule.QuietAfter)
 	opts.Policy.SuspendFor, _ = time.ParseDuration(cfg.Schedule.SuspendFor)
