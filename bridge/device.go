@@ -87,7 +87,6 @@ func (kindBase) send(context.Context, fleet.Command) (*fleet.CommandResult, bool
 // device is one bridged car, site or Wall Connector: what every kind
 // shares. All fields are guarded by Bridge.mu.
 type device struct {
-	b *Bridge
 	k kind
 	// name is the topic segment: the configured name, else the VIN or site id.
 	name string
@@ -114,9 +113,10 @@ type device struct {
 	lastResult *command.Result
 }
 
-// newDevice returns a device of kind k, its rows not yet bound (bindRows).
-func (b *Bridge) newDevice(name, uid string, k kind) *device {
-	return &device{b: b, k: k, name: name, uid: uid, available: true}
+// newDevice returns a device of kind k, its rows not yet bound
+// (Bridge.bind).
+func newDevice(name, uid string, k kind) *device {
+	return &device{k: k, name: name, uid: uid, available: true}
 }
 
 // writable reports whether the device has any entity that takes commands.
@@ -136,7 +136,7 @@ func (d *device) all() []*entity.Spec {
 		return d.rows
 	}
 	out := make([]*entity.Spec, 0, len(d.rows)+1)
-	return append(append(out, d.rows...), entity.LastCommand())
+	return append(append(out, d.rows...), entity.LastCommandRow())
 }
 
 // stateJSON builds the device's state object: every entity key (null when
@@ -169,43 +169,17 @@ func (d *device) entity(key string) *entity.Spec {
 	return nil
 }
 
-// bindRows offers the kind's rows the user and the token allow, and
-// reports whether the offered set changed (then the caller republishes
-// discovery, which clears the configs no longer offered). Callers hold b.mu.
-func (d *device) bindRows() bool {
-	next := d.b.filter(d.k.table())
-	changed := len(next) != len(d.rows)
-	for i := 0; !changed && i < len(next); i++ {
-		changed = next[i] != d.rows[i]
-	}
-	d.rows = next
-	return changed
+// job is one polling job of the schedule.
+type job struct {
+	name, spec string
+	run        func()
+	// paid jobs are stretched near the budget; api jobs pause on EXCEEDED_LIMIT.
+	paid, api bool
 }
 
-// The command executor's view of a device.
-var _ command.Target = (*device)(nil)
-
-// Name implements command.Target.
-func (d *device) Name() string { return d.name }
-
-// UID implements command.Target.
-func (d *device) UID() string { return d.uid }
-
-// Send implements command.Target: the kind chooses the route.
-func (d *device) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
-	return d.k.send(ctx, cmd)
-}
-
-// Publish implements command.Target.
-func (d *device) Publish(r command.Result) { d.b.publishResult(d, r) }
-
-// Settle implements command.Target: the confirming read, then the hooks
-// that wait for the device to be ready again.
-func (d *device) Settle(ctx context.Context, r command.Result, confirm bool) {
-	if confirm {
-		d.k.confirm(ctx)
-	}
-	for _, h := range d.b.opts.Hooks {
-		h.OnCommandDone(d.name, r)
-	}
+// refreshing is one get or refresh request as the kinds see it: the
+// devices it reads, and the cars its connectivity check read already.
+type refreshing struct {
+	due     []*device
+	checked map[*device]bool
 }

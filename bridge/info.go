@@ -8,44 +8,6 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
-// Info is the retained payload of <base>/bridge/info.
-type Info struct {
-	Version  string       `json:"version"`
-	Devices  []DeviceInfo `json:"devices"`
-	Requests *Requests    `json:"requests,omitempty"`
-	// Account is the Tesla account's state: login needed, region, granted
-	// and missing scopes, token expiry. Absent without Options.Account.
-	Account *AccountInfo `json:"account,omitempty"`
-	// Budget is this month's Fleet API spend, its month-end projection and
-	// the polling stretch or pause. Absent without Options.Budget.
-	Budget *economy.BudgetStatus `json:"budget,omitempty"`
-	// Polling is each car's polling state (asleep, driving, charging, idle,
-	// suspended…), by device name.
-	Polling map[string]string `json:"polling,omitempty"`
-	At      string            `json:"at"`
-}
-
-// DeviceInfo describes one bridged device in bridge/info.
-type DeviceInfo struct {
-	Name  string `json:"name"`
-	Kind  string `json:"kind"`
-	ID    string `json:"id"`
-	Model string `json:"model"`
-	Label string `json:"label"`
-	State string `json:"state,omitempty"`
-	Error string `json:"last_error,omitempty"`
-	// polling is the car's polling state, gathered into Info.Polling.
-	polling string
-}
-
-// Requests counts Fleet API responses since start.
-type Requests struct {
-	// Billable counts billable responses by billing category.
-	Billable map[string]int `json:"billable"`
-	// ByEndpoint counts all responses by endpoint.
-	ByEndpoint map[string]int `json:"by_endpoint"`
-}
-
 // info builds the bridge/info payload.
 func (b *Bridge) info() Info {
 	inf := Info{Version: b.opts.Version, At: b.now().UTC().Format(time.RFC3339), Devices: []DeviceInfo{}}

@@ -10,25 +10,6 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 )
 
-// publish sends one message and logs a failure; state is cached in the
-// devices and republished on the next connect, so nothing is lost.
-func (b *Bridge) publish(topic string, payload []byte, retained bool) {
-	if err := b.pub.Publish(topic, payload, retained); err != nil {
-		b.log.Debug().Err(err).Str("topic", topic).Msg("publish failed; will republish on reconnect")
-	}
-}
-
-// topics returns the MQTT topics of a device.
-func (b *Bridge) topics(d *device) entity.Topics {
-	base := b.opts.BaseTopic + "/" + d.name
-	return entity.Topics{
-		State:        base,
-		Availability: base + "/availability",
-		Set:          base + "/set",
-		Bridge:       b.opts.BaseTopic + "/bridge/state",
-	}
-}
-
 // publishDevice publishes everything about a new device.
 func (b *Bridge) publishDevice(d *device) {
 	b.publishDiscovery(d)
@@ -142,27 +123,6 @@ func (b *Bridge) publishDiscovery(d *device) {
 	b.mu.Unlock()
 	for _, m := range out {
 		b.publish(m.topic, m.payload, true)
-	}
-}
-
-// republishAll runs after every MQTT (re)connect: the broker may have lost
-// retained messages, so bridge info, discovery, availability and state are
-// all published again.
-func (b *Bridge) republishAll() {
-	b.publishInfo()
-	for _, d := range b.sortedDevices() {
-		b.publishDiscovery(d)
-		b.publishAvailability(d)
-		b.publishState(d, true)
-	}
-}
-
-// republishState republishes every state object, so a wiped broker recovers
-// within one full_republish period.
-func (b *Bridge) republishState() {
-	for _, d := range b.sortedDevices() {
-		b.publishAvailability(d)
-		b.publishState(d, true)
 	}
 }
 

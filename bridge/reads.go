@@ -4,8 +4,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -50,15 +48,4 @@ func (b *Bridge) pausePolling(now time.Time, err error) {
 // pollingPaused reports whether an EXCEEDED_LIMIT pause is running.
 func (b *Bridge) pollingPaused(now time.Time) bool {
 	return !b.pauser.PausedUntil(now).IsZero()
-}
-
-// readLog picks the level of a failed read's log line. Without a usable
-// login every read fails for the same reason, which the account already
-// reported once (log line, event, problem sensor): those become debug lines
-// instead of a warning per device a minute.
-func (b *Bridge) readLog(err error) *zerolog.Event {
-	if errors.Is(err, fleet.ErrLoginRequired) || errors.Is(err, fleet.ErrNoToken) {
-		return b.log.Debug()
-	}
-	return b.log.Warn()
 }

@@ -6,25 +6,10 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
-// EventDeviceRemoved is the bridge/event type for a device that left the
-// account; a device that comes back is announced as EventDeviceAdded.
-const (
-	EventDeviceRemoved = "device_removed"
-	EventDeviceAdded   = "device_added"
-)
-
 // goneAfter is how many product lists in a row must lack a device before it
 // is removed: one odd answer (an empty list during a Tesla hiccup) must not
 // wipe the user's Home Assistant entities.
 const goneAfter = 2
-
-// deviceEvent is the payload of a device event on <base>/bridge/event.
-type deviceEvent struct {
-	Type   string `json:"type"`
-	Device string `json:"device"`
-	ID     string `json:"id"`
-	At     string `json:"at"`
-}
 
 // goneDevices counts the account's devices missing from products and
 // returns those missing goneAfter times in a row, with the devices they own
@@ -36,7 +21,7 @@ func (b *Bridge) goneDevices(products []fleet.Product) []*device {
 	}
 	present := map[string]bool{}
 	for _, p := range products {
-		for _, f := range b.families() {
+		for _, f := range b.families {
 			if uid, _ := f.adopt(p); uid != "" {
 				present[uid] = true
 				break
@@ -81,7 +66,7 @@ func (b *Bridge) goneDevices(products []fleet.Product) []*device {
 // device_removed event each.
 func (b *Bridge) removeDevices(gone []*device) {
 	for _, d := range gone {
-		b.exec.Remove(d)
+		b.exec.Remove(target{b, d})
 		b.mu.Lock()
 		t := b.topics(d)
 		topics := b.discoveryTopics(d, d.discovered)

@@ -55,25 +55,6 @@ func (b *Bridge) onHAStatus(m mqtt.Message) {
 	}
 }
 
-// Response is the payload of <base>/bridge/response/<action>.
-type Response struct {
-	Status      string         `json:"status"`
-	Data        any            `json:"data,omitempty"`
-	Error       *ResponseError `json:"error,omitempty"`
-	Transaction any            `json:"transaction,omitempty"`
-}
-
-// ResponseError is the error part of a Response.
-type ResponseError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-type bridgeRequest struct {
-	Device      string `json:"device"`
-	Transaction any    `json:"transaction"`
-}
-
 // onBridgeRequest handles <base>/bridge/request/<action>.
 func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	action := m.Topic[strings.LastIndex(m.Topic, "/")+1:]
@@ -114,13 +95,6 @@ func (b *Bridge) onGet(m mqtt.Message) {
 	}
 }
 
-// refreshing is one get or refresh request as the kinds see it: the
-// devices it reads, and the cars its connectivity check read already.
-type refreshing struct {
-	due     []*device
-	checked map[*device]bool
-}
-
 // refresh reads one device now ("" = all), at most once per
 // RefreshMinInterval per device, since every read costs money.
 func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
@@ -154,7 +128,7 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 	}
 	if len(r.due) > 0 {
 		b.within(func(ctx context.Context) {
-			for _, f := range b.families() {
+			for _, f := range b.families {
 				f.prepareRefresh(ctx, r)
 			}
 			for _, d := range r.due {

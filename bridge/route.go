@@ -21,9 +21,6 @@ type route interface {
 	wake(ctx context.Context, vin string) error
 }
 
-// route is the route of the car's next request.
-func (c *car) route() route { return c.cs.fleet }
-
 // fleetRoute reaches a car through the Fleet API: vehicle_data, the
 // signed or REST command path, wake_up and the cheap state check.
 type fleetRoute struct {

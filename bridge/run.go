@@ -5,6 +5,13 @@ import (
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // Run discovers the account's devices, reads them once, then polls on the
@@ -41,7 +48,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	for _, f := range b.families() {
+	for _, f := range b.families {
 		f.start(ctx)
 	}
 	b.publishInfo()
@@ -93,42 +100,12 @@ loop:
 	return nil
 }
 
-// call is work an MQTT handler hands to Run (within).
-type call struct {
-	fn   func(ctx context.Context)
-	done chan struct{}
-}
-
-// within runs fn on Run's context and returns when it is done; false when
-// Run is shutting down (or does first) and fn did not run. MQTT handlers
-// and jobs registered outside Run have no context of their own: a get or
-// refresh request reads the account on the bridge's, so that shutdown
-// cancels the reads.
-func (b *Bridge) within(fn func(ctx context.Context)) bool {
-	c := call{fn: fn, done: make(chan struct{})}
-	select {
-	case b.calls <- c:
-	case <-b.halted:
-		return false
-	}
-	<-c.done
-	return true
-}
-
-// job is one polling job of the schedule.
-type job struct {
-	name, spec string
-	run        func()
-	// paid jobs are stretched near the budget; api jobs pause on EXCEEDED_LIMIT.
-	paid, api bool
-}
-
 // schedule registers the polling jobs: each kind's, then the bridge's own.
 // The reads that cost money are paced by the budget's stretch and stop
 // during an EXCEEDED_LIMIT pause.
 func (b *Bridge) schedule(ctx context.Context) error {
 	var jobs []job
-	for _, f := range b.families() {
+	for _, f := range b.families {
 		jobs = append(jobs, f.jobs(ctx)...)
 	}
 	s := b.opts.Schedule
@@ -167,27 +144,80 @@ func (b *Bridge) stretchTurn(name string) bool {
 	return n%k == 0
 }
 
-// wait waits d on the bridge's clock and reports false when ctx ended
-// first. Unlike Clock.Sleep, a test clock does not move by itself here: a
-// retry waits until the test advances time.
-func (b *Bridge) wait(ctx context.Context, d time.Duration) bool {
-	t := b.opts.Clock.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C():
-		return true
-	case <-ctx.Done():
-		return false
+// New builds a Bridge and registers its MQTT handlers; nothing is polled
+// until Run.
+func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
+	if opts.BaseTopic == "" {
+		opts.BaseTopic = "tesla2mqtt"
 	}
-}
-
-// guard runs a job and turns a panic into a log line: one device's odd data
-// must never take the bridge down.
-func (b *Bridge) guard(name string, f func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			b.log.Error().Str("job", name).Interface("panic", r).Msg("job panicked; recovered")
+	if opts.DiscoveryPrefix == "" {
+		opts.DiscoveryPrefix = "homeassistant"
+	}
+	if opts.Units == "" {
+		opts.Units = entity.UnitsNative
+	}
+	opts.Clock = clock.OrReal(opts.Clock)
+	if opts.RefreshMinInterval == 0 {
+		opts.RefreshMinInterval = 30 * time.Second
+	}
+	if opts.Commands.RateLimitPerMinute <= 0 {
+		opts.Commands.RateLimitPerMinute = 10
+	}
+	if opts.Commands.WakeTimeout <= 0 {
+		opts.Commands.WakeTimeout = 60 * time.Second
+	}
+	if opts.Commands.WakePollInterval <= 0 {
+		opts.Commands.WakePollInterval = 5 * time.Second
+	}
+	if opts.Scheduler == nil {
+		opts.Scheduler = schedule.NewCron(opts.Clock, opts.Schedule.Location, opts.Logger)
+	}
+	if opts.Policy.QuietAfter <= 0 {
+		opts.Policy.QuietAfter = 15 * time.Minute
+	}
+	if opts.Policy.SuspendFor <= 0 {
+		opts.Policy.SuspendFor = 21 * time.Minute
+	}
+	if opts.Budget != nil && opts.Budget.Clock() != opts.Clock {
+		// A budget on another clock than the bridge counts another month and
+		// lifts pauses at other times than the bridge checks them.
+		return nil, errors.New("bridge: the budget and the bridge must share one clock (BudgetOptions.Clock = Options.Clock)")
+	}
+	b := &Bridge{
+		opts:        opts,
+		fleet:       api,
+		send:        command.Sender(api),
+		pub:         pub,
+		log:         opts.Logger.With().Str("component", "bridge").Logger(),
+		origin:      hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
+		calls:       make(chan call),
+		births:      make(chan time.Duration, 16),
+		halted:      make(chan struct{}),
+		devices:     map[string]*device{},
+		byUID:       map[string]*device{},
+		lastRefresh: map[string]time.Time{},
+		ticks:       map[string]int{},
+		pauser:      &economy.Pause{},
+	}
+	b.cmdr = opts.Commander
+	if opts.Budget != nil {
+		b.pauser = opts.Budget
+		b.send = command.Capped(api, opts.Budget)
+		if b.cmdr != nil {
+			b.cmdr = command.CappedCommander(b.cmdr, opts.Budget)
 		}
-	}()
-	f()
+	}
+	if b.cmdr == nil {
+		b.cmdr = command.REST(b.send)
+	}
+	b.gates = economy.NewGates(b.log)
+	b.exec = command.NewExecutor(command.Options{Allow: opts.Commands.Allow, Deny: opts.Commands.Deny,
+		RateLimitPerMinute: opts.Commands.RateLimitPerMinute, WakeTimeout: opts.Commands.WakeTimeout,
+		Domain: opts.Domain, ClientID: opts.ClientID, Granted: b.granted, Clock: opts.Clock, Logger: b.log})
+	b.families = []family{newCars(b), &sites{b: b}}
+	if err := b.subscribe(); err != nil {
+		return nil, err
+	}
+	pub.OnConnect(b.republishAll)
+	return b, nil
 }

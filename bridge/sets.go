@@ -44,13 +44,13 @@ func (b *Bridge) onSet(m mqtt.Message) {
 			re := &command.ResultError{Code: perr.Code, Message: perr.Message}
 			if perr.Code == command.CodeUnknownKey || perr.Code == command.CodeReadOnly {
 				b.mu.Lock()
-				re.Remedy = command.Remedy(d.name, d.rows)
+				re.Remedy = command.RemedyFor(d.name, d.rows)
 				b.mu.Unlock()
 			}
 			b.publishResult(d, command.Result{Transaction: transaction, Key: it.Key, Status: command.StatusError, Error: re})
 			continue
 		}
 		j.Transaction = transaction
-		b.exec.Enqueue(d, j)
+		b.exec.Enqueue(target{b, d}, j)
 	}
 }

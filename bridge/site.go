@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"sort"
 	"strconv"
 	"time"
 
@@ -47,7 +48,7 @@ func (ss *sites) adopt(p fleet.Product) (string, func() *device) {
 		}
 		s := &site{b: ss.b, v: &entity.SiteView{ID: p.EnergySiteID, Name: p.SiteName, Components: p.Components},
 			hd: entity.SiteDevice(p, name, uid)}
-		s.d = ss.b.newDevice(name, uid, s)
+		s.d = newDevice(name, uid, s)
 		return s.d
 	}
 }
@@ -91,7 +92,7 @@ func (s *site) prime(ctx context.Context) {
 	s.readLiveStatus(ctx)
 	s.readHistory(ctx)
 	s.b.mu.Lock()
-	s.d.bindRows()
+	s.b.bind(s.d)
 	s.primed = true
 	s.b.mu.Unlock()
 }
@@ -156,7 +157,7 @@ func (s *site) poll(ctx context.Context, withInfo bool) {
 func (s *site) publish() {
 	b := s.b
 	b.mu.Lock()
-	changed := s.d.bindRows()
+	changed := b.bind(s.d)
 	b.mu.Unlock()
 	if changed {
 		b.log.Info().Str("device", s.d.name).Msg("site capabilities changed; republishing discovery")
@@ -226,7 +227,7 @@ func (s *site) readSiteInfo(ctx context.Context) {
 func (s *site) readHistory(ctx context.Context) {
 	b := s.b
 	b.mu.Lock()
-	loc, tz := entity.SiteLocation(s.v)
+	loc, tz := entity.SiteLocation(s.v.Info)
 	prev := s.v.Totals.Day
 	b.mu.Unlock()
 	now := b.now().In(loc)
@@ -253,4 +254,67 @@ func (s *site) readDay(ctx context.Context, day time.Time, tz string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return s.v.Totals.Merge(day.Format(time.DateOnly), entity.SiteDayTotals(h))
+}
+
+// syncWallConnectors creates devices for connectors seen for the first time
+// (numbered in DIN order, so the same set always gets the same names) and
+// brings the others up to the site's last read. It returns the new ones and
+// the existing ones. Callers hold b.mu.
+func (s *site) syncWallConnectors() (added, existing []*device) {
+	b, d := s.b, s.d
+	if s.wallConnectors == nil {
+		s.wallConnectors = map[string]*device{}
+	}
+	var fresh []string
+	for _, din := range entity.WallConnectorDINs(s.v) {
+		if wc := s.wallConnectors[din]; wc != nil {
+			wc.updatedAt = d.updatedAt
+			existing = append(existing, wc)
+			continue
+		}
+		fresh = append(fresh, din)
+	}
+	sort.Strings(fresh)
+	for _, din := range fresh {
+		n := strconv.Itoa(len(s.wallConnectors) + 1)
+		name := d.name + "-wc-" + n
+		uid := entity.Sanitize(din)
+		if b.devices[name] != nil {
+			name = d.name + "-wc-" + uid
+		}
+		if b.devices[name] != nil || b.byUID[uid] != nil {
+			b.log.Warn().Str("din", din).Str("device", name).Msg("wall connector name taken; not bridged")
+			continue
+		}
+		w := &wallConnector{parent: d, readLive: func(ctx context.Context) { s.poll(ctx, false) },
+			v: &entity.WallConnectorView{Site: s.v, DIN: din}}
+		w.hd = entity.WallConnectorDevice(d.hassDevice, d.name, n, w.v, uid)
+		wc := newDevice(name, uid, w)
+		wc.updatedAt = d.updatedAt
+		b.bind(wc)
+		s.wallConnectors[din] = wc
+		b.register(wc)
+		added = append(added, wc)
+	}
+	return added, existing
+}
+
+// publishWallConnectors publishes new connectors whole and the others'
+// state; called after the site itself was published, so HA knows the
+// via_device before the connectors refer to it.
+func (s *site) publishWallConnectors() {
+	b := s.b
+	b.mu.Lock()
+	added, existing := s.syncWallConnectors()
+	b.mu.Unlock()
+	for _, wc := range added {
+		b.log.Info().Str("device", wc.name).Str("din", wc.hassDevice.SerialNumber).Msg("wall connector added")
+		b.publishDevice(wc)
+	}
+	for _, wc := range existing {
+		b.publishState(wc, false)
+	}
+	if len(added) > 0 {
+		b.publishInfo()
+	}
 }

@@ -2,76 +2,11 @@ package bridge
 
 import (
 	"sort"
-	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
-
-// Status is a read-only snapshot of the bridge, taken for the status page
-// and /healthz. It copies everything it shows, so a renderer never holds
-// the bridge's lock.
-type Status struct {
-	Version string
-	At      time.Time
-	// Discovered is false until the account's products were read once.
-	Discovered bool
-	// Account is the Tesla login: region, granted and missing scopes,
-	// consent link. Never nil.
-	Account AccountInfo
-	// AccountKnown is false when the bridge has no AccountStatus and the
-	// account was derived from the granted scopes alone.
-	AccountKnown bool
-	// PairingURL is https://tesla.com/_ak/<domain> ("" without a domain).
-	PairingURL string
-	Devices    []DeviceStatus
-	Spend      Spend
-}
-
-// DeviceStatus is one car or energy site as the status page shows it.
-type DeviceStatus struct {
-	// Name is the topic segment; Label what Tesla calls the device.
-	Name, Label, Kind, ID, Model string
-	// FleetState is online, asleep or offline for cars ("" for sites).
-	FleetState string
-	// KeyPaired is nil when the pairing is not known (yet).
-	KeyPaired *bool
-	// CommandSigning is required, allowed or off as far as known.
-	CommandSigning  string
-	SigningRequired bool
-	// PairingURL is the car's own pairing link (with ?vin=).
-	PairingURL string
-	LastResult *command.Result
-	// LastError is the last Fleet error of a read ("" after a success).
-	LastError string
-	// LastPoll is the time of the last successful read (zero: none yet).
-	LastPoll time.Time
-	// Readings are a few headline values (battery level, charge limit…).
-	Readings []Reading
-}
-
-// Reading is one headline value with its display name and unit.
-type Reading struct {
-	Key, Name, Unit string
-	Value           any
-}
-
-// Spend is what the Fleet API calls so far cost, estimated from Tesla's
-// published prices. BudgetUSD is zero until a budget is configured.
-type Spend struct {
-	// Billable counts billable responses by billing category.
-	Billable     map[string]int
-	EstimatedUSD float64
-	BudgetUSD    float64
-	// Month, ProjectedUSD and Stretch come from the budget when one is
-	// configured: this month's spend (EstimatedUSD then), the month-end
-	// projection and how much polling is stretched to stay inside it.
-	Month        string
-	ProjectedUSD float64
-	Stretch      int
-}
 
 // statusHeadline lists the keys the status page shows per device, when the
 // device's table has them; missing keys are simply not shown, so a table

@@ -1,11 +1,8 @@
 package bridge
 
 import (
-	"context"
-	"errors"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -29,12 +26,6 @@ type cars struct {
 	fleet route
 }
 
-func newCars(b *Bridge) *cars {
-	w := command.Waker{API: wakeAPI{b}, Clock: b.opts.Clock, Timeout: b.opts.Commands.WakeTimeout,
-		Interval: b.opts.Commands.WakePollInterval}
-	return &cars{b: b, policies: map[string]*economy.Car{}, fleet: fleetRoute{b: b, waker: w}}
-}
-
 // car is one car: its view and what the bridge keeps about it.
 type car struct {
 	kindBase
@@ -50,58 +41,14 @@ type car struct {
 	missingBlocks string
 }
 
-// adopt implements family: every vehicle product is a car.
-func (cs *cars) adopt(p fleet.Product) (string, func() *device) {
-	if !p.IsVehicle() {
-		return "", nil
-	}
-	return p.VIN, func() *device {
-		name := p.VIN
-		for _, v := range cs.b.opts.Vehicles {
-			if v.VIN == p.VIN && v.Name != "" {
-				name = v.Name
-			}
-		}
-		c := &car{cs: cs, v: &entity.VehicleView{VIN: p.VIN, DisplayName: p.DisplayName, State: p.State,
-			CommandSigning: p.CommandSigning}}
-		c.d = cs.b.newDevice(name, p.VIN, c)
-		return c.d
-	}
-}
-
-// start implements family: the first connectivity check reads the cars
-// that are awake; then every online car it did not read.
-func (cs *cars) start(ctx context.Context) {
-	cs.pollConnectivity(ctx)
-	cs.pollOnline(ctx)
-}
-
-// jobs implements family. The fleet_status job runs its first check as it
-// is built, and hooks the post-failure re-check onto the connectivity
-// schedule.
-func (cs *cars) jobs(ctx context.Context) []job {
-	s := cs.b.opts.Schedule
-	fleetStatus := cs.fleetStatusJob(ctx)
-	pricedCheck := cs.b.opts.Budget.Prices().Connectivity > 0
-	jobs := []job{
-		{"connectivity", s.Connectivity, func() { cs.pollConnectivity(ctx) }, pricedCheck, true},
-		{economy.JobDriving, s.VehicleDataDriving, func() { cs.pollJob(ctx, economy.JobDriving) }, true, true},
-		{economy.JobCharging, s.VehicleDataCharging, func() { cs.pollJob(ctx, economy.JobCharging) }, true, true},
-		{economy.JobIdle, s.VehicleDataIdle, func() { cs.pollJob(ctx, economy.JobIdle) }, true, true},
-		{"fleet_status", s.FleetStatus, fleetStatus, false, true},
-	}
-	return jobs
-}
-
-// prepareRefresh implements family: one connectivity check serves every
-// car of the request, and a car it found newly online is read by it.
-func (cs *cars) prepareRefresh(ctx context.Context, r *refreshing) {
-	for _, d := range r.due {
-		if _, ok := d.k.(*car); ok {
-			r.checked = cs.pollConnectivity(ctx)
-			return
+// carFamily is the bridge's car family.
+func (b *Bridge) carFamily() *cars {
+	for _, f := range b.families {
+		if cs, ok := f.(*cars); ok {
+			return cs
 		}
 	}
+	return nil
 }
 
 // all returns the cars, ordered by name.
@@ -164,85 +111,18 @@ func (c *car) describe(di *DeviceInfo, ds *DeviceStatus) {
 			p := *c.v.KeyPaired
 			ds.KeyPaired = &p
 		}
-		if dom := c.d.b.opts.Domain; dom != "" {
+		if dom := c.cs.b.opts.Domain; dom != "" {
 			ds.PairingURL = fleet.PairingURL(dom, c.d.uid)
 		}
 	}
 }
 
-// refresh reads the car now if it is online and the request's
-// connectivity check did not just read it.
-func (c *car) refresh(ctx context.Context, r *refreshing) {
-	if c.online() && !r.checked[c.d] {
-		c.read(ctx)
-	}
-}
-
-// confirm reads the car once after a command, if it is online.
-func (c *car) confirm(ctx context.Context) {
-	if c.online() {
-		c.read(ctx)
-	}
-}
-
 // online reports the car's last known Fleet state.
 func (c *car) online() bool {
-	c.d.b.mu.Lock()
-	defer c.d.b.mu.Unlock()
+	c.cs.b.mu.Lock()
+	defer c.cs.b.mu.Unlock()
 	return c.v.State == fleet.StateOnline
 }
 
-// send wakes the car when needed and sends the command on the car's route.
-func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
-	online, r := c.online(), c.route()
-	if cmd.Name == "wake_up" {
-		if online {
-			return &fleet.CommandResult{Result: true, Reason: "already online"}, false, nil
-		}
-		if err := c.wake(ctx, r); err != nil {
-			return nil, false, err
-		}
-		return &fleet.CommandResult{Result: true}, true, nil
-	}
-	woke := false
-	if !online {
-		if err := c.wake(ctx, r); err != nil {
-			return nil, false, err
-		}
-		woke = true
-	}
-	cr, err := r.command(ctx, c.d.uid, cmd)
-	if errors.Is(err, fleet.ErrAsleep) && !woke {
-		// The car fell asleep since the last check: wake it and try once more.
-		if werr := c.wake(ctx, r); werr != nil {
-			return nil, false, werr
-		}
-		woke = true
-		cr, err = r.command(ctx, c.d.uid, cmd)
-	}
-	return cr, woke, err
-}
-
-// wake wakes the car on r and publishes it online.
-func (c *car) wake(ctx context.Context, r route) error {
-	if err := r.wake(ctx, c.d.uid); err != nil {
-		return err
-	}
-	c.d.b.mu.Lock()
-	c.v.State = fleet.StateOnline
-	c.d.b.mu.Unlock()
-	c.d.b.publishState(c.d, false)
-	return nil
-}
-
-// noteResult: a key_not_paired result turns the key_paired entity off and
-// starts the pairing re-check.
-func (c *car) noteResult(r command.Result) {
-	if r.Code() != command.CodeKeyNotPaired {
-		return
-	}
-	now := c.d.b.now()
-	c.v.KeyPaired = entity.Ptr(false)
-	c.keyRecheckUntil = now.Add(pairingRecheckFor)
-	c.keyCheckedAt = now
-}
+// route is the route of the car's next request.
+func (c *car) route() route { return c.cs.fleet }

@@ -117,3 +117,15 @@ func (cs *cars) checkPairing(ctx context.Context, vins []string) {
 		b.publishState(c.d, false)
 	}
 }
+
+// noteResult: a key_not_paired result turns the key_paired entity off and
+// starts the pairing re-check.
+func (c *car) noteResult(r command.Result) {
+	if r.Code() != command.CodeKeyNotPaired {
+		return
+	}
+	now := c.cs.b.now()
+	c.v.KeyPaired = entity.Ptr(false)
+	c.keyRecheckUntil = now.Add(pairingRecheckFor)
+	c.keyCheckedAt = now
+}

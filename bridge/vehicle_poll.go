@@ -113,7 +113,7 @@ func (cs *cars) pollOnline(ctx context.Context) {
 // refresh request; all of them wait out a 429, a back-off or a paused
 // account.
 func (c *car) read(ctx context.Context) {
-	b, d := c.d.b, c.d
+	b, d := c.cs.b, c.d
 	b.mu.Lock()
 	vin := d.uid
 	eps := entity.Endpoints(d.rows)
@@ -172,7 +172,7 @@ func (c *car) keepLastGood(fresh *fleet.VehicleData, asked []fleet.Endpoint) {
 	if key != c.missingBlocks {
 		c.missingBlocks = key
 		if key != "" {
-			c.d.b.log.Warn().Str("device", c.d.name).Strs("blocks", missing).Msg("vehicle_data lacked blocks; keeping their last values")
+			c.cs.b.log.Warn().Str("device", c.d.name).Strs("blocks", missing).Msg("vehicle_data lacked blocks; keeping their last values")
 		}
 	}
 }

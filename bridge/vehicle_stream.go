@@ -8,33 +8,14 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
-// SubscribeTelemetry starts the Fleet Telemetry ingest on sub (nil: the
-// bridge's own broker connection) into the cars, and schedules the safety
-// read, which Run carries out.
-func (b *Bridge) SubscribeTelemetry(sub telemetry.Subscriber) error {
-	if sub == nil {
-		sub = b.pub
-	}
-	if err := telemetry.New(b.opts.Telemetry, b.cars, b.opts.Clock, b.log).Subscribe(sub); err != nil {
-		return err
-	}
-	if spec := b.opts.Telemetry.SafetyRead; spec != "" {
-		job := func() { b.guard("telemetry_safety_read", func() { b.within(b.cars.safetyRead) }) }
-		if err := b.opts.Scheduler.Add("telemetry_safety_read", spec, job); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // StreamAlive reports whether the car's stream said something within
 // telemetry.Options.Quiet (and not that the car disconnected): while it
 // does, regular vehicle_data polling of the car is pointless.
 func (b *Bridge) StreamAlive(vin string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c := b.cars.byVIN(vin)
-	return c != nil && b.cars.streamAliveLocked(c)
+	c := b.carFamily().byVIN(vin)
+	return c != nil && b.carFamily().streamAliveLocked(c)
 }
 
 // streamAliveLocked is StreamAlive for callers that hold b.mu.

@@ -21,7 +21,7 @@ var alreadyHolds = map[string]string{
 }
 
 // classify turns the outcome of a command into the result's status and error.
-func (e *Executor) classify(t Target, cr *fleet.CommandResult, err error, res *Result) {
+func classify(o Options, t Target, cr *fleet.CommandResult, err error, res *Result) {
 	switch {
 	case err == nil && cr != nil && cr.Result:
 		res.Status = StatusOK
@@ -44,7 +44,7 @@ func (e *Executor) classify(t Target, cr *fleet.CommandResult, err error, res *R
 		return
 	}
 	res.Status = StatusError
-	res.Error = e.errorResult(t, err)
+	res.Error = errorResult(o, t, err)
 	if res.Error.Code == CodeTimeout || errors.Is(err, context.Canceled) || errors.Is(err, fleet.ErrMayHaveSucceeded) || (errors.Is(err, fleet.ErrServer) && (fleet.StatusOf(err) == 503 || fleet.StatusOf(err) == 504)) ||
 		errors.Is(err, fleet.ErrNetwork) {
 		// The request may have reached the car: say so, and never retry it blindly.
@@ -53,18 +53,18 @@ func (e *Executor) classify(t Target, cr *fleet.CommandResult, err error, res *R
 }
 
 // errorResult maps a Fleet error to a result error with its remedy.
-func (e *Executor) errorResult(t Target, err error) *ResultError {
+func errorResult(o Options, t Target, err error) *ResultError {
 	msg := err.Error()
 	switch {
 	case errors.Is(err, errCarOffline):
 		return &ResultError{Code: CodeVehicleOffline, Message: msg, Remedy: "the car has no connection; try again when it is back in coverage"}
 	case errors.Is(err, ErrWakeTimeout):
-		return &ResultError{Code: CodeVehicleAsleep, Message: fmt.Sprintf("the car did not wake up within %s", e.opts.WakeTimeout),
+		return &ResultError{Code: CodeVehicleAsleep, Message: fmt.Sprintf("the car did not wake up within %s", o.WakeTimeout),
 			Remedy: "try again; a car in deep sleep or with poor coverage can take longer"}
 	case errors.Is(err, fleet.ErrAsleep):
 		return &ResultError{Code: CodeVehicleAsleep, Message: msg, Remedy: "the car is asleep or offline; send the command again to wake it"}
 	case errors.Is(err, fleet.ErrMissingScopes):
-		url := fleet.ConsentURL(e.opts.ClientID, "")
+		url := fleet.ConsentURL(o.ClientID, "")
 		return &ResultError{Code: CodeMissingScope, Message: msg, URL: url, Remedy: "grant the missing permission on Tesla's consent page, then run 'tesla2mqtt login' again"}
 	case errors.Is(err, fleet.ErrUnauthorized), errors.Is(err, fleet.ErrLoginRequired), errors.Is(err, fleet.ErrNoToken):
 		return &ResultError{Code: CodeLoginRequired, Message: msg, Remedy: "run 'tesla2mqtt login -c <config>'"}
@@ -76,14 +76,14 @@ func (e *Executor) errorResult(t Target, err error) *ResultError {
 	case errors.Is(err, fleet.ErrNotRegistered):
 		return &ResultError{Code: CodeRegionNotRegistd, Message: msg, Remedy: "run 'tesla2mqtt register -c <config>' to register the app in this region"}
 	case errors.Is(err, fleet.ErrKeyNotPaired):
-		return e.keyNotPaired(t)
+		return keyNotPaired(o, t)
 	case errors.Is(err, fleet.ErrMayHaveSucceeded):
 		return &ResultError{Code: CodeTimeout, Message: msg, Remedy: "check the car's state before sending the command again; it may have run"}
 	case errors.Is(err, fleet.ErrSigningRequired), errors.Is(err, fleet.ErrProtocolRequired):
 		r := &ResultError{Code: CodeSigningRequired, Message: msg,
 			Remedy: "this car only accepts signed commands: run 'tesla2mqtt keygen', host the public key, run 'tesla2mqtt register', set tesla.private_key_file and pair the key"}
-		if e.opts.Domain != "" {
-			r.URL = fleet.PairingURL(e.opts.Domain, t.UID())
+		if o.Domain != "" {
+			r.URL = fleet.PairingURL(o.Domain, t.UID())
 		}
 		return r
 	case errors.Is(err, fleet.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -94,14 +94,14 @@ func (e *Executor) errorResult(t Target, err error) *ResultError {
 
 // keyNotPaired is the key_not_paired result: the car's own words and the
 // link that opens the Tesla app's pairing screen.
-func (e *Executor) keyNotPaired(t Target) *ResultError {
+func keyNotPaired(o Options, t Target) *ResultError {
 	r := &ResultError{Code: CodeKeyNotPaired, Message: fleet.ErrKeyNotPaired.Error()}
-	if e.opts.Domain == "" {
+	if o.Domain == "" {
 		r.Remedy = "set tesla.domain, then open https://tesla.com/_ak/<domain> on the phone with the Tesla app and approve the key in the car."
 		return r
 	}
-	r.URL = fleet.PairingURL(e.opts.Domain, t.UID())
-	r.Remedy = fmt.Sprintf("Open %s on the phone with the Tesla app and approve the key in the car.", fleet.PairingURL(e.opts.Domain, ""))
+	r.URL = fleet.PairingURL(o.Domain, t.UID())
+	r.Remedy = fmt.Sprintf("Open %s on the phone with the Tesla app and approve the key in the car.", fleet.PairingURL(o.Domain, ""))
 	return r
 }
 

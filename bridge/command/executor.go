@@ -13,46 +13,6 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
-// Options configure an Executor.
-type Options struct {
-	// Allow, if not empty, lists the only command groups that may run; Deny
-	// lists groups that never run.
-	Allow, Deny []string
-	// RateLimitPerMinute caps commands per device per minute.
-	RateLimitPerMinute int
-	// WakeTimeout is how long a car may take to wake (for the
-	// vehicle_asleep message; the Waker enforces it).
-	WakeTimeout time.Duration
-	// Domain is the app's domain, for the pairing link of key_not_paired
-	// and signing_required results.
-	Domain string
-	// ClientID is the app's client id, for the consent link of
-	// missing_scope results.
-	ClientID string
-	// Granted returns the token's scopes as a set, nil when unknown (then
-	// every command may run).
-	Granted func() map[string]bool
-	Clock   clock.Clock
-	Logger  zerolog.Logger
-}
-
-// Target is one device as the executor sees it; the bridge's devices
-// implement it.
-type Target interface {
-	// Name is the device's topic segment; UID its VIN or site id.
-	Name() string
-	UID() string
-	// Send runs cmd on the device. The device's kind picks the route and
-	// wakes a car that sleeps; woke says whether it had to.
-	Send(ctx context.Context, cmd fleet.Command) (res *fleet.CommandResult, woke bool, err error)
-	// Publish publishes one result on the device's result topic.
-	Publish(r Result)
-	// Settle runs after a command's result is published: the one confirming
-	// read when confirm is set, then whatever waits for the device to be
-	// ready for its next command. The next command waits for it.
-	Settle(ctx context.Context, r Result, confirm bool)
-}
-
 // queueSize bounds the commands waiting per device; more are refused with
 // rate_limited rather than piling up behind a sleeping car.
 const queueSize = 16
@@ -119,7 +79,7 @@ func (e *Executor) Enqueue(t Target, j Job) {
 	e.mu.Unlock()
 	switch {
 	case refusal != "":
-		t.Publish(refused(j, refusal))
+		t.Publish(notSent(j, refusal))
 	case queued:
 		e.log.Debug().Str("device", t.Name()).Str("key", j.Key).Interface("transaction", j.Transaction).Msg("command queued")
 		select {
@@ -234,7 +194,7 @@ func (e *Executor) work(ctx context.Context, q *queue) {
 		}
 		select {
 		case j := <-q.jobs:
-			e.guard(q.t, func() { e.execute(cmdCtx, q, j) })
+			e.guard(q.t, func() { e.runJob(cmdCtx, q, j) })
 		case <-ctx.Done():
 		case <-q.left:
 		}
@@ -257,21 +217,21 @@ func drain(q *queue, refusal string) {
 	for {
 		select {
 		case j := <-q.jobs:
-			q.t.Publish(refused(j, refusal))
+			q.t.Publish(notSent(j, refusal))
 		default:
 			return
 		}
 	}
 }
 
-// refused is the result of a job that was never sent.
-func refused(j Job, msg string) Result {
+// notSent is the result of a job that was never sent.
+func notSent(j Job, msg string) Result {
 	return Result{Transaction: j.Transaction, Key: j.Key, Command: j.Cmd.Name, Status: StatusError,
 		Error: &ResultError{Code: CodeFleetError, Message: msg, Remedy: "send it again when the bridge is back"}}
 }
 
-// execute runs one job and publishes exactly one result.
-func (e *Executor) execute(ctx context.Context, q *queue, j Job) {
+// runJob runs one job and publishes exactly one result.
+func (e *Executor) runJob(ctx context.Context, q *queue, j Job) {
 	t := q.t
 	res := Result{Transaction: j.Transaction, Key: j.Key, Command: j.Cmd.Name}
 	if re := e.admit(q, j); re != nil {
@@ -282,7 +242,7 @@ func (e *Executor) execute(ctx context.Context, q *queue, j Job) {
 	}
 	cr, woke, err := t.Send(ctx, j.Cmd)
 	res.Woke = woke
-	e.classify(t, cr, err, &res)
+	classify(e.opts, t, cr, err, &res)
 	t.Publish(res)
 	t.Settle(ctx, res, res.Status != StatusError || res.Error == nil || res.Error.Code == CodeCarRefused)
 }

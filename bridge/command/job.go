@@ -56,9 +56,9 @@ func safeCommand(row *entity.Spec, v, view any) (cmd fleet.Command, err error) {
 	return row.Command(v, view)
 }
 
-// Remedy lists a device's writable keys, the most useful hint for a set
+// RemedyFor lists a device's writable keys, the most useful hint for a set
 // message with an unknown or read-only key ("" when there are none).
-func Remedy(device string, rows []*entity.Spec) string {
+func RemedyFor(device string, rows []*entity.Spec) string {
 	var keys []string
 	for _, e := range rows {
 		if e.Writable() {

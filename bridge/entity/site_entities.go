@@ -233,14 +233,29 @@ func siteStormCapable(s *SiteView) bool {
 	return siteHasBattery(s) && siteFlag(s, func(c *fleet.SiteComponents) *bool { return c.StormModeCapable }, true)
 }
 
-// SiteTable returns the rows the site can use now: the table's rows
-// whose condition in siteAvailable holds for what the site reported.
-func SiteTable(s *SiteView) []*Spec {
-	out := make([]*Spec, 0, len(siteTable))
-	for _, r := range siteTable {
-		if ok := siteAvailable[r.Key]; ok == nil || ok(s) {
-			out = append(out, r)
-		}
-	}
-	return out
+func siteTotalsRow(key, name, icon string, get func(*SiteTotals) *float64) Entity[*SiteView] {
+	return Entity[*SiteView]{Meta: Meta{Key: key, Platform: hass.Sensor, Name: name, DeviceClass: hass.DCEnergy,
+		StateClass: hass.TotalIncreasing, Unit: "kWh", Precision: Ptr(2), Icon: icon, Source: SourceHistory},
+		Value: func(s *SiteView) any {
+			if s == nil {
+				return nil
+			}
+			return get(&s.Totals)
+		}}
+}
+
+// siteHistoryEntities are appended to siteEntities.
+var siteHistoryEntities = []Entity[*SiteView]{
+	siteTotalsRow("solar_generated", "Solar generated today", "mdi:solar-power",
+		func(t *SiteTotals) *float64 { return t.SolarGenerated }),
+	siteTotalsRow("grid_imported", "Grid imported today", "mdi:transmission-tower-import",
+		func(t *SiteTotals) *float64 { return t.GridImported }),
+	siteTotalsRow("grid_exported", "Grid exported today", "mdi:transmission-tower-export",
+		func(t *SiteTotals) *float64 { return t.GridExported }),
+	siteTotalsRow("battery_charged", "Battery charged today", "mdi:battery-arrow-up",
+		func(t *SiteTotals) *float64 { return t.BatteryCharged }),
+	siteTotalsRow("battery_discharged", "Battery discharged today", "mdi:battery-arrow-down",
+		func(t *SiteTotals) *float64 { return t.BatteryDischarged }),
+	siteTotalsRow("home_usage", "Home usage today", "mdi:home-lightning-bolt",
+		func(t *SiteTotals) *float64 { return t.HomeUsage }),
 }

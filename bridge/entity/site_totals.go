@@ -6,7 +6,6 @@ import (
 	_ "time/tzdata" // site time zones must resolve in minimal containers too
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // Energy totals for Home Assistant's Energy dashboard, from
@@ -67,38 +66,12 @@ func (t *SiteTotals) Merge(day string, n SiteTotals) bool {
 	return changed
 }
 
-func siteTotalsRow(key, name, icon string, get func(*SiteTotals) *float64) Entity[*SiteView] {
-	return Entity[*SiteView]{Meta: Meta{Key: key, Platform: hass.Sensor, Name: name, DeviceClass: hass.DCEnergy,
-		StateClass: hass.TotalIncreasing, Unit: "kWh", Precision: Ptr(2), Icon: icon, Source: SourceHistory},
-		Value: func(s *SiteView) any {
-			if s == nil {
-				return nil
-			}
-			return get(&s.Totals)
-		}}
-}
-
-// siteHistoryEntities are appended to siteEntities.
-var siteHistoryEntities = []Entity[*SiteView]{
-	siteTotalsRow("solar_generated", "Solar generated today", "mdi:solar-power",
-		func(t *SiteTotals) *float64 { return t.SolarGenerated }),
-	siteTotalsRow("grid_imported", "Grid imported today", "mdi:transmission-tower-import",
-		func(t *SiteTotals) *float64 { return t.GridImported }),
-	siteTotalsRow("grid_exported", "Grid exported today", "mdi:transmission-tower-export",
-		func(t *SiteTotals) *float64 { return t.GridExported }),
-	siteTotalsRow("battery_charged", "Battery charged today", "mdi:battery-arrow-up",
-		func(t *SiteTotals) *float64 { return t.BatteryCharged }),
-	siteTotalsRow("battery_discharged", "Battery discharged today", "mdi:battery-arrow-down",
-		func(t *SiteTotals) *float64 { return t.BatteryDischarged }),
-	siteTotalsRow("home_usage", "Home usage today", "mdi:home-lightning-bolt",
-		func(t *SiteTotals) *float64 { return t.HomeUsage }),
-}
-
-// SiteLocation is the site's time zone: installation_time_zone, else UTC.
-func SiteLocation(v *SiteView) (*time.Location, string) {
-	if v.Info != nil && v.Info.InstallationTimeZone != nil && *v.Info.InstallationTimeZone != "" {
-		if loc, err := time.LoadLocation(*v.Info.InstallationTimeZone); err == nil {
-			return loc, *v.Info.InstallationTimeZone
+// SiteLocation is the site's time zone, from its site_info:
+// installation_time_zone, else UTC.
+func SiteLocation(info *fleet.SiteInfo) (*time.Location, string) {
+	if info != nil && info.InstallationTimeZone != nil && *info.InstallationTimeZone != "" {
+		if loc, err := time.LoadLocation(*info.InstallationTimeZone); err == nil {
+			return loc, *info.InstallationTimeZone
 		}
 	}
 	return time.UTC, "UTC"

@@ -23,9 +23,9 @@ func VehicleTable() []*Spec { return vehicleTable }
 // WallConnectorTable is every row a Wall Connector offers.
 func WallConnectorTable() []*Spec { return wallConnectorTable }
 
-// LastCommand is the diagnostic row every writable device gets, whatever
+// LastCommandRow is the diagnostic row every writable device gets, whatever
 // its kind: the last command's result, from the view's Diagnostics.
-func LastCommand() *Spec { return lastCommandRow }
+func LastCommandRow() *Spec { return lastCommandRow }
 
 // pairingEntities are appended to the vehicle table. command_signing, the
 // other pairing diagnostic, is already a row there and is fed by
@@ -81,5 +81,17 @@ func Endpoints(rows []*Spec) []fleet.Endpoint {
 		out = append(out, e)
 	}
 	slices.Sort(out)
+	return out
+}
+
+// SiteTable returns the rows the site can use now: the table's rows
+// whose condition in siteAvailable holds for what the site reported.
+func SiteTable(s *SiteView) []*Spec {
+	out := make([]*Spec, 0, len(siteTable))
+	for _, r := range siteTable {
+		if ok := siteAvailable[r.Key]; ok == nil || ok(s) {
+			out = append(out, r)
+		}
+	}
 	return out
 }

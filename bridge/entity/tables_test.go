@@ -26,7 +26,7 @@ func allTables() map[string]struct {
 		"vehicle":        {VehicleTable(), vtGroups, vtSources},
 		"site":           {siteTable, []string{"energy"}, siteSources},
 		"wall_connector": {WallConnectorTable(), nil, []fleet.Endpoint{SourceLiveStatus}},
-		"last_command":   {[]*Spec{LastCommand()}, nil, []fleet.Endpoint{SourceBridge}},
+		"last_command":   {[]*Spec{LastCommandRow()}, nil, []fleet.Endpoint{SourceBridge}},
 	}
 }
 

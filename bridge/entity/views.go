@@ -153,17 +153,6 @@ type WallConnectorView struct {
 	DIN  string
 }
 
-// data is the connector's entry of the last live_status (empty if absent).
-func (w *WallConnectorView) data() *fleet.WallConnector {
-	ls := live(w.Site)
-	for i := range ls.WallConnectors {
-		if ls.WallConnectors[i].DIN == w.DIN {
-			return &ls.WallConnectors[i]
-		}
-	}
-	return &fleet.WallConnector{}
-}
-
 // DiagnosticsOf returns the bridge's own values kept in a view, nil for a
 // value that is no view of a table here.
 func DiagnosticsOf(view any) *Diagnostics {

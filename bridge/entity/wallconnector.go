@@ -1,6 +1,7 @@
 package entity
 
 import (
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
@@ -49,4 +50,15 @@ func WallConnectorModel(s *SiteView, din string) string {
 		}
 	}
 	return "Wall Connector"
+}
+
+// data is the connector's entry of the last live_status (empty if absent).
+func (w *WallConnectorView) data() *fleet.WallConnector {
+	ls := live(w.Site)
+	for i := range ls.WallConnectors {
+		if ls.WallConnectors[i].DIN == w.DIN {
+			return &ls.WallConnectors[i]
+		}
+	}
+	return &fleet.WallConnector{}
 }

@@ -16,13 +16,6 @@ const (
 	maxPending = 16
 )
 
-// pendingLogin is one login started with /auth/start.
-type pendingLogin struct {
-	req     *fleet.AuthRequest
-	cfg     fleet.AuthConfig
-	expires time.Time
-}
-
 // redirectURI is the configured one when it points at /auth/callback, else
 // this server's own callback as the browser reached it.
 func (s *Server) redirectURI(r *http.Request) string {

@@ -9,7 +9,6 @@ package web
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"net"
 	"net/http"
@@ -17,16 +16,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
-
-//go:embed templates/*.html static/*
-var assets embed.FS
 
 // StatusSource is what the page renders; *bridge.Bridge implements it.
 type StatusSource interface {
@@ -67,30 +62,6 @@ type Server struct {
 	mu      sync.Mutex
 	pending map[string]*pendingLogin // by OAuth state
 	srv     *http.Server
-}
-
-// New builds the server and its routes; it does not listen yet.
-func New(opts Options) (*Server, error) {
-	if opts.Bridge == nil {
-		return nil, errors.New("web: a status source is required")
-	}
-	opts.Clock = clock.OrReal(opts.Clock)
-	p, err := loadPages()
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), pages: p, pending: map[string]*pendingLogin{}}
-	s.mux.HandleFunc("GET /{$}", s.handleIndex)
-	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.Handle("GET /static/", http.FileServerFS(assets))
-	if opts.Metrics != nil {
-		s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Metrics, promhttp.HandlerOpts{}))
-	}
-	if opts.Login != nil {
-		s.mux.HandleFunc("GET /auth/start", s.handleAuthStart)
-		s.mux.HandleFunc("GET /auth/callback", s.handleAuthCallback)
-	}
-	return s, nil
 }
 
 // ServeHTTP implements http.Handler, with headers that keep the page out
@@ -142,4 +113,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return srv.Shutdown(ctx)
+}
+
+// pendingLogin is one login started with /auth/start.
+type pendingLogin struct {
+	req     *fleet.AuthRequest
+	cfg     fleet.AuthConfig
+	expires time.Time
 }

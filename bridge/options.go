@@ -1,0 +1,145 @@
+package bridge
+
+import (
+	"context"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+)
+
+// What the bridge is built from: its options and the two interfaces it
+// reads Tesla and writes MQTT through.
+
+// FleetAPI is the part of fleet.Client the bridge reads and acts with;
+// tests may fake it.
+type FleetAPI interface {
+	Products(ctx context.Context) ([]fleet.Product, error)
+	Vehicles(ctx context.Context) ([]fleet.Vehicle, error)
+	VehicleData(ctx context.Context, vin string, endpoints []fleet.Endpoint) (*fleet.VehicleData, error)
+	LiveStatus(ctx context.Context, siteID int64) (*fleet.LiveStatus, error)
+	SiteInfo(ctx context.Context, siteID int64) (*fleet.SiteInfo, error)
+	CalendarHistory(ctx context.Context, siteID int64, q fleet.HistoryQuery) (*fleet.CalendarHistory, error)
+	Vehicle(ctx context.Context, vin string) (*fleet.Vehicle, error)
+	FleetStatus(ctx context.Context, vins []string) (*fleet.FleetStatus, error)
+	// Sender wakes and commands; Command sends REST, which the signed path
+	// replaces per car.
+	command.Sender
+}
+
+// Publisher is the part of mqtt.Client the bridge needs.
+type Publisher interface {
+	Publish(topic string, payload []byte, retained bool) error
+	Subscribe(topic string, h mqtt.Handler) error
+	OnConnect(f func())
+}
+
+// VehicleName names one car; Name is the topic segment ("" = the VIN).
+type VehicleName struct {
+	VIN, Name string
+}
+
+// SiteName names one energy site; Name is the topic segment ("" = the id).
+type SiteName struct {
+	ID   int64
+	Name string
+}
+
+// Schedule holds the cron specs of the polling jobs.
+type Schedule struct {
+	Connectivity        string
+	VehicleDataDriving  string
+	VehicleDataCharging string
+	VehicleDataIdle     string
+	LiveStatus          string
+	SiteInfo            string
+	EnergyHistory       string
+	FleetStatus         string
+	Products            string
+	FullRepublish       string
+	// Location is the time zone of cron specs without a CRON_TZ= prefix
+	// (nil: the process's local zone, TZ).
+	Location *time.Location
+}
+
+// CommandOptions are the safety rails of set topics.
+type CommandOptions struct {
+	// Allow, if not empty, lists the only command groups that may run; Deny
+	// lists groups that never run.
+	Allow, Deny []string
+	// RateLimitPerMinute caps commands per device per minute (default 10).
+	RateLimitPerMinute int
+	// WakeTimeout bounds waiting for a car to come online (default 60 s).
+	WakeTimeout time.Duration
+	// WakePollInterval is the pause between state checks while waking (default 5 s).
+	WakePollInterval time.Duration
+}
+
+// Options configure a Bridge. cmd builds them from config.Config, tests
+// build them directly.
+type Options struct {
+	BaseTopic       string
+	DiscoveryPrefix string
+	// Discovery turns Home Assistant discovery on.
+	Discovery bool
+	// Units is entity.UnitsNative, UnitsMetric or UnitsImperial.
+	Units    string
+	Version  string
+	Vehicles []VehicleName
+	Sites    []SiteName
+	Schedule Schedule
+	Commands CommandOptions
+	// Commander sends vehicle commands (nil: REST through the FleetAPI).
+	Commander command.Commander
+	// Domain is the app's domain, for the pairing link in key_not_paired results.
+	Domain string
+	// ClientID is the app's client id, for the consent link in missing_scope results.
+	ClientID string
+	// DisabledEntities are keys not to publish or discover.
+	DisabledEntities []string
+	// EntityNames rename entities in discovery, by key.
+	EntityNames map[string]string
+	// GrantedScopes returns the scopes of the current token (nil func: all granted).
+	GrantedScopes func() []string
+	// Account, when set, is published on bridge/info, bridge/status and as
+	// the "tesla2mqtt bridge" HA device (login needed, missing scopes,
+	// token expiry). SetAccount attaches it after New.
+	Account AccountStatus
+	// Meter, if set, feeds request counts into bridge/info.
+	Meter *fleet.Meter
+	// Telemetry configures the Fleet Telemetry ingest (SubscribeTelemetry).
+	Telemetry telemetry.Options
+	// Policy tunes the per-car polling state machine (quiet and suspend
+	// periods; zero values take the defaults).
+	Policy economy.PolicyOptions
+	// Budget, if set, is the monthly Fleet API budget: cmd adds it to the
+	// client's recorders so it sees every response. It stretches polling,
+	// pauses it on EXCEEDED_LIMIT, and with a hard cap refuses commands.
+	Budget *economy.Budget
+	// RefreshMinInterval rate-limits get and refresh requests per device (default 30 s).
+	RefreshMinInterval time.Duration
+	// BirthDelay is the wait before republishing after HA's birth message.
+	BirthDelay time.Duration
+	// Clock is the bridge's time: polling policy, wake waits, budget
+	// months, result times (default: the wall clock). Tests use a
+	// clock.Manual, whose Sleep moves simulated time on.
+	Clock clock.Clock
+	// Scheduler runs the polling jobs (default: a schedule.Cron on Clock).
+	Scheduler schedule.Scheduler
+	// Hooks observe the bridge (HookBase documents when each is called):
+	// the Prometheus metrics, the TeslaMate topics, the bench.
+	Hooks  []Hook
+	Logger zerolog.Logger
+}
+
+// The daemon's clients serve the bridge.
+var (
+	_ FleetAPI  = (*fleet.Client)(nil)
+	_ Publisher = (*mqtt.Client)(nil)
+)

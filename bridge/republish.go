@@ -1,0 +1,72 @@
+package bridge
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Publishing everything again: after a reconnect or Home Assistant's
+// birth, on the full_republish schedule, and when the account's state or
+// scopes change.
+
+// republishAll runs after every MQTT (re)connect: the broker may have lost
+// retained messages, so bridge info, discovery, availability and state are
+// all published again.
+func (b *Bridge) republishAll() {
+	b.publishInfo()
+	for _, d := range b.sortedDevices() {
+		b.publishDiscovery(d)
+		b.publishAvailability(d)
+		b.publishState(d, true)
+	}
+}
+
+// republishState republishes every state object, so a wiped broker recovers
+// within one full_republish period.
+func (b *Bridge) republishState() {
+	for _, d := range b.sortedDevices() {
+		b.publishAvailability(d)
+		b.publishState(d, true)
+	}
+}
+
+// SetAccount attaches the account status after New (cmd creates the token
+// source's callbacks before the bridge exists) and publishes it.
+func (b *Bridge) SetAccount(a AccountStatus) {
+	b.mu.Lock()
+	b.opts.Account = a
+	b.mu.Unlock()
+	b.publishInfo()
+}
+
+// PublishAccountEvent publishes ev on <base>/bridge/event, then the new
+// account status and bridge/info. A scopes_changed event also re-offers the
+// entities: those needing a withdrawn scope are removed from discovery and
+// those a new scope allows are added.
+func (b *Bridge) PublishAccountEvent(ev AccountEvent) {
+	if ev.At == "" {
+		ev.At = b.now().UTC().Format(time.RFC3339)
+	}
+	payload, err := json.Marshal(ev)
+	if err == nil {
+		b.publish(b.opts.BaseTopic+"/bridge/event", payload, false)
+	}
+	if ev.Type == EventScopesChanged {
+		b.refilterEntities()
+	}
+	b.publishInfo()
+}
+
+// refilterEntities rebinds every device's rows through filter with the
+// current scopes, the way they are bound when a device appears.
+func (b *Bridge) refilterEntities() {
+	for _, d := range b.sortedDevices() {
+		b.mu.Lock()
+		changed := b.bind(d)
+		b.mu.Unlock()
+		if changed {
+			b.publishDiscovery(d)
+			b.publishState(d, true)
+		}
+	}
+}
