@@ -62,6 +62,7 @@ type Server struct {
 	mu      sync.Mutex
 	pending map[string]*pendingLogin // by OAuth state
 	srv     *http.Server
+	ln      net.Listener
 }
 
 // ServeHTTP implements http.Handler, with headers that keep the page out
@@ -76,9 +77,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Start listens on addr and serves in the background; it returns the bound
-// address (addr may use port 0). A busy port is an error here, not later.
-func (s *Server) Start(addr string) (string, error) {
+// Listen binds addr (which may use port 0) and returns the bound address;
+// a busy port is an error here, before anything runs. Run serves it.
+func (s *Server) Listen(addr string) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", err
@@ -86,21 +87,45 @@ func (s *Server) Start(addr string) (string, error) {
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
+	return ln.Addr().String(), nil
+}
+
+// Run serves what Listen bound until ctx ends, then shuts the server down,
+// giving requests in flight two seconds.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	srv, ln := s.srv, s.ln
+	s.mu.Unlock()
+	if srv == nil {
+		return errors.New("web: Run before Listen")
+	}
+	served := make(chan error, 1)
 	go func() {
 		// Handlers' panics are net/http's to recover (per request); this
 		// guards the serving goroutine itself, like every long-lived one.
 		defer func() {
 			if r := recover(); r != nil {
 				s.opts.Logger.Error().Interface("panic", r).Msg("HTTP server panicked; recovered")
+				served <- nil
 			}
 		}()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		served <- srv.Serve(ln)
+	}()
+	select {
+	case err := <-served:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.opts.Logger.Error().Err(err).Msg("HTTP server stopped")
 		}
-	}()
-	return ln.Addr().String(), nil
+		return nil
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	<-served
+	return nil
 }
 
 // Shutdown stops a started server, waiting for requests in flight until

@@ -71,30 +71,33 @@ func openAccount(cfg *config.Config, configPath string, clk clock.Clock, log zer
 	return a, nil
 }
 
-// attach connects the tracker to the running bridge and starts the watcher.
-func (a *account) attach(ctx context.Context, b *bridge.Bridge) {
-	a.tracker.attach(b)
+// attach connects the tracker to the bridge: the account's state and the
+// events so far go to bridge/status, bridge/info and bridge/event.
+func (a *account) attach(b *bridge.Bridge) { a.tracker.attach(b) }
+
+// Run watches the token file (a new login) and the token's expiry
+// (refresh ahead of time) until ctx ends; SIGHUP checks at once.
+func (a *account) Run(ctx context.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	tick := a.tick
 	if tick == nil {
 		tick = clock.Tick(ctx, a.clock, tokenCheckInterval)
 	}
-	go func() {
-		defer signal.Stop(hup)
-		// A panic in a reload must not end the process, nor the watching:
-		// report it and watch on.
-		for ctx.Err() == nil {
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						a.log.Error().Interface("panic", r).Msg("token watcher panicked; recovered")
-					}
-				}()
-				a.watch(ctx, tick, hup)
+	// A panic in a reload must not end the process, nor the watching:
+	// report it and watch on.
+	for ctx.Err() == nil {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					a.log.Error().Interface("panic", r).Msg("token watcher panicked; recovered")
+				}
 			}()
-		}
-	}()
+			a.watch(ctx, tick, hup)
+		}()
+	}
+	return nil
 }
 
 // watch reloads the token when `login` wrote a new one and keeps the token

@@ -26,6 +26,8 @@ type simulator struct {
 	clock clock.Clock
 	srv   *http.Server
 	URL   string
+	// served is closed when the serving goroutine has returned.
+	served chan struct{}
 }
 
 // startSimulator serves a fresh fleetsim at addr ("127.0.0.1:0" = a free port).
@@ -37,19 +39,25 @@ func startSimulator(addr string, speed float64, log zerolog.Logger) (*simulator,
 	if err != nil {
 		return nil, usageErr("cannot listen on %s for the simulator: %v", addr, err)
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	s := &simulator{sim: sim, clock: simClock, srv: &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second},
+		URL: "http://" + ln.Addr().String(), served: make(chan struct{})}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		defer close(s.served)
+		defer recoverTo(log, "simulator")
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error().Err(err).Msg("simulator stopped")
 		}
 	}()
-	return &simulator{sim: sim, clock: simClock, srv: srv, URL: "http://" + ln.Addr().String()}, nil
+	return s, nil
 }
 
+// close stops the simulator once the bridge has stopped (a command in
+// flight at shutdown still reaches it) and waits for its serving goroutine.
 func (s *simulator) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
+	<-s.served
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -102,25 +110,22 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	acct.attach(ctx, st.bridge)
+	st.attach(acct)
 	if *withTelemetry {
-		stopTelemetry, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim.sim, simURL: sim.URL, st: st, cfg: &cfg,
-			tokens: acct.ts, key: signingKey, out: stdout, log: log, tick: clock.Tick(ctx, clock.Real(), time.Second)})
+		stream, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim.sim, simURL: sim.URL, st: st, cfg: &cfg,
+			tokens: acct.ts, key: signingKey, out: stdout, log: log})
 		if err != nil {
 			st.shutdown(ctx)
 			return err
 		}
-		defer stopTelemetry()
+		st.parts = append(st.parts, stream)
 	}
-	stopAddons, err := startAddons(st, &cfg, *httpAddr, acct, log)
-	if err != nil {
+	if err := startAddons(st, &cfg, *httpAddr, acct, log); err != nil {
 		st.shutdown(ctx)
 		return err
 	}
-	defer stopAddons()
 	printDemoHelp(stdout, sim.URL, st, &cfg)
-	err = st.bridge.Run(ctx)
-	st.shutdown(ctx)
+	err = st.run(ctx)
 	fmt.Fprintln(stdout, "tesla2mqtt demo stopped; bridge/state is offline.")
 	return err
 }

@@ -191,7 +191,7 @@ func (d *doctor) checkRegion(ctx context.Context, tok *fleet.Token) *fleet.Clien
 		return nil
 	}
 	base := apiBaseURL(d.cfg, tok)
-	api, err := fleet.New(fleet.Options{BaseURL: base, UserAgent: "tesla2mqtt/" + version(),
+	api, err := fleet.New(fleet.Options{BaseURL: base, UserAgent: userAgent(),
 		TokenSource: oauth2.StaticTokenSource(tok.OAuth2())})
 	if err != nil {
 		d.fail("region", err.Error(), "")

@@ -41,15 +41,17 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 	cfg.MQTT.URL = url
 	cfg.Tesla.Domain = "app.example.com"
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
-	st, ctx, sched, _ := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens, signingKey: key})
+	st, ctx, sched, stop := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens, signingKey: key})
 	out := &lockedBuf{}
 	tick := make(chan time.Time)
-	stopStream, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim, simURL: srv.URL, st: st, cfg: &cfg,
+	stream, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim, simURL: srv.URL, st: st, cfg: &cfg,
 		tokens: tokens, key: key, out: out, log: zerolog.Nop(), tick: tick})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(stopStream)
+	streamed := make(chan struct{})
+	go func() { _ = stream.Run(ctx); close(streamed) }()
+	t.Cleanup(func() { stop(); <-streamed })
 
 	// configure went through the real client and the simulator's JWS check.
 	report := out.sb.String()

@@ -57,7 +57,7 @@ func e2eStack(t *testing.T, cfg *config.Config, clock *clock.Manual, simURL stri
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
+	go func() { _ = st.run(ctx); close(done) }()
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); <-done }) }
 	t.Cleanup(stop)

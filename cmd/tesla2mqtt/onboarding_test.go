@@ -318,9 +318,9 @@ func TestRunLoginRequiredAndRecovery(t *testing.T) {
 		cancel()
 		t.Fatal(err)
 	}
-	acct.attach(ctx, st.bridge)
+	st.attach(acct)
 	done := make(chan struct{})
-	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
+	go func() { _ = st.run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	<-sched.Started()
 

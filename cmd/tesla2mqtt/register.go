@@ -43,7 +43,7 @@ func partnerClient(ctx context.Context, cfg *config.Config, base string) (*fleet
 	if err != nil {
 		return nil, err
 	}
-	return fleet.New(fleet.Options{BaseURL: base, UserAgent: "tesla2mqtt/" + version(),
+	return fleet.New(fleet.Options{BaseURL: base, UserAgent: userAgent(),
 		TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok})})
 }
 

@@ -111,7 +111,7 @@ func TestFleetFaultsKeepLastValues(t *testing.T) {
 	carTopic, siteTopic := "tesla2mqtt/"+model3, "tesla2mqtt/"+siteID
 	w := newRelClient(t, "tcp://"+st.BrokerAddr, "rel-faults", carTopic, siteTopic)
 	done := make(chan struct{})
-	go func() { _ = st.bridge.Run(ctx); st.shutdown(ctx); close(done) }()
+	go func() { _ = st.run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	<-sched.Started()
 	w.waitJSON(t, carTopic, func(m map[string]any) bool { return m["battery_level"] != nil })

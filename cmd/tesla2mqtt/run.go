@@ -10,7 +10,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // loadConfig loads a config file and turns its problems into exit code 2
@@ -75,11 +74,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // runBridge runs the bridge with a loaded config until ctx ends; run and
 // addon share it. loginHint says how to log in when there is no token yet.
 func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHint string, stderr io.Writer) error {
-	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	acct, err := openAccount(cfg, path, clock.Real(), log)
+	s, err := openSession(cfg, path, stderr)
 	if err != nil {
 		return err
 	}
+	log, acct := s.log, s.acct
 	if acct.ts.Current() == nil {
 		log.Warn().Str("state_dir", cfg.StateDir).Msgf("no Tesla token yet: %s; the bridge waits for it", loginHint)
 	}
@@ -88,17 +87,13 @@ func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHin
 	if err != nil {
 		return err
 	}
-	acct.attach(ctx, st.bridge)
-	stopAddons, err := startAddons(st, cfg, httpAddr, acct, log)
-	if err != nil {
+	st.attach(acct)
+	if err := startAddons(st, cfg, httpAddr, acct, log); err != nil {
 		st.shutdown(ctx)
 		return err
 	}
-	defer stopAddons()
 	log.Info().Str("api", baseURL).Str("version", version()).Msg("tesla2mqtt running")
-	err = st.bridge.Run(ctx)
-	st.shutdown(ctx)
-	return err
+	return st.run(ctx)
 }
 
 // apiBaseURL picks the Fleet API host: the configured override, the

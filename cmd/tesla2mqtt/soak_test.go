@@ -124,9 +124,9 @@ func startSoak(t *testing.T, hours int) *soak {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.acct.attach(ctx, s.st.bridge)
+	s.st.attach(s.acct)
 	done := make(chan struct{})
-	go func() { _ = s.st.bridge.Run(ctx); s.st.shutdown(ctx); close(done) }()
+	go func() { _ = s.st.run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	select {
 	case <-s.sched.Started():

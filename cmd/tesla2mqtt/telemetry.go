@@ -65,16 +65,14 @@ func cmdTelemetry(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
-	acct, err := openAccount(cfg, *path, clock.Real(), log)
+	s, err := openSession(cfg, *path, stderr)
 	if err != nil {
 		return err
 	}
-	if acct.ts.Current() == nil {
-		return usageErr("no Tesla token in %s: run tesla2mqtt login -c %s first", cfg.StateDir, *path)
+	if err := s.needToken(); err != nil {
+		return err
 	}
-	api, err := fleet.New(fleet.Options{BaseURL: acct.resolveRegion(ctx, cfg), TokenSource: acct.ts,
-		UserAgent: "tesla2mqtt/" + version(), Logger: log.With().Str("component", "fleet").Logger()})
+	api, err := s.client(ctx)
 	if err != nil {
 		return err
 	}
@@ -321,7 +319,8 @@ func telemetryOptions(cfg *config.Config, streaming fleet.Recorder) telemetry.Op
 
 // startTelemetry subscribes the bridge to the stream when [telemetry] is
 // enabled: on its own broker connection, or on a second client when the
-// dispatcher publishes to another broker (closed when ctx ends).
+// dispatcher publishes to another broker, which then runs as one of the
+// stack's parts.
 func startTelemetry(ctx context.Context, cfg *config.Config, s *stack, log zerolog.Logger) error {
 	if !cfg.Telemetry.Enabled {
 		return nil
@@ -338,12 +337,18 @@ func startTelemetry(ctx context.Context, cfg *config.Config, s *stack, log zerol
 	if err := c.Connect(ctx); err != nil {
 		return fmt.Errorf("telemetry.broker_url: %w", err)
 	}
-	go func() {
-		defer recoverTo(log, "telemetry client close")
-		<-ctx.Done()
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = c.Close(cctx)
-	}()
+	s.parts = append(s.parts, mqttLink{c})
 	return nil
+}
+
+// mqttLink is a connected client that only listens (the telemetry
+// dispatcher's broker): it stays connected until ctx ends, then closes.
+type mqttLink struct{ c *mqtt.Client }
+
+// Run implements component.
+func (l mqttLink) Run(ctx context.Context) error {
+	<-ctx.Done()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	return l.c.Close(cctx)
 }

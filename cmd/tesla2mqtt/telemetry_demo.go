@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,6 +14,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -34,15 +34,16 @@ type demoTelemetry struct {
 	key    *ecdsa.PrivateKey
 	out    io.Writer
 	log    zerolog.Logger
-	// tick drives the stream; each value emits what is due by the sim's clock.
+	// tick drives the stream; each value emits what is due by the sim's
+	// clock (nil: every second of wall time).
 	tick <-chan time.Time
 }
 
 // startDemoTelemetry subscribes the bridge, connects the simulated
-// dispatcher to the broker, configures the cars through the real
-// `telemetry configure` path (signed with the demo's app key) and streams
-// on every tick until stop or ctx ends.
-func startDemoTelemetry(ctx context.Context, d demoTelemetry) (stop func(), err error) {
+// dispatcher to the broker and configures the cars through the real
+// `telemetry configure` path (signed with the demo's app key); the stream
+// it returns then plays while it runs.
+func startDemoTelemetry(ctx context.Context, d demoTelemetry) (*demoStream, error) {
 	if !d.cfg.Telemetry.Enabled {
 		if err := d.st.bridge.SubscribeTelemetry(nil); err != nil {
 			return nil, err
@@ -64,10 +65,11 @@ func startDemoTelemetry(ctx context.Context, d demoTelemetry) (stop func(), err 
 	d.sim.SetTelemetrySink(d.cfg.Telemetry.TopicBase, func(topic string, payload []byte) {
 		_ = pub.Publish(topic, payload, false)
 	})
-	api, err := fleet.New(fleet.Options{BaseURL: d.simURL, TokenSource: d.tokens, UserAgent: "tesla2mqtt/" + version(),
+	stream := &demoStream{d: d, pub: pub}
+	api, err := fleet.New(fleet.Options{BaseURL: d.simURL, TokenSource: d.tokens, UserAgent: userAgent(),
 		Logger: d.log.With().Str("component", "fleet").Logger()})
 	if err != nil {
-		_ = pub.Close(context.Background())
+		stream.stop()
 		return nil, err
 	}
 	cfg := *d.cfg
@@ -77,39 +79,44 @@ func startDemoTelemetry(ctx context.Context, d demoTelemetry) (stop func(), err 
 		key: d.key, ca: demoCA})
 	var ee *exitError
 	if err != nil && !(errors.As(err, &ee) && ee.code == 1) { // a skipped car is part of the demo
-		_ = pub.Close(context.Background())
+		stream.stop()
 		return nil, err
 	}
 	fmt.Fprintf(d.out, "Watch the stream: mosquitto_sub -t '%s/#' -v\n\n", cfg.Telemetry.TopicBase)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			case <-d.tick:
-				// One bad tick must not end the stream: report it, tick on.
-				func() {
-					defer recoverTo(d.log, "telemetry demo tick")
-					d.sim.TelemetryTick()
-				}()
-			}
+	return stream, nil
+}
+
+// demoStream plays the simulated cars' stream on every tick.
+type demoStream struct {
+	d   demoTelemetry
+	pub *mqtt.Client
+}
+
+// Run implements component: the stream plays until ctx ends.
+func (s *demoStream) Run(ctx context.Context) error {
+	defer s.stop()
+	tick := s.d.tick
+	if tick == nil {
+		tick = clock.Tick(ctx, clock.Real(), time.Second)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			// One bad tick must not end the stream: report it, tick on.
+			func() {
+				defer recoverTo(s.d.log, "telemetry demo tick")
+				s.d.sim.TelemetryTick()
+			}()
 		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(done)
-			wg.Wait()
-			d.sim.SetTelemetrySink("", nil)
-			cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			_ = pub.Close(cctx)
-		})
-	}, nil
+	}
+}
+
+// stop disconnects the simulated dispatcher.
+func (s *demoStream) stop() {
+	s.d.sim.SetTelemetrySink("", nil)
+	cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = s.pub.Close(cctx)
 }

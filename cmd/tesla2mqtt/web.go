@@ -23,17 +23,17 @@ func addHTTPFlag(fs *flag.FlagSet) *string {
 	return fs.String("http-addr", "", `address of the status page, /healthz and /metrics (overrides [http] addr; "off" disables)`)
 }
 
-// startAddons starts what sits beside the bridge: the MQTT connection's
-// metrics and the HTTP server. The returned stop
-// function shuts the server down.
-func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, log zerolog.Logger) (func(), error) {
+// startAddons adds what sits beside the bridge: the MQTT connection's
+// metrics, and the HTTP server, bound now (a busy port is an error before
+// anything runs) and served as one of the stack's parts.
+func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, log zerolog.Logger) error {
 	st.metrics.WatchMQTT(st.mqtt.IsConnected, st.mqtt.Reconnects)
 	addr := cfg.HTTP.Addr
 	if httpAddr != "" {
 		addr = httpAddr
 	}
 	if addr == "" || addr == "off" {
-		return func() {}, nil
+		return nil
 	}
 	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
 		Logger: log.With().Str("component", "http").Logger()}
@@ -48,19 +48,16 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 	}
 	srv, err := web.New(opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	bound, err := srv.Start(addr)
+	bound, err := srv.Listen(addr)
 	if err != nil {
-		return nil, usageErr("cannot serve the status page on %s: %v (change [http] addr or --http-addr)", addr, err)
+		return usageErr("cannot serve the status page on %s: %v (change [http] addr or --http-addr)", addr, err)
 	}
 	st.StatusURL = "http://" + bound + "/"
+	st.parts = append(st.parts, srv)
 	log.Info().Str("addr", st.StatusURL).Msg("status page, /healthz and /metrics")
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
+	return nil
 }
 
 // cmdHealthcheck is the container's HEALTHCHECK: GET /healthz, exit 0 when

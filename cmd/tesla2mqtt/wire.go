@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
@@ -24,13 +25,24 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 )
 
+// component is a long-lived part of the running daemon: it runs until ctx
+// ends and returns once it has stopped.
+type component interface {
+	Run(ctx context.Context) error
+}
+
 // stack is everything a running bridge consists of, so that the shutdown
 // order lives in one place.
 type stack struct {
-	broker *broker.Broker
-	mqtt   *mqtt.Client
-	bridge *bridge.Bridge
-	meter  *fleet.Meter
+	broker    *broker.Broker
+	mqtt      *mqtt.Client
+	bridge    *bridge.Bridge
+	commander *fleet.Commander
+	meter     *fleet.Meter
+	// parts run beside the bridge under run's errgroup: the token watcher,
+	// a second broker connection for telemetry, the HTTP server, the
+	// demo's stream.
+	parts []component
 	// metrics are the Prometheus collectors; startAddons serves them.
 	metrics *metrics.Metrics
 	// BrokerAddr is the embedded broker's address ("" with an external broker).
@@ -92,7 +104,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		TokenSource: w.tokens,
 		Timeout:     timeout,
 		Recorder:    fleet.MultiRecorder{s.meter, s.metrics, budget},
-		UserAgent:   "tesla2mqtt/" + version(),
+		UserAgent:   userAgent(),
 		Clock:       w.clock,
 		Logger:      log.With().Str("component", "fleet").Logger(),
 	})
@@ -100,7 +112,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		s.shutdown(ctx)
 		return nil, err
 	}
-	cmdr, err := newCommander(cfg, w, api, s.meter)
+	s.commander, err = newCommander(cfg, w, api, s.meter)
 	if err != nil {
 		s.shutdown(ctx)
 		return nil, err
@@ -123,7 +135,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		Logger:             log.With().Str("component", "mqtt").Logger(),
 	})
 	bopts := bridgeOptions(cfg, w, s.meter, log)
-	bopts.Commander = cmdr
+	bopts.Commander = s.commander
 	bopts.Budget = budget
 	bopts.Telemetry = telemetryOptions(cfg, fleet.MultiRecorder{s.meter, s.metrics, budget})
 	bopts.Hooks = append(bopts.Hooks, s.metrics)
@@ -220,15 +232,39 @@ func budgetOptions(cfg *config.Config, w wiring) economy.BudgetOptions {
 		Prices: economy.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity, EnergyData: p.EnergyData}}
 }
 
-// shutdown stops what startStack started, in order: the bridge has already
-// stopped its jobs and marked devices offline when Run returned; then the
-// MQTT client leaves "offline" retained on bridge/state and disconnects;
-// then the embedded broker closes.
+// attach gives the bridge the account's state and has run keep the token
+// watcher going beside it.
+func (s *stack) attach(a *account) {
+	a.attach(s.bridge)
+	s.parts = append(s.parts, a)
+}
+
+// run runs the bridge and the stack's parts under one errgroup until ctx
+// ends or one of them fails, then shuts the stack down.
+func (s *stack) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.bridge.Run(gctx) })
+	for _, p := range s.parts {
+		g.Go(func() error { return p.Run(gctx) })
+	}
+	err := g.Wait()
+	s.shutdown(ctx)
+	return err
+}
+
+// shutdown stops what startStack started, in STYLE.md's order: the bridge
+// has already stopped its jobs, let its commands finish and left the
+// devices offline when Run returned; then the MQTT client leaves "offline"
+// retained on bridge/state and disconnects; the commander ends its signed
+// sessions (the SDK's dispatchers); the embedded broker closes.
 func (s *stack) shutdown(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	if s.mqtt != nil {
 		_ = s.mqtt.Close(ctx)
+	}
+	if s.commander != nil {
+		s.commander.Close()
 	}
 	if s.broker != nil {
 		_ = s.broker.Close()
@@ -256,7 +292,7 @@ func newCommander(cfg *config.Config, w wiring, api *fleet.Client, meter *fleet.
 			return nil, &exitError{code: 2, err: err}
 		}
 		if opts.Proxy, err = fleet.New(fleet.Options{BaseURL: u, TokenSource: w.tokens, HTTPClient: hc,
-			Recorder: meter, UserAgent: "tesla2mqtt/" + version(), Clock: w.clock}); err != nil {
+			Recorder: meter, UserAgent: userAgent(), Clock: w.clock}); err != nil {
 			return nil, &exitError{code: 2, err: err}
 		}
 	}
