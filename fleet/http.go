@@ -171,11 +171,13 @@ func stripURL(err error) error {
 // transportError classifies a failure without (or after) the status line.
 func transportError(endpoint string, status int, err error) error {
 	cause := stripURL(err)
+	// A failure after the status line (status != 0) came after the request.
+	notSent := status == 0 && unsent(cause)
 	var ne net.Error
 	if errors.Is(cause, context.DeadlineExceeded) || (errors.As(cause, &ne) && ne.Timeout()) {
-		return &APIError{Endpoint: endpoint, Status: status, Kind: ErrTimeout}
+		return &APIError{Endpoint: endpoint, Status: status, Kind: ErrTimeout, Unsent: notSent}
 	}
-	return &APIError{Endpoint: endpoint, Status: status, Message: trimMessage(cause.Error()), Kind: ErrNetwork}
+	return &APIError{Endpoint: endpoint, Status: status, Message: trimMessage(cause.Error()), Kind: ErrNetwork, Unsent: notSent}
 }
 
 // decode unwraps the envelope of a 2xx response into cl.out.
