@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/internal/atomicfile"
 	"github.com/teslamotors/vehicle-command/pkg/cache"
 	"github.com/teslamotors/vehicle-command/pkg/connector"
 	"github.com/teslamotors/vehicle-command/pkg/connector/inet"
@@ -195,7 +195,9 @@ func (s *signer) run(ctx context.Context, vin string, cmd Command) error {
 }
 
 // save stores the car's sessions in the cache and the cache on disk (0600,
-// atomically: the SDK's ExportToFile neither truncates nor restricts mode).
+// atomically: the SDK's ExportToFile neither truncates nor restricts mode,
+// and two cars' commands may save at once, so each write needs its own
+// temp file).
 func (s *signer) save(veh *vehicle.Vehicle) {
 	if err := veh.UpdateCachedSessions(s.sessions); err != nil || s.file == "" {
 		return
@@ -204,12 +206,7 @@ func (s *signer) save(veh *vehicle.Vehicle) {
 	if err := s.sessions.Export(&buf); err != nil {
 		return
 	}
-	tmp := s.file + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
-		s.c.log.Warn().Err(err).Msg("cannot write the vehicle session cache")
-		return
-	}
-	if err := os.Rename(tmp, s.file); err != nil {
+	if err := atomicfile.Write(s.file, buf.Bytes(), 0o600); err != nil {
 		s.c.log.Warn().Err(err).Msg("cannot write the vehicle session cache")
 	}
 }

@@ -124,6 +124,12 @@ func TestSignedCommandChangesThePairedCar(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("session cache mode = %v, want 0600", fi.Mode().Perm())
 	}
+	if tmps, _ := filepath.Glob(filepath.Join(e.dir, "*.tmp")); len(tmps) > 0 {
+		t.Errorf("session cache writes left temp files: %v", tmps)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(e.dir, ".*.tmp")); len(tmps) > 0 {
+		t.Errorf("session cache writes left temp files: %v", tmps)
+	}
 
 	// A restarted bridge resumes from the cache: no new handshake.
 	cm.Close()

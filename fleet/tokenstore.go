@@ -8,13 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/tesla2mqtt/tesla2mqtt/internal/atomicfile"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
@@ -79,27 +78,17 @@ type TokenStore interface {
 var _ TokenStore = (*FileTokenStore)(nil)
 
 // FileTokenStore keeps the token in <dir>/token.json, mode 0600, in a
-// directory of mode 0700. Saves are atomic: a crash or a failed write at
-// any point leaves either the previous file or the new one, never a torn
-// file, because losing a rotated refresh token means logging in again.
+// directory of mode 0700. Saves are atomic (internal/atomicfile): a crash
+// or a failed write at any point leaves either the previous file or the new
+// one, never a torn file, because losing a rotated refresh token means
+// logging in again.
 type FileTokenStore struct {
 	dir string
 	mu  sync.Mutex
 	// writeHook, when set, runs before each step of Save and may fail it.
 	// Tests use it to inject a fault at every step.
-	writeHook func(step string) error
+	writeHook func(step atomicfile.Step) error
 }
-
-// Save steps, in order, as passed to writeHook.
-const (
-	stepMkdir   = "mkdir"
-	stepCreate  = "create"
-	stepWrite   = "write"
-	stepSync    = "sync"
-	stepClose   = "close"
-	stepRename  = "rename"
-	stepSyncDir = "syncdir"
-)
 
 // NewFileTokenStore returns a store for <dir>/token.json. Nothing is touched
 // until Load or Save.
@@ -154,10 +143,9 @@ func checkPrivate(f *os.File, path string) error {
 	return nil
 }
 
-// Save writes t atomically: a private temp file in the same directory is
-// written, fsynced and renamed over token.json, then the directory is
-// fsynced so the rename itself survives a power cut.
-func (s *FileTokenStore) Save(t *Token) (err error) {
+// Save writes t atomically and durably: when it returns nil, the token
+// survives a crash or a power cut.
+func (s *FileTokenStore) Save(t *Token) error {
 	if t == nil {
 		return errors.New("save token: nil token")
 	}
@@ -167,95 +155,29 @@ func (s *FileTokenStore) Save(t *Token) (err error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-
-	step := func(name string, fn func() error) error {
-		if s.writeHook != nil {
-			if err := s.writeHook(name); err != nil {
-				return fmt.Errorf("save token: %s: %w", name, err)
-			}
+	if s.writeHook != nil {
+		if err := s.writeHook(atomicfile.StepMkdir); err != nil {
+			return fmt.Errorf("save token: %s: %w", atomicfile.StepMkdir, err)
 		}
-		if err := fn(); err != nil {
-			return fmt.Errorf("save token: %s: %w", name, err)
-		}
-		return nil
 	}
-
-	if err := step(stepMkdir, s.mkdir); err != nil {
-		return err
+	if err := s.mkdir(); err != nil {
+		return fmt.Errorf("save token: %s: %w", atomicfile.StepMkdir, err)
 	}
-	s.removeStaleTemps()
-	var f *os.File
-	if err := step(stepCreate, func() (err error) {
-		// CreateTemp opens with 0600; the Chmod is a belt against odd umasks/filesystems.
-		if f, err = os.CreateTemp(s.dir, tempPrefix+"*"+tempSuffix); err != nil {
-			return err
-		}
-		return f.Chmod(0o600)
-	}); err != nil {
-		if f != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-		return err
+	w := atomicfile.Writer{Perm: 0o600, Fault: s.writeHook}
+	if err := w.Write(s.Path(), data); err != nil {
+		return fmt.Errorf("save token: %w", err)
 	}
-	tmp, closed, renamed := f.Name(), false, false
-	defer func() {
-		// Whatever failed before the rename, the old token.json is untouched;
-		// only the temp file needs cleaning up.
-		if !closed {
-			f.Close()
-		}
-		if !renamed {
-			os.Remove(tmp)
-		}
-	}()
-	if err := step(stepWrite, func() error { _, err := f.Write(data); return err }); err != nil {
-		return err
-	}
-	if err := step(stepSync, f.Sync); err != nil {
-		return err
-	}
-	if err := step(stepClose, func() error { closed = true; return f.Close() }); err != nil {
-		return err
-	}
-	if err := step(stepRename, func() error { return os.Rename(tmp, s.Path()) }); err != nil {
-		return err
-	}
-	renamed = true
-	return step(stepSyncDir, s.syncDir)
+	return nil
 }
-
-// Temp files of Save are named tempPrefix*tempSuffix. One older than
-// staleTempAge is the leftover of a save that a crash or power cut
-// interrupted; a younger one may belong to a save running right now in
-// another process (`login` while the bridge runs), so it is left alone.
-const (
-	tempPrefix   = ".token-"
-	tempSuffix   = ".tmp"
-	staleTempAge = time.Minute
-)
 
 // removeStaleTemps deletes the leftovers of interrupted saves, which would
 // otherwise pile up in the state directory, each holding a refresh token.
-// Only regular files of our own pattern are touched; failures are ignored,
-// since a leftover costs disk space, not correctness. Callers hold s.mu.
+// Save does it too; Load does it so a bridge that never refreshes still
+// cleans up. Callers hold s.mu.
 func (s *FileTokenStore) removeStaleTemps() {
-	entries, err := os.ReadDir(s.dir)
-	if err != nil {
-		return
-	}
 	// File times are the kernel's wall clock, so this compares with the
 	// wall clock, not an injected one.
-	now := clock.Real().Now()
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, tempPrefix) || !strings.HasSuffix(name, tempSuffix) {
-			continue
-		}
-		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) >= staleTempAge {
-			_ = os.Remove(filepath.Join(s.dir, name))
-		}
-	}
+	atomicfile.RemoveStale(s.Path(), clock.Real().Now())
 }
 
 // mkdir creates the state directory 0700 and narrows an existing wider one:
@@ -270,24 +192,6 @@ func (s *FileTokenStore) mkdir() error {
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o700 {
 		return os.Chmod(s.dir, 0o700)
-	}
-	return nil
-}
-
-// syncDir fsyncs the directory so the rename is durable. Filesystems that
-// cannot fsync a directory (EINVAL) and Windows are tolerated: the rename is
-// still atomic there, only its durability is up to the OS.
-func (s *FileTokenStore) syncDir() error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(s.dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
 	}
 	return nil
 }
