@@ -18,6 +18,7 @@ import (
 	"github.com/teslamotors/vehicle-command/pkg/connector"
 	"github.com/teslamotors/vehicle-command/pkg/connector/inet"
 	"github.com/teslamotors/vehicle-command/pkg/protocol"
+	"github.com/teslamotors/vehicle-command/pkg/protocol/protobuf/universalmessage"
 	"github.com/teslamotors/vehicle-command/pkg/proxy"
 	"github.com/teslamotors/vehicle-command/pkg/vehicle"
 )
@@ -186,12 +187,46 @@ func (s *signer) run(ctx context.Context, vin string, cmd Command) error {
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	err = sc.veh.StartSession(ctx, nil)
+	err = startSessions(ctx, sc.veh)
 	if err == nil {
 		err = action(sc.veh)
 	}
 	s.save(sc.veh)
 	return err
+}
+
+// sessionDomains are the car's two protocol domains: VCSEC (locks,
+// trunk) and infotainment (everything else), as Vehicle.StartSession(ctx,
+// nil) would start them.
+var sessionDomains = [...]universalmessage.Domain{universalmessage.Domain_DOMAIN_VEHICLE_SECURITY, universalmessage.Domain_DOMAIN_INFOTAINMENT}
+
+// startSessions starts (or resumes from the cache) a session with each
+// domain, concurrently, and waits for both. It replaces
+// Vehicle.StartSession(ctx, nil) because the SDK's dispatcher (v0.4.0)
+// returns on the first failed handshake and leaves the other domain's
+// goroutine blocked forever on an unbuffered channel: one leaked goroutine
+// per unpaired car and command. Started one domain at a time, the SDK reads
+// its only result, and this function reads every result it asked for.
+func startSessions(ctx context.Context, veh *vehicle.Vehicle) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan error, len(sessionDomains))
+	for _, d := range sessionDomains {
+		go func() { results <- veh.StartSession(ctx, []universalmessage.Domain{d}) }()
+	}
+	var first error
+	for range sessionDomains {
+		err := <-results
+		if err == nil {
+			continue
+		}
+		cancel() // one failed: the other handshake is not worth waiting for
+		// The other's Canceled is a consequence, not the cause.
+		if first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled) {
+			first = err
+		}
+	}
+	return first
 }
 
 // save stores the car's sessions in the cache and the cache on disk (0600,
