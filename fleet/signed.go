@@ -111,8 +111,9 @@ func (s *signedConn) AllowedLatency() time.Duration { return inet.MaxLatency }
 // signedCar is one car's SDK vehicle, kept between commands so the session
 // (counter, epoch) lives on; mu serialises commands to the car.
 type signedCar struct {
-	mu  sync.Mutex
-	veh *vehicle.Vehicle
+	mu     sync.Mutex
+	veh    *vehicle.Vehicle
+	closed bool // disconnected by close
 }
 
 // signer runs signed commands for every car of the account.
@@ -125,6 +126,7 @@ type signer struct {
 	mu       sync.Mutex
 	cars     map[string]*signedCar
 	sessions *cache.SessionCache
+	closed   bool // no car is connected after close
 }
 
 // newSigner loads the session cache from dir (when set). A missing or
@@ -152,6 +154,9 @@ func newSigner(c *Client, priv *ecdsa.PrivateKey, dir string, timeout time.Durat
 func (s *signer) car(ctx context.Context, vin string) (*signedCar, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
 	if sc := s.cars[vin]; sc != nil {
 		return sc, nil
 	}
@@ -187,6 +192,9 @@ func (s *signer) run(ctx context.Context, vin string, cmd Command) error {
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if sc.closed {
+		return ErrClosed
+	}
 	err = startSessions(ctx, sc.veh)
 	if err == nil {
 		err = action(sc.veh)
@@ -246,12 +254,17 @@ func (s *signer) save(veh *vehicle.Vehicle) {
 	}
 }
 
-// close disconnects every car.
+// close disconnects every car, each once its command in flight is done,
+// and refuses to connect new ones.
 func (s *signer) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for vin, sc := range s.cars {
+		sc.mu.Lock()
 		sc.veh.Disconnect()
+		sc.closed = true
+		sc.mu.Unlock()
 		delete(s.cars, vin)
 	}
 }
