@@ -41,6 +41,11 @@ func Loopback() Option { return func(r *Router) { r.loopback = true } }
 // matches, Retained set, as a broker does.
 func ReplayRetained() Option { return func(r *Router) { r.replay = true } }
 
+// DropHistory keeps the retained state but no log of publishes, for long
+// replays (a simulated day) that publish more than is worth keeping;
+// Messages, Count and Last then see nothing.
+func DropHistory() Option { return func(r *Router) { r.dropHistory = true } }
+
 // Router is an in-memory stand-in for mqtt.Client. It records every
 // publish and the retained state, and delivers injected messages to the
 // handlers whose filters match, with mqtt.Match. Handlers run one at a time
@@ -48,7 +53,7 @@ func ReplayRetained() Option { return func(r *Router) { r.replay = true } }
 // another goroutine is delivering is delivered by that goroutine, after the
 // ones before it. It is safe for concurrent use.
 type Router struct {
-	loopback, replay bool
+	loopback, replay, dropHistory bool
 
 	mu        sync.Mutex
 	handlers  map[string]mqtt.Handler
@@ -86,7 +91,9 @@ func (r *Router) Publish(topic string, payload []byte, retained bool) error {
 	}
 	m := mqtt.Message{Topic: topic, Payload: slices.Clone(payload), Retained: retained}
 	r.mu.Lock()
-	r.published = append(r.published, m)
+	if !r.dropHistory {
+		r.published = append(r.published, m)
+	}
 	r.retainLocked(m)
 	var full []string
 	for _, w := range r.watchers {

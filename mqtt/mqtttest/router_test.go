@@ -203,3 +203,15 @@ func TestRouterIsSafeForConcurrentUse(t *testing.T) {
 		t.Errorf("delivered %d, want %d", n, 8*50*2)
 	}
 }
+
+func TestRouterDropHistoryKeepsRetainedOnly(t *testing.T) {
+	r := NewRouter(DropHistory())
+	_ = r.Publish("d/a", []byte("1"), true)
+	_ = r.Publish("d/b", []byte("2"), false)
+	if len(r.Messages()) != 0 || r.Count("d/a") != 0 {
+		t.Errorf("history kept: %v", r.Messages())
+	}
+	if p, ok := r.Retained("d/a"); !ok || string(p) != "1" {
+		t.Errorf("retained state lost: %s %t", p, ok)
+	}
+}
