@@ -46,7 +46,9 @@ func Grace(d time.Duration) Option { return func(c *config) { c.grace = d } }
 // goroutine was started with) begins with prefix, e.g. a third-party
 // library's global worker that lives as long as the process on purpose.
 // Every use should say why in a comment.
-func IgnoreEntry(prefix string) Option { return func(c *config) { c.ignore = append(c.ignore, prefix) } }
+func IgnoreEntry(prefix string) Option {
+	return func(c *config) { c.ignore = append(c.ignore, prefix) }
+}
 
 func newConfig(opts []Option) *config {
 	c := &config{grace: DefaultGrace}

@@ -14,9 +14,11 @@ type fakeT struct {
 	errors   []string
 }
 
-func (f *fakeT) Helper()                        {}
-func (f *fakeT) Cleanup(fn func())              { f.cleanups = append(f.cleanups, fn) }
-func (f *fakeT) Errorf(format string, a ...any) { f.errors = append(f.errors, fmt.Sprintf(format, a...)) }
+func (f *fakeT) Helper()           {}
+func (f *fakeT) Cleanup(fn func()) { f.cleanups = append(f.cleanups, fn) }
+func (f *fakeT) Errorf(format string, a ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, a...))
+}
 
 func (f *fakeT) end() {
 	for i := len(f.cleanups) - 1; i >= 0; i-- {
