@@ -205,6 +205,16 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 }
 
+// tokenFromOAuth2 converts x/oauth2's answer. Its Expiry is computed on the
+// wall clock, so expires_in is taken instead and counted from now, the
+// injected clock's time of the answer.
+func tokenFromOAuth2(ot *oauth2.Token, now time.Time) *Token {
+	tr := tokenResponse{AccessToken: ot.AccessToken, RefreshToken: ot.RefreshToken, TokenType: ot.TokenType,
+		ExpiresIn: ot.ExpiresIn}
+	tr.IDToken, _ = ot.Extra("id_token").(string)
+	return tr.token(now)
+}
+
 // token converts the response. expires_in is authoritative; the JWT's exp
 // is the fallback, then Tesla's usual 8 h.
 func (tr *tokenResponse) token(now time.Time) *Token {
