@@ -39,6 +39,12 @@ var categories = map[string]Category{
 	CallCalendarHistory: CategoryData,
 	CallEnergyCommand:   CategoryCommand,
 	CallTelemetrySignal: CategoryStreaming,
+	// Onboarding is free (partner.go).
+	CallPartnerRegister:  CategoryFree,
+	CallPartnerPublicKey: CategoryFree,
+	CallOAuthAuthorize:   CategoryFree,
+	CallOAuthToken:       CategoryFree,
+	CallAppPublicKey:     CategoryFree,
 }
 
 // CategoryOf returns the billing category of a metering name. "command/<name>"

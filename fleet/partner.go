@@ -25,12 +25,6 @@ const (
 	CallAppPublicKey     = "app_public_key"
 )
 
-func init() {
-	for _, c := range []string{CallPartnerRegister, CallPartnerPublicKey, CallOAuthAuthorize, CallOAuthToken, CallAppPublicKey} {
-		categories[c] = CategoryFree
-	}
-}
-
 // PartnerAccount is the answer of POST /api/1/partner_accounts. Tesla's
 // field list varies between snapshots; only what the bridge reads is typed.
 type PartnerAccount struct {

@@ -97,8 +97,6 @@ type TokenSource struct {
 	loadError error     // why tok is nil (ErrNoToken)
 }
 
-var _ oauth2.TokenSource = (*TokenSource)(nil)
-
 // NewTokenSource loads the stored token. An empty store is not an error:
 // Token then returns ErrNoToken until Reload finds the token that
 // `tesla2mqtt login` wrote, so the bridge can start and wait for a login.

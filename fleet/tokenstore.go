@@ -75,8 +75,6 @@ type TokenStore interface {
 	Save(t *Token) error
 }
 
-var _ TokenStore = (*FileTokenStore)(nil)
-
 // FileTokenStore keeps the token in <dir>/token.json, mode 0600, in a
 // directory of mode 0700. Saves are atomic (internal/atomicfile): a crash
 // or a failed write at any point leaves either the previous file or the new
