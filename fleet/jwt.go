@@ -48,10 +48,6 @@ type rawClaims struct {
 	OUCode string          `json:"ou_code"`
 }
 
-// claimsParser reads tokens with or without base64 padding (RFC 7515 says
-// without, but some encoders pad).
-var claimsParser = jwt.NewParser(jwt.WithPaddingAllowed())
-
 // ParseClaims decodes the payload of a Tesla access token with golang-jwt's
 // ParseUnverified. Times are whole seconds, as Tesla issues them.
 //
@@ -62,7 +58,8 @@ var claimsParser = jwt.NewParser(jwt.WithPaddingAllowed())
 // request fail. Verifying would also need Tesla's rotating signing keys.
 func ParseClaims(accessToken string) (*Claims, error) {
 	var raw rawClaims
-	_, _, err := claimsParser.ParseUnverified(accessToken, &raw)
+	// Padding is allowed: RFC 7515 says without, but some encoders pad.
+	_, _, err := jwt.NewParser(jwt.WithPaddingAllowed()).ParseUnverified(accessToken, &raw)
 	// An algorithm golang-jwt does not know only matters for verifying;
 	// the claims were decoded before it looked. golang-jwt's own text is
 	// not wrapped: it can quote bytes of the token.

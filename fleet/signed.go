@@ -203,11 +203,6 @@ func (s *signer) run(ctx context.Context, vin string, cmd Command) error {
 	return err
 }
 
-// sessionDomains are the car's two protocol domains: VCSEC (locks,
-// trunk) and infotainment (everything else), as Vehicle.StartSession(ctx,
-// nil) would start them.
-var sessionDomains = [...]universalmessage.Domain{universalmessage.Domain_DOMAIN_VEHICLE_SECURITY, universalmessage.Domain_DOMAIN_INFOTAINMENT}
-
 // startSessions starts (or resumes from the cache) a session with each
 // domain, concurrently, and waits for both. It replaces
 // Vehicle.StartSession(ctx, nil) because the SDK's dispatcher (v0.4.0)
@@ -216,6 +211,10 @@ var sessionDomains = [...]universalmessage.Domain{universalmessage.Domain_DOMAIN
 // per unpaired car and command. Started one domain at a time, the SDK reads
 // its only result, and this function reads every result it asked for.
 func startSessions(ctx context.Context, veh *vehicle.Vehicle) error {
+	// The car's two protocol domains: VCSEC (locks, trunk) and infotainment
+	// (everything else), as Vehicle.StartSession(ctx, nil) would start them.
+	sessionDomains := []universalmessage.Domain{universalmessage.Domain_DOMAIN_VEHICLE_SECURITY,
+		universalmessage.Domain_DOMAIN_INFOTAINMENT}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan error, len(sessionDomains))
