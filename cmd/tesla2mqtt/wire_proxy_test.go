@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,17 +13,6 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 )
-
-type proxyRecords struct {
-	mu   sync.Mutex
-	reqs []fleet.Request
-}
-
-func (r *proxyRecords) Record(q fleet.Request) {
-	r.mu.Lock()
-	r.reqs = append(r.reqs, q)
-	r.mu.Unlock()
-}
 
 // TestCommandProxyIsBilled sends a command through command_proxy_url (a
 // tesla-http-proxy, played by fleetsim): it costs money like any other
@@ -41,8 +29,8 @@ func TestCommandProxyIsBilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &proxyRecords{}
-	cmdr, err := newCommander(&cfg, wiring{tokens: tokens}, api, rec)
+	meter := fleet.NewMeter()
+	cmdr, err := newCommander(&cfg, wiring{tokens: tokens}, api, meter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,12 +39,10 @@ func TestCommandProxyIsBilled(t *testing.T) {
 	if err != nil || !res.Result {
 		t.Fatalf("door_lock through the proxy: %+v, %v", res, err)
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if len(rec.reqs) != 1 || rec.reqs[0].Category != fleet.CategoryCommand || !rec.reqs[0].Billable() {
-		t.Fatalf("recorded %+v, want the one billable command", rec.reqs)
+	if got := meter.Billable(); len(got) != 1 || got[fleet.CategoryCommand] != 1 {
+		t.Fatalf("metered %v, want the one billable command", got)
 	}
-	if usd := prices(&cfg).Of(rec.reqs[0]); usd != cfg.Prices.Command {
+	if usd := meter.Spend(prices(&cfg))[fleet.CategoryCommand]; usd != cfg.Prices.Command {
 		t.Errorf("the proxied command costs $%g, want the configured command price $%g", usd, cfg.Prices.Command)
 	}
 }
