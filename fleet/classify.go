@@ -12,6 +12,22 @@ import (
 	"unicode/utf8"
 )
 
+// Bounds on what one response can make the client carry or do, so a chatty
+// or misbehaving server cannot flood logs, loop, or park the bridge for days.
+const (
+	maxMessageRunes   = 300
+	defaultRetryAfter = 60 * time.Second
+	maxRetryAfter     = 24 * time.Hour
+)
+
+// envelope is the wrapper around every Fleet API answer. The error fields are
+// raw because Tesla is not consistent about their types either.
+type envelope struct {
+	Response         json.RawMessage `json:"response"`
+	Error            json.RawMessage `json:"error"`
+	ErrorDescription json.RawMessage `json:"error_description"`
+}
+
 // baseURLRE finds the host in Tesla's 421 text "user out of region, use base URL: https://…".
 var baseURLRE = regexp.MustCompile(`(?i)use base URL:\s*(https://[a-z0-9.\-]+(?::[0-9]+)?)`)
 

@@ -139,16 +139,3 @@ func normalizeBaseURL(raw string) (string, error) {
 	}
 	return strings.TrimRight(raw, "/"), nil
 }
-
-// Compile-time checks of the interfaces this package's types serve; the
-// bridge declares its own (FleetAPI, Commander) and checks them there.
-var (
-	_ Recorder           = (*Meter)(nil)
-	_ Recorder           = MultiRecorder(nil)
-	_ TokenStore         = (*FileTokenStore)(nil)
-	_ oauth2.TokenSource = (*TokenSource)(nil)
-	// Client.token relies on it to bound a refresh by the request's context.
-	_ contextTokenSource = (*TokenSource)(nil)
-	_ error              = (*APIError)(nil)
-	_ error              = (*OAuthError)(nil)
-)

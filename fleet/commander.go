@@ -78,9 +78,6 @@ func NewCommander(opts CommanderOptions) (*Commander, error) {
 	return cm, nil
 }
 
-// ErrClosed is returned for commands sent after the Commander was closed.
-var ErrClosed = errors.New("fleet: the commander is closed")
-
 // Run holds the Commander open until ctx ends, then closes it, so that the
 // program's run group owns its goroutines like every other component's.
 // It always returns nil.

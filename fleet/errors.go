@@ -88,6 +88,8 @@ func (e *APIError) Error() string {
 // Unwrap lets errors.Is match the sentinel.
 func (e *APIError) Unwrap() error { return e.Kind }
 
+var _ error = (*APIError)(nil)
+
 // RetryAfterOf returns the Retry-After of a rate-limit error, or 0.
 func RetryAfterOf(err error) time.Duration {
 	var ae *APIError

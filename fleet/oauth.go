@@ -28,6 +28,41 @@ const (
 // (stale tab, or a forged redirect).
 var ErrStateMismatch = errors.New("state mismatch: the redirect URL does not belong to this login attempt; start the login again")
 
+// ErrLoginRequired: Tesla refused the refresh token or code (401
+// login_required, 400 invalid_grant): it expired, was cycled out, or the
+// user changed their password. Only a new login helps.
+var ErrLoginRequired = errors.New("Tesla login required: run tesla2mqtt login")
+
+// OAuthError is an error answer of Tesla's token or authorize endpoint.
+// errors.Is(err, ErrLoginRequired) holds for login_required and invalid_grant.
+type OAuthError struct {
+	Status      int    // HTTP status; 0 for an error in a redirect URL
+	Code        string // the "error" field, e.g. "login_required"
+	Description string // the "error_description" field
+}
+
+// Error implements error; request secrets are scrubbed before they get here.
+func (e *OAuthError) Error() string {
+	msg := "oauth error"
+	if e.Status != 0 {
+		msg += fmt.Sprintf(": HTTP %d", e.Status)
+	}
+	if e.Code != "" {
+		msg += ": " + e.Code
+	}
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	return msg
+}
+
+// Is matches ErrLoginRequired for the codes that mean the grant is dead.
+func (e *OAuthError) Is(target error) bool {
+	return target == ErrLoginRequired && (e.Code == "login_required" || e.Code == "invalid_grant")
+}
+
+var _ error = (*OAuthError)(nil)
+
 // AuthConfig describes the app registered on developer.tesla.com.
 type AuthConfig struct {
 	ClientID     string

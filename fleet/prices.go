@@ -57,3 +57,18 @@ func (p Prices) Category(c Category) float64 {
 	}
 	return 0
 }
+
+// Spend prices every counted response with p and returns USD per billing
+// category; categories that cost nothing are left out. It is what the
+// status page shows when no budget keeps its own running total.
+func (m *Meter) Spend(p Prices) map[Category]float64 {
+	out := map[Category]float64{}
+	m.mu.Lock()
+	for k, n := range m.counts {
+		if usd := p.Of(Request{Endpoint: k.Endpoint, Category: k.Category, Status: k.Status}); usd > 0 {
+			out[k.Category] += usd * float64(n)
+		}
+	}
+	m.mu.Unlock()
+	return out
+}

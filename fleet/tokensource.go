@@ -14,39 +14,6 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
-// ErrLoginRequired: Tesla refused the refresh token or code (401
-// login_required, 400 invalid_grant): it expired, was cycled out, or the
-// user changed their password. Only a new login helps.
-var ErrLoginRequired = errors.New("Tesla login required: run tesla2mqtt login")
-
-// OAuthError is an error answer of Tesla's token or authorize endpoint.
-// errors.Is(err, ErrLoginRequired) holds for login_required and invalid_grant.
-type OAuthError struct {
-	Status      int    // HTTP status; 0 for an error in a redirect URL
-	Code        string // the "error" field, e.g. "login_required"
-	Description string // the "error_description" field
-}
-
-// Error implements error; request secrets are scrubbed before they get here.
-func (e *OAuthError) Error() string {
-	msg := "oauth error"
-	if e.Status != 0 {
-		msg += fmt.Sprintf(": HTTP %d", e.Status)
-	}
-	if e.Code != "" {
-		msg += ": " + e.Code
-	}
-	if e.Description != "" {
-		msg += ": " + e.Description
-	}
-	return msg
-}
-
-// Is matches ErrLoginRequired for the codes that mean the grant is dead.
-func (e *OAuthError) Is(target error) bool {
-	return target == ErrLoginRequired && (e.Code == "login_required" || e.Code == "invalid_grant")
-}
-
 // TokenSourceOptions configure a TokenSource.
 type TokenSourceOptions struct {
 	// Store holds the token; every rotated token is saved here before use. Required.
@@ -96,6 +63,12 @@ type TokenSource struct {
 	nextTry   time.Time // no refresh before this after a transient failure
 	loadError error     // why tok is nil (ErrNoToken)
 }
+
+var (
+	_ oauth2.TokenSource = (*TokenSource)(nil)
+	// Client.token relies on it to bound a refresh by the request's context.
+	_ contextTokenSource = (*TokenSource)(nil)
+)
 
 // NewTokenSource loads the stored token. An empty store is not an error:
 // Token then returns ErrNoToken until Reload finds the token that
