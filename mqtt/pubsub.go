@@ -87,20 +87,3 @@ func (c *Client) subscribe(ctx context.Context, filters []string) error {
 	}
 	return errors.Join(errs...)
 }
-
-// waitToken waits for tok, at most ackTimeout and never past ctx.
-func (c *Client) waitToken(ctx context.Context, tok paho.Token, what string) error {
-	t := c.opts.Clock.NewTimer(ackTimeout)
-	defer t.Stop()
-	select {
-	case <-tok.Done():
-		if err := tok.Error(); err != nil {
-			return fmt.Errorf("mqtt: %s: %w", what, err)
-		}
-		return nil
-	case <-t.C():
-		return fmt.Errorf("mqtt: %s: no acknowledgement within %s", what, ackTimeout)
-	case <-ctx.Done():
-		return fmt.Errorf("mqtt: %s: %w", what, ctx.Err())
-	}
-}
