@@ -219,7 +219,15 @@ func startSessions(ctx context.Context, veh *vehicle.Vehicle) error {
 	defer cancel()
 	results := make(chan error, len(sessionDomains))
 	for _, d := range sessionDomains {
-		go func() { results <- veh.StartSession(ctx, []universalmessage.Domain{d}) }()
+		go func() {
+			// A panic in the SDK becomes this command's error, not the process's end.
+			defer func() {
+				if r := recover(); r != nil {
+					results <- fmt.Errorf("signed command: session handshake panicked: %v", r)
+				}
+			}()
+			results <- veh.StartSession(ctx, []universalmessage.Domain{d})
+		}()
 	}
 	var first error
 	for range sessionDomains {
