@@ -327,7 +327,10 @@ type scrubbedError struct {
 	err error
 }
 
+// Error is the scrubbed text.
 func (e *scrubbedError) Error() string { return e.msg }
+
+// Unwrap gives the original error to errors.Is and errors.As.
 func (e *scrubbedError) Unwrap() error { return e.err }
 
 // scrub replaces every secret in s (and its URL-encoded form) with "***".
