@@ -44,7 +44,7 @@ var (
 
 // ErrOffline: the car has no connection (Fleet state "offline"), as opposed
 // to asleep. A wake cannot reach it until it is back in coverage; see
-// StateError.
+// ErrForState.
 var ErrOffline = errors.New("vehicle offline: the car has no connection")
 
 // ErrNetwork: no HTTP response arrived (DNS, connect, TLS, connection reset,

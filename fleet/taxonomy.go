@@ -68,12 +68,12 @@ func Temporary(err error) bool {
 	return StatusOf(err) >= 500
 }
 
-// StateError returns the error a car in Fleet state state stands for when
+// ErrForState returns the error a car in Fleet state state stands for when
 // something needs it online: nil for StateOnline, ErrAsleep for
 // StateAsleep, ErrOffline for StateOffline (no connection: a wake will not
 // reach it) and for any state Tesla may add later, since "not online and
 // not known to be asleep" is the cautious reading.
-func StateError(state string) error {
+func ErrForState(state string) error {
 	switch state {
 	case StateOnline:
 		return nil

@@ -60,12 +60,12 @@ func TestPredicates(t *testing.T) {
 	}
 }
 
-func TestStateError(t *testing.T) {
+func TestErrForState(t *testing.T) {
 	for state, want := range map[string]error{
 		fleet.StateOnline: nil, fleet.StateAsleep: fleet.ErrAsleep, fleet.StateOffline: fleet.ErrOffline, "updating": fleet.ErrOffline,
 	} {
-		if got := fleet.StateError(state); !errors.Is(got, want) || (want == nil) != (got == nil) {
-			t.Errorf("StateError(%q) = %v, want %v", state, got, want)
+		if got := fleet.ErrForState(state); !errors.Is(got, want) || (want == nil) != (got == nil) {
+			t.Errorf("ErrForState(%q) = %v, want %v", state, got, want)
 		}
 	}
 	if errors.Is(fleet.ErrOffline, fleet.ErrAsleep) || errors.Is(fleet.ErrAsleep, fleet.ErrOffline) {
