@@ -48,10 +48,8 @@ func newAccountBridge(t *testing.T) (*Bridge, *fakePub, *fakeAccount) {
 }
 
 func (p *fakePub) retainedWith(prefix, contains string) []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	var out []string
-	for topic := range p.retained {
+	for _, topic := range p.RetainedTopics() {
 		if strings.HasPrefix(topic, prefix) && strings.Contains(topic, contains) {
 			out = append(out, topic)
 		}
@@ -105,7 +103,7 @@ func TestLoginRequiredEventAndRecovery(t *testing.T) {
 	acct.update(func(s *AccountState) { s.LoginRequired, s.LoginError = true, "Tesla login required" })
 	b.PublishAccountEvent(AccountEvent{Type: EventLoginRequired, Message: "Tesla login required",
 		LoginCommand: "tesla2mqtt login -c config.toml"})
-	ev, ok := pub.last("t2m/bridge/event")
+	ev, ok := pub.Last("t2m/bridge/event")
 	if !ok || ev.Retained {
 		t.Fatalf("event published = %v, retained = %v", ok, ev.Retained)
 	}

@@ -34,8 +34,8 @@ func TestStateAfterFirstRead(t *testing.T) {
 		t.Errorf("site state = %v", site)
 	}
 	for _, topic := range []string{"t2m/" + testVIN + "/availability", "t2m/42/availability"} {
-		if string(pub.retained[topic]) != "online" {
-			t.Errorf("%s = %q", topic, pub.retained[topic])
+		if string(pub.retainedAt(topic)) != "online" {
+			t.Errorf("%s = %q", topic, pub.retainedAt(topic))
 		}
 	}
 }
@@ -43,7 +43,7 @@ func TestStateAfterFirstRead(t *testing.T) {
 func TestDiscoveryPayloads(t *testing.T) {
 	_, _, pub, _ := newTestBridge(t, nil)
 	topic := "homeassistant/sensor/tesla2mqtt_" + testVIN + "_battery_level/config"
-	raw := pub.retained[topic]
+	raw := pub.retainedAt(topic)
 	if raw == nil {
 		t.Fatalf("no discovery on %s", topic)
 	}
@@ -62,7 +62,8 @@ func TestDiscoveryPayloads(t *testing.T) {
 	// Every discovery topic uses only valid characters and every payload has a unique id.
 	valid := regexp.MustCompile(`^homeassistant/[a-z_]+/[A-Za-z0-9_-]+/config$`)
 	ids := map[string]bool{}
-	for tp, p := range pub.retained {
+	for _, tp := range pub.RetainedTopics() {
+		p := pub.retainedAt(tp)
 		if !strings.HasPrefix(tp, "homeassistant/") {
 			continue
 		}
@@ -154,7 +155,7 @@ func TestMissingLocationScopeDropsTracker(t *testing.T) {
 	_, ff, pub, _ := newTestBridge(t, func(o *Options) {
 		o.GrantedScopes = func() []string { return []string{"vehicle_device_data", "energy_device_data"} }
 	})
-	for tp := range pub.retained {
+	for _, tp := range pub.RetainedTopics() {
 		if strings.Contains(tp, "device_tracker") || strings.Contains(tp, "_latitude/") {
 			t.Errorf("location entity offered without the vehicle_location scope: %s", tp)
 		}
@@ -171,14 +172,14 @@ func TestDisabledEntityAndRename(t *testing.T) {
 		o.DisabledEntities = []string{"odometer"}
 		o.EntityNames = map[string]string{"battery_level": "State of charge"}
 	})
-	if _, ok := pub.retained["homeassistant/sensor/tesla2mqtt_"+testVIN+"_odometer/config"]; ok {
+	if _, ok := pub.Retained("homeassistant/sensor/tesla2mqtt_" + testVIN + "_odometer/config"); ok {
 		t.Error("disabled entity discovered")
 	}
 	if st := pub.state(t, "t2m/"+testVIN); st["odometer"] != nil {
 		t.Error("disabled entity in state")
 	}
 	var c map[string]any
-	_ = json.Unmarshal(pub.retained["homeassistant/sensor/tesla2mqtt_"+testVIN+"_battery_level/config"], &c)
+	_ = json.Unmarshal(pub.retainedAt("homeassistant/sensor/tesla2mqtt_"+testVIN+"_battery_level/config"), &c)
 	if c["name"] != "State of charge" {
 		t.Errorf("name = %v", c["name"])
 	}
@@ -187,16 +188,16 @@ func TestDisabledEntityAndRename(t *testing.T) {
 func TestHABirthRepublishes(t *testing.T) {
 	_, _, pub, _ := newTestBridge(t, nil)
 	topic := "homeassistant/sensor/tesla2mqtt_" + testVIN + "_battery_level/config"
-	before := pub.count(topic)
-	pub.inject("homeassistant/status", "offline")
-	if pub.count(topic) != before {
+	before := pub.Count(topic)
+	pub.Send("homeassistant/status", "offline")
+	if pub.Count(topic) != before {
 		t.Fatal("republished on offline")
 	}
-	pub.inject("homeassistant/status", "online")
-	if pub.count(topic) != before+1 {
-		t.Fatalf("discovery published %d times after birth, want 1", pub.count(topic)-before)
+	pub.Send("homeassistant/status", "online")
+	if pub.Count(topic) != before+1 {
+		t.Fatalf("discovery published %d times after birth, want 1", pub.Count(topic)-before)
 	}
-	if n := pub.count("t2m/" + testVIN); n < 2 {
+	if n := pub.Count("t2m/" + testVIN); n < 2 {
 		t.Errorf("state not republished")
 	}
 }
@@ -204,29 +205,29 @@ func TestHABirthRepublishes(t *testing.T) {
 func TestRefreshRequestIsRateLimited(t *testing.T) {
 	_, ff, pub, _ := newTestBridge(t, nil)
 	before := ff.calls["vehicle_data"]
-	pub.inject("t2m/bridge/request/refresh", `{"device":"`+testVIN+`","transaction":"t1"}`)
-	m, ok := pub.last("t2m/bridge/response/refresh")
+	pub.Send("t2m/bridge/request/refresh", `{"device":"`+testVIN+`","transaction":"t1"}`)
+	m, ok := pub.Last("t2m/bridge/response/refresh")
 	if !ok || !strings.Contains(string(m.Payload), `"status":"ok"`) || !strings.Contains(string(m.Payload), `"transaction":"t1"`) {
 		t.Fatalf("response = %s", m.Payload)
 	}
 	if ff.calls["vehicle_data"] != before+1 {
 		t.Errorf("refresh made %d vehicle_data calls", ff.calls["vehicle_data"]-before)
 	}
-	pub.inject("t2m/bridge/request/refresh", `{"device":"`+testVIN+`","transaction":"t2"}`)
-	m, _ = pub.last("t2m/bridge/response/refresh")
+	pub.Send("t2m/bridge/request/refresh", `{"device":"`+testVIN+`","transaction":"t2"}`)
+	m, _ = pub.Last("t2m/bridge/response/refresh")
 	if !strings.Contains(string(m.Payload), `"rate_limited"`) {
 		t.Errorf("second refresh = %s", m.Payload)
 	}
 	if ff.calls["vehicle_data"] != before+1 {
 		t.Error("rate-limited refresh still called the Fleet API")
 	}
-	pub.inject("t2m/bridge/request/refresh", `not json`)
-	m, _ = pub.last("t2m/bridge/response/refresh")
+	pub.Send("t2m/bridge/request/refresh", `not json`)
+	m, _ = pub.Last("t2m/bridge/response/refresh")
 	if !strings.Contains(string(m.Payload), `"invalid_payload"`) {
 		t.Errorf("bad payload = %s", m.Payload)
 	}
-	pub.inject("t2m/bridge/request/refresh", `{"device":"nope"}`)
-	m, _ = pub.last("t2m/bridge/response/refresh")
+	pub.Send("t2m/bridge/request/refresh", `{"device":"nope"}`)
+	m, _ = pub.Last("t2m/bridge/response/refresh")
 	if !strings.Contains(string(m.Payload), `"unknown_device"`) {
 		t.Errorf("unknown device = %s", m.Payload)
 	}
@@ -239,7 +240,7 @@ func TestMetricUnits(t *testing.T) {
 		t.Errorf("odometer = %v km, want 1609.34", st["odometer"])
 	}
 	var c map[string]any
-	_ = json.Unmarshal(pub.retained["homeassistant/sensor/tesla2mqtt_"+testVIN+"_odometer/config"], &c)
+	_ = json.Unmarshal(pub.retainedAt("homeassistant/sensor/tesla2mqtt_"+testVIN+"_odometer/config"), &c)
 	if c["unit_of_measurement"] != "km" {
 		t.Errorf("unit = %v", c["unit_of_measurement"])
 	}

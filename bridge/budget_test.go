@@ -14,7 +14,7 @@ import (
 
 func TestBudgetStretchSkipsPollTurnsButNotCommands(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.01, Prices: economy.DefaultPrices(), Clock: clk})
+	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.01, Prices: fleet.DefaultPrices(), Clock: clk})
 	for range 10 {
 		bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	}
@@ -29,7 +29,7 @@ func TestBudgetStretchSkipsPollTurnsButNotCommands(t *testing.T) {
 	if bud.Stretch() != 2 || n != 4 {
 		t.Errorf("stretch %d: %d reads in 8 turns, want 4", bud.Stretch(), n)
 	}
-	pub.inject("t2m/"+testVIN+"/set/charge_limit", "75")
+	pub.Send("t2m/"+testVIN+"/set/charge_limit", "75")
 	if r := pub.waitResult(t); r.Status != command.StatusOK {
 		t.Errorf("command over budget without hard cap: %+v", r)
 	}
@@ -37,12 +37,12 @@ func TestBudgetStretchSkipsPollTurnsButNotCommands(t *testing.T) {
 
 func TestBudgetHardCapRefusesCommands(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.01, HardCap: true, Prices: economy.DefaultPrices(), Clock: clk})
+	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.01, HardCap: true, Prices: fleet.DefaultPrices(), Clock: clk})
 	for range 10 {
 		bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	}
 	_, ff, pub, _, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Clock = clk })
-	pub.inject("t2m/"+testVIN+"/set/charge_limit", "75")
+	pub.Send("t2m/"+testVIN+"/set/charge_limit", "75")
 	r := pub.waitResult(t)
 	if r.Status != command.StatusError || r.Error == nil || r.Error.Code != command.CodeBudgetExceeded || !strings.Contains(r.Error.Message, "hard_cap") {
 		t.Errorf("result = %+v", r)
@@ -54,7 +54,7 @@ func TestBudgetHardCapRefusesCommands(t *testing.T) {
 
 func TestBudgetOnBridgeInfoAndTheBridgeDevice(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
-	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 10, Prices: economy.DefaultPrices(), Clock: clk})
+	bud, _ := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 10, Prices: fleet.DefaultPrices(), Clock: clk})
 	bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	_, _, pub, _, _ := newPolicyBridge(t, func(o *Options) { o.Budget = bud; o.Clock = clk })
 	info := pub.state(t, "t2m/bridge/info")
@@ -62,14 +62,14 @@ func TestBudgetOnBridgeInfoAndTheBridgeDevice(t *testing.T) {
 	if b == nil || b["spend_usd"] != 0.002 || b["budget_usd"] != 10.0 || b["requests_today"] != 1.0 {
 		t.Errorf("bridge/info budget = %v", info["budget"])
 	}
-	raw := pub.retained["homeassistant/sensor/tesla2mqtt_bridge_spend_month/config"]
+	raw := pub.retainedAt("homeassistant/sensor/tesla2mqtt_bridge_spend_month/config")
 	var c map[string]any
 	if err := json.Unmarshal(raw, &c); err != nil || c["device_class"] != "monetary" || c["unit_of_measurement"] != "USD" ||
 		c["state_topic"] != "t2m/bridge/info" || c["name"] != "Spend this month" {
 		t.Errorf("spend sensor config = %s", raw)
 	}
 	for _, id := range []string{"spend_projected", "requests_today"} {
-		if pub.retained["homeassistant/sensor/tesla2mqtt_bridge_"+id+"/config"] == nil {
+		if pub.retainedAt("homeassistant/sensor/tesla2mqtt_bridge_"+id+"/config") == nil {
 			t.Errorf("no discovery for %s", id)
 		}
 	}

@@ -14,10 +14,8 @@ import (
 
 // budgetEvents returns the budget events published so far, by type.
 func budgetEvents(p *fakePub) map[string]economy.BudgetEvent {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	out := map[string]economy.BudgetEvent{}
-	for _, m := range p.all {
+	for _, m := range p.Messages() {
 		var e economy.BudgetEvent
 		if m.Topic == "t2m/bridge/event" && json.Unmarshal(m.Payload, &e) == nil && e.Type != "" {
 			out[e.Type] = e
@@ -43,7 +41,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clock.NewManual(tc.start.Add(-2 * time.Hour))
 			path := filepath.Join(t.TempDir(), "budget.json")
-			bud, err := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: economy.DefaultPrices(), Path: path, Clock: clk})
+			bud, err := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: fleet.DefaultPrices(), Path: path, Clock: clk})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +102,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 
 			// The file saved before midnight, read after a restart.
 			before := clock.NewManual(tc.start.Add(5 * time.Minute))
-			again, err := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: economy.DefaultPrices(), Path: saved, Clock: before})
+			again, err := economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: fleet.DefaultPrices(), Path: saved, Clock: before})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +112,7 @@ func TestBudgetMonthRollover(t *testing.T) {
 			after := clock.NewManual(tc.start.Add(20 * time.Minute))
 			_, _, pub2, _, _ := newPolicyBridge(t, func(o *Options) {
 				o.Clock = after
-				o.Budget, err = economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: economy.DefaultPrices(), Path: saved, Clock: after})
+				o.Budget, err = economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 0.05, Prices: fleet.DefaultPrices(), Path: saved, Clock: after})
 			})
 			if err != nil {
 				t.Fatal(err)

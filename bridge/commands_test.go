@@ -16,7 +16,7 @@ func TestSetChargeLimitRunsOneCommand(t *testing.T) {
 	for len(ff.dataRead) > 0 {
 		<-ff.dataRead
 	}
-	pub.inject(setBase+"/charge_limit", "80")
+	pub.Send(setBase+"/charge_limit", "80")
 	r := pub.waitResult(t)
 	if r.Status != command.StatusOK || r.Key != "charge_limit" || r.Command != "set_charge_limit" || r.Woke {
 		t.Fatalf("result = %+v", r)
@@ -46,7 +46,7 @@ func TestBadPayloadsCallNothing(t *testing.T) {
 		{setBase, `[80]`, "", command.CodeInvalidPayload},
 	}
 	for _, c := range cases {
-		pub.inject(c.topic, c.payload)
+		pub.Send(c.topic, c.payload)
 		r := pub.waitResult(t)
 		if r.Status != command.StatusError || r.Error == nil || r.Error.Code != c.code || r.Key != c.key {
 			t.Errorf("%s %q: result = %+v", c.topic, c.payload, r)
@@ -59,7 +59,7 @@ func TestBadPayloadsCallNothing(t *testing.T) {
 
 func TestJSONSetEchoesTransactionPerKey(t *testing.T) {
 	_, ff, pub, _ := newTestBridge(t, nil)
-	pub.inject(setBase, `{"charge_limit": 75, "battery_level": 3, "sentry_mode": "ON", "transaction": "t1"}`)
+	pub.Send(setBase, `{"charge_limit": 75, "battery_level": 3, "sentry_mode": "ON", "transaction": "t1"}`)
 	got := map[string]command.Result{}
 	for i := 0; i < 3; i++ {
 		r := pub.waitResult(t)
@@ -95,7 +95,7 @@ func TestCommandWakesSleepingCar(t *testing.T) {
 			}
 		}
 	})
-	pub.inject(setBase+"/sentry_mode", "ON")
+	pub.Send(setBase+"/sentry_mode", "ON")
 	r := pub.waitResult(t)
 	if r.Status != command.StatusOK || !r.Woke {
 		t.Fatalf("result = %+v", r)
@@ -112,7 +112,7 @@ func TestWakeThatNeverCompletes(t *testing.T) {
 	_, ff, pub, sched := newTestBridge(t, nil)
 	ff.set(func() { ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "asleep"}} })
 	sched.Fire("connectivity")
-	pub.inject(setBase+"/sentry_mode", "ON")
+	pub.Send(setBase+"/sentry_mode", "ON")
 	r := pub.waitResult(t)
 	if r.Status != command.StatusError || r.Error.Code != command.CodeVehicleAsleep {
 		t.Fatalf("result = %+v", r)
@@ -131,7 +131,7 @@ func TestMissingScopeRefusedWithoutCall(t *testing.T) {
 		o.GrantedScopes = func() []string { return []string{"vehicle_device_data", "vehicle_location"} }
 		o.ClientID = "abc"
 	})
-	pub.inject(setBase+"/charge_limit", "80")
+	pub.Send(setBase+"/charge_limit", "80")
 	r := pub.waitResult(t)
 	if r.Error == nil || r.Error.Code != command.CodeMissingScope || r.Error.URL == "" {
 		t.Fatalf("result = %+v", r)
@@ -146,17 +146,17 @@ func TestDenyListAndRateLimit(t *testing.T) {
 		o.Commands.Deny = []string{"unlock"}
 		o.Commands.RateLimitPerMinute = 3
 	})
-	pub.inject(setBase+"/locked", "UNLOCK")
+	pub.Send(setBase+"/locked", "UNLOCK")
 	if r := pub.waitResult(t); r.Error == nil || r.Error.Code != command.CodeCommandDenied {
 		t.Fatalf("unlock = %+v", r)
 	}
 	for i := 0; i < 3; i++ {
-		pub.inject(setBase+"/locked", "LOCK")
+		pub.Send(setBase+"/locked", "LOCK")
 		if r := pub.waitResult(t); r.Status != command.StatusOK {
 			t.Fatalf("lock %d = %+v", i, r)
 		}
 	}
-	pub.inject(setBase+"/locked", "LOCK")
+	pub.Send(setBase+"/locked", "LOCK")
 	r := pub.waitResult(t)
 	if r.Error == nil || r.Error.Code != command.CodeRateLimited || r.Error.RetryAfter <= 0 {
 		t.Fatalf("4th lock = %+v", r)
@@ -186,7 +186,7 @@ func TestCarAnswersAreClassified(t *testing.T) {
 	}
 	for _, c := range cases {
 		ff.set(func() { ff.cmdResult, ff.cmdErr = c.cr, c.err })
-		pub.inject(setBase+"/charge_limit", "81")
+		pub.Send(setBase+"/charge_limit", "81")
 		r := pub.waitResult(t)
 		code := ""
 		if r.Error != nil {

@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,100 +15,36 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
 
-// fakePub records publishes and routes injected messages to handlers.
+// fakePub is the shared in-memory MQTT (mqtttest.Router) with the
+// bridge tests' helpers: every command result is watched, so a test waits
+// for one instead of polling.
 type fakePub struct {
-	mu       sync.Mutex
-	retained map[string][]byte
-	all      []mqtt.Message
-	handlers map[string]mqtt.Handler
-	connect  []func()
-	// results receives every message published on a */result topic.
-	results chan mqtt.Message
+	*mqtttest.Router
+	results <-chan mqtt.Message
 }
 
 func newFakePub() *fakePub {
-	return &fakePub{retained: map[string][]byte{}, handlers: map[string]mqtt.Handler{}, results: make(chan mqtt.Message, 256)}
+	r := mqtttest.NewRouter()
+	return &fakePub{Router: r, results: r.Watch("+/+/result")}
 }
 
-func (p *fakePub) Publish(topic string, payload []byte, retained bool) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if retained {
-		if len(payload) == 0 {
-			delete(p.retained, topic)
-		} else {
-			p.retained[topic] = payload
-		}
-	}
-	p.all = append(p.all, mqtt.Message{Topic: topic, Payload: payload, Retained: retained})
-	if strings.HasSuffix(topic, "/result") {
-		p.results <- mqtt.Message{Topic: topic, Payload: payload}
-	}
-	return nil
-}
-
-func (p *fakePub) Subscribe(topic string, h mqtt.Handler) error {
-	p.mu.Lock()
-	p.handlers[topic] = h
-	p.mu.Unlock()
-	return nil
-}
-
-func (p *fakePub) OnConnect(f func()) { p.connect = append(p.connect, f) }
-
-// inject delivers a message to every matching handler, synchronously.
-func (p *fakePub) inject(topic string, payload string) {
-	p.mu.Lock()
-	var hs []mqtt.Handler
-	for f, h := range p.handlers {
-		if mqtt.Match(f, topic) {
-			hs = append(hs, h)
-		}
-	}
-	p.mu.Unlock()
-	for _, h := range hs {
-		h(mqtt.Message{Topic: topic, Payload: []byte(payload)})
-	}
-}
-
+// state decodes the retained state object on topic.
 func (p *fakePub) state(t *testing.T, topic string) map[string]any {
 	t.Helper()
-	p.mu.Lock()
-	raw, ok := p.retained[topic]
-	p.mu.Unlock()
-	if !ok {
-		t.Fatalf("nothing retained on %s", topic)
-	}
-	m := map[string]any{}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("state on %s is not JSON: %v", topic, err)
+	m, err := p.JSON(topic)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return m
 }
 
-func (p *fakePub) count(topic string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, m := range p.all {
-		if m.Topic == topic {
-			n++
-		}
-	}
-	return n
-}
-
-func (p *fakePub) last(topic string) (mqtt.Message, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i := len(p.all) - 1; i >= 0; i-- {
-		if p.all[i].Topic == topic {
-			return p.all[i], true
-		}
-	}
-	return mqtt.Message{}, false
+// retainedAt is the retained payload of topic, nil when there is none.
+func (p *fakePub) retainedAt(topic string) []byte {
+	b, _ := p.Retained(topic)
+	return b
 }
 
 // fakeFleet answers from fields the test sets.

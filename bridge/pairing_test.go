@@ -28,8 +28,6 @@ type pairingFleet struct {
 }
 
 func (p *pairingFleet) FleetStatus(_ context.Context, vins []string) (*fleet.FleetStatus, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.calls++
 	fs := &fleet.FleetStatus{VehicleInfo: map[string]fleet.FleetVehicleInfo{}}
 	for _, vin := range vins {
@@ -44,8 +42,6 @@ func (p *pairingFleet) FleetStatus(_ context.Context, vins []string) (*fleet.Fle
 }
 
 func (p *pairingFleet) statusCalls() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.calls
 }
 
@@ -140,7 +136,7 @@ func TestPairingCheckedAtStart(t *testing.T) {
 
 func TestKeyNotPairedResultAndRecheck(t *testing.T) {
 	e := newPairingEnv(t, fleet.ErrKeyNotPaired)
-	e.pub.inject("t2m/"+testVIN+"/set/charge_limit", "80")
+	e.pub.Send("t2m/"+testVIN+"/set/charge_limit", "80")
 	r := e.pub.waitResult(t)
 	if r.Status != command.StatusError || r.Error == nil || r.Error.Code != command.CodeKeyNotPaired {
 		t.Fatalf("result = %+v", r)
@@ -179,7 +175,7 @@ func TestKeyNotPairedResultAndRecheck(t *testing.T) {
 
 func TestPairingRecheckGivesUp(t *testing.T) {
 	e := newPairingEnv(t, fleet.ErrKeyNotPaired)
-	e.pub.inject("t2m/"+testVIN+"/set/charge_limit", "80")
+	e.pub.Send("t2m/"+testVIN+"/set/charge_limit", "80")
 	e.pub.waitResult(t)
 	e.clk.Advance(pairingRecheckFor + time.Minute)
 	start := e.ff.statusCalls()
@@ -200,7 +196,7 @@ func TestSignedOutcomesOnMQTT(t *testing.T) {
 		{fleet.ErrSigningRequired, command.StatusError, command.CodeSigningRequired, "tesla2mqtt keygen"},
 	} {
 		e := newPairingEnv(t, c.err)
-		e.pub.inject("t2m/"+testVIN+"/set/charge_limit", "80")
+		e.pub.Send("t2m/"+testVIN+"/set/charge_limit", "80")
 		r := e.pub.waitResult(t)
 		if r.Status != c.status || r.Error == nil || r.Error.Code != c.code || !strings.Contains(r.Error.Remedy, c.remedy) {
 			t.Errorf("%v: result = %+v %+v", c.err, r, r.Error)

@@ -103,7 +103,7 @@ func TestPolicyDrivingCarUsesTheFastSpec(t *testing.T) {
 	}
 	var inf Info
 	b.publishInfo()
-	msg, _ := pub.last("t2m/bridge/info")
+	msg, _ := pub.Last("t2m/bridge/info")
 	if err := json.Unmarshal(msg.Payload, &inf); err != nil || inf.Polling[testVIN] != "driving" {
 		t.Errorf("bridge/info polling = %v (%v), want %s driving", inf.Polling, err, testVIN)
 	}
@@ -220,7 +220,7 @@ func TestPolicyServerErrorsBackOffThenOpenTheCarsCircuit(t *testing.T) {
 
 func TestPolicyExceededLimitPausesPolling(t *testing.T) {
 	_, ff, pub, sched, clk := newPolicyBridge(t, func(o *Options) {
-		o.Budget, _ = economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 10, Prices: economy.DefaultPrices(), Clock: o.Clock})
+		o.Budget, _ = economy.NewBudget(economy.BudgetOptions{MonthlyUSD: 10, Prices: fleet.DefaultPrices(), Clock: o.Clock})
 	})
 	pauseEnd := clk.Now().Add(15 * time.Minute).UTC().Format(time.RFC3339)
 	sentryOn(ff, sched)
@@ -228,7 +228,7 @@ func TestPolicyExceededLimitPausesPolling(t *testing.T) {
 		ff.dataErr[testVIN] = &fleet.APIError{Endpoint: "vehicle_data", Status: 403, Kind: fleet.ErrExceededLimit}
 	})
 	reads(ff, sched, economy.JobIdle)
-	ev, ok := pub.last("t2m/bridge/event")
+	ev, ok := pub.Last("t2m/bridge/event")
 	if !ok {
 		t.Fatal("no event on EXCEEDED_LIMIT")
 	}

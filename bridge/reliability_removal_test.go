@@ -32,14 +32,12 @@ func TestRemovedDeviceIsClearedAndReturns(t *testing.T) {
 		t.Fatalf("%d discovery configs still retained after removal, e.g. %s", len(left), left[0])
 	}
 	for _, topic := range configs {
-		if m, ok := pub.last(topic); !ok || len(m.Payload) != 0 || !m.Retained {
+		if m, ok := pub.Last(topic); !ok || len(m.Payload) != 0 || !m.Retained {
 			t.Fatalf("%s not cleared with an empty retained message: %+v", topic, m)
 		}
 	}
-	pub.mu.Lock()
-	_, stateLeft := pub.retained[stateTopic]
-	avail := string(pub.retained[stateTopic+"/availability"])
-	pub.mu.Unlock()
+	_, stateLeft := pub.Retained(stateTopic)
+	avail := string(pub.retainedAt(stateTopic + "/availability"))
 	if stateLeft || avail != "offline" {
 		t.Fatalf("after removal: state retained = %v, availability = %q; want cleared and offline", stateLeft, avail)
 	}
@@ -52,7 +50,7 @@ func TestRemovedDeviceIsClearedAndReturns(t *testing.T) {
 	}
 	// A set message for the removed car runs nothing.
 	before := len(ff.sent())
-	pub.inject(stateTopic+"/set/charge_limit", "70")
+	pub.Send(stateTopic+"/set/charge_limit", "70")
 	if len(ff.sent()) != before {
 		t.Fatal("a command ran for a removed car")
 	}
@@ -69,25 +67,21 @@ func TestRemovedDeviceIsClearedAndReturns(t *testing.T) {
 	if len(ev) != 2 || ev[1]["type"] != EventDeviceAdded {
 		t.Fatalf("events = %v, want device_added after the return", ev)
 	}
-	pub.inject(stateTopic+"/set/charge_limit", "70")
+	pub.Send(stateTopic+"/set/charge_limit", "70")
 	if r := pub.waitResult(t); r.Status != command.StatusOK {
 		t.Fatalf("command after the return: %+v", r)
 	}
 }
 
 func (p *fakePub) relRetained(topic string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return string(p.retained[topic])
+	return string(p.retainedAt(topic))
 }
 
 // relDeviceEvents decodes the device events published on t2m/bridge/event.
 func (p *fakePub) relDeviceEvents(t *testing.T) []map[string]any {
 	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	var out []map[string]any
-	for _, m := range p.all {
+	for _, m := range p.Messages() {
 		if m.Topic != "t2m/bridge/event" {
 			continue
 		}

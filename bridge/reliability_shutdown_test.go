@@ -58,7 +58,7 @@ func relRun(t *testing.T, cmdr command.Commander) (*fakePub, context.CancelFunc,
 func TestShutdownInFlightCommandIsUnknown(t *testing.T) {
 	cmdr := &relCommander{started: make(chan struct{}, 1), release: make(chan struct{})}
 	pub, cancel, done := relRun(t, cmdr)
-	pub.inject("t2m/"+testVIN+"/set/charge_limit", "70")
+	pub.Send("t2m/"+testVIN+"/set/charge_limit", "70")
 	<-cmdr.started
 	start := time.Now()
 	cancel()
@@ -81,7 +81,7 @@ func TestShutdownInFlightCommandIsUnknown(t *testing.T) {
 func TestShutdownLetsCommandFinish(t *testing.T) {
 	cmdr := &relCommander{started: make(chan struct{}, 1), release: make(chan struct{})}
 	pub, cancel, done := relRun(t, cmdr)
-	pub.inject("t2m/"+testVIN+"/set/charge_limit", "70")
+	pub.Send("t2m/"+testVIN+"/set/charge_limit", "70")
 	<-cmdr.started
 	cancel()
 	close(cmdr.release)
@@ -95,15 +95,13 @@ func TestShutdownLetsCommandFinish(t *testing.T) {
 // relAssertAfter checks that topic got payload after the last message on first.
 func (p *fakePub) relAssertAfter(t *testing.T, first, topic, payload string) {
 	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	at := -1
-	for i, m := range p.all {
+	for i, m := range p.Messages() {
 		if m.Topic == first {
 			at = i
 		}
 	}
-	for _, m := range p.all[at+1:] {
+	for _, m := range p.Messages()[at+1:] {
 		if m.Topic == topic && string(m.Payload) == payload {
 			return
 		}

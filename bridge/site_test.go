@@ -48,10 +48,8 @@ func newSiteBridge(t *testing.T, clk *clock.Manual, setup func(ff *fakeFleet)) (
 // discovered lists the entity keys with a retained discovery config for
 // the unique_id prefix.
 func discovered(pub *fakePub, uidPrefix string) map[string]bool {
-	pub.mu.Lock()
-	defer pub.mu.Unlock()
 	out := map[string]bool{}
-	for topic := range pub.retained {
+	for _, topic := range pub.RetainedTopics() {
 		if !strings.HasPrefix(topic, "homeassistant/") {
 			continue
 		}
@@ -152,7 +150,7 @@ func TestSiteCapabilitiesDecideTheEntities(t *testing.T) {
 	if barn = discovered(pub, "tesla2mqtt_3_"); barn["storm_watch"] {
 		t.Errorf("storm_watch still offered after the site lost it")
 	}
-	if m, _ := pub.last("homeassistant/switch/tesla2mqtt_3_storm_watch/config"); len(m.Payload) != 0 {
+	if m, _ := pub.Last("homeassistant/switch/tesla2mqtt_3_storm_watch/config"); len(m.Payload) != 0 {
 		t.Errorf("storm_watch config not cleared: %s", m.Payload)
 	}
 }
@@ -201,7 +199,7 @@ func TestWallConnectorsAreDevices(t *testing.T) {
 		wc2["wall_connector_state"] != 4.0 || wc2["fault_state"] != 2.0 || wc2["state"] != "online" {
 		t.Errorf("wall connector states: %v / %v", wc1, wc2)
 	}
-	raw, ok := pub.last("homeassistant/sensor/tesla2mqtt_B_2_power/config")
+	raw, ok := pub.Last("homeassistant/sensor/tesla2mqtt_B_2_power/config")
 	if !ok {
 		t.Fatal("no discovery for the Wall Connector's power")
 	}
@@ -225,9 +223,8 @@ func TestWallConnectorsAreDevices(t *testing.T) {
 		t.Errorf("discovery = %s", raw.Payload)
 	}
 	// The site is discovered before the connectors that point at it.
-	pub.mu.Lock()
 	siteAt, wcAt := -1, -1
-	for i, m := range pub.all {
+	for i, m := range pub.Messages() {
 		if siteAt < 0 && strings.Contains(m.Topic, "tesla2mqtt_42_") {
 			siteAt = i
 		}
@@ -235,7 +232,6 @@ func TestWallConnectorsAreDevices(t *testing.T) {
 			wcAt = i
 		}
 	}
-	pub.mu.Unlock()
 	if siteAt < 0 || wcAt < siteAt {
 		t.Errorf("site config at %d, wall connector config at %d", siteAt, wcAt)
 	}
@@ -284,10 +280,8 @@ func (h *solarHistory) answer(_ int64, q fleet.HistoryQuery) (*fleet.CalendarHis
 // solarSeries returns every solar_generated value published on topic, in order.
 func solarSeries(t *testing.T, pub *fakePub, topic string) []float64 {
 	t.Helper()
-	pub.mu.Lock()
-	defer pub.mu.Unlock()
 	var out []float64
-	for _, m := range pub.all {
+	for _, m := range pub.Messages() {
 		if m.Topic != topic {
 			continue
 		}

@@ -3,7 +3,6 @@ package bridge
 import (
 	"sort"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -116,7 +115,7 @@ func (b *Bridge) spend() Spend {
 	sort.Slice(cats, func(i, j int) bool { return cats[i] < cats[j] })
 	for _, c := range cats {
 		s.Billable[string(c)] = bill[c]
-		s.EstimatedUSD += float64(bill[c]) * economy.DefaultPrices().Category(c)
+		s.EstimatedUSD += float64(bill[c]) * fleet.DefaultPrices().Category(c)
 	}
 	return s
 }

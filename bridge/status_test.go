@@ -61,7 +61,7 @@ func TestStatusShowsLastErrorAndResult(t *testing.T) {
 	b, ff, pub, sched := newTestBridge(t, nil)
 	ff.set(func() { ff.dataErr[testVIN] = errors.New("vehicle_data: 500 server error") })
 	sched.Fire("vehicle_data_charging")
-	pub.inject("t2m/"+testVIN+"/set/charge_limit", "75")
+	pub.Send("t2m/"+testVIN+"/set/charge_limit", "75")
 	pub.waitResult(t)
 	car := statusCar(b.Status())
 	if !strings.Contains(car.LastError, "500") {

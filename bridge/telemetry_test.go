@@ -58,7 +58,7 @@ func TestTelemetryFieldsLandInTheCarsEntities(t *testing.T) {
 		t.Fatalf("data_source after the first poll = %v, want poll", got)
 	}
 	clk.Advance(time.Minute)
-	in := func(field, payload string) { pub.inject("ft/"+testVIN+"/v/"+field, payload) }
+	in := func(field, payload string) { pub.Send("ft/"+testVIN+"/v/"+field, payload) }
 	in("BatteryLevel", `{"value":63.5}`)                 // the dispatcher's {"value": x}
 	in("VehicleSpeed", `"12.3"`)                         // a number drifted to a string
 	in("Locked", `"false"`)                              // a bool drifted to a string
@@ -71,7 +71,7 @@ func TestTelemetryFieldsLandInTheCarsEntities(t *testing.T) {
 	in("InsideTemp", `{"doubleValue":19.5}`) // a typed wrapper
 	in("ClimateKeeperMode", `"ClimateKeeperModeStateParty"`)
 	in("SomeUnmappedSignal", `7`)
-	pub.inject("ft/5YJ3E1EA7PF999999/v/BatteryLevel", `10`) // not one of our cars
+	pub.Send("ft/5YJ3E1EA7PF999999/v/BatteryLevel", `10`) // not one of our cars
 
 	s := pub.state(t, carTopic)
 	want := map[string]any{
@@ -112,8 +112,8 @@ func TestTelemetryFieldsLandInTheCarsEntities(t *testing.T) {
 func TestPollAndStreamMergeNewestWins(t *testing.T) {
 	b, ff, pub, _, clk, _ := newStreamBridge(t, "")
 	clk.Advance(time.Minute)
-	pub.inject("ft/"+testVIN+"/v/BatteryLevel", `70`)
-	pub.inject("ft/"+testVIN+"/v/Odometer", `1002.5`)
+	pub.Send("ft/"+testVIN+"/v/BatteryLevel", `70`)
+	pub.Send("ft/"+testVIN+"/v/Odometer", `1002.5`)
 	// A poll afterwards is newer: its blocks win, including the battery.
 	clk.Advance(time.Minute)
 	ff.set(func() { ff.data[testVIN].Charge.BatteryLevel = entity.Ptr(71.0) })
@@ -127,7 +127,7 @@ func TestPollAndStreamMergeNewestWins(t *testing.T) {
 	}
 	// A datum after the poll wins its one field; the others keep the poll's values.
 	clk.Advance(time.Minute)
-	pub.inject("ft/"+testVIN+"/v/BatteryLevel", `72`)
+	pub.Send("ft/"+testVIN+"/v/BatteryLevel", `72`)
 	s = pub.state(t, carTopic)
 	if s["battery_level"] != 72.0 || s["odometer"] != 1000.0 || s["data_source"] != "telemetry" {
 		t.Errorf("after the datum: battery %v odometer %v source %v", s["battery_level"], s["odometer"], s["data_source"])
@@ -145,7 +145,7 @@ func TestStreamAliveFollowsTheStreamAndTheClock(t *testing.T) {
 	if b.StreamAlive(testVIN) {
 		t.Fatal("alive before any signal")
 	}
-	pub.inject("ft/"+testVIN+"/connectivity", `{"ConnectionId":"c1","Status":"CONNECTED","CreatedAt":"2026-11-29T12:00:00Z"}`)
+	pub.Send("ft/"+testVIN+"/connectivity", `{"ConnectionId":"c1","Status":"CONNECTED","CreatedAt":"2026-11-29T12:00:00Z"}`)
 	if !b.StreamAlive(testVIN) {
 		t.Fatal("not alive after CONNECTED")
 	}
@@ -157,23 +157,23 @@ func TestStreamAliveFollowsTheStreamAndTheClock(t *testing.T) {
 	if b.StreamAlive(testVIN) {
 		t.Error("still alive after the quiet period")
 	}
-	pub.inject("ft/"+testVIN+"/v/BatteryLevel", `60`)
+	pub.Send("ft/"+testVIN+"/v/BatteryLevel", `60`)
 	if !b.StreamAlive(testVIN) {
 		t.Error("a datum did not revive the stream")
 	}
 	// A retained message is of unknown age: it neither revives nor changes anything.
 	clk.Advance(telemetry.DefaultQuiet)
-	pub.injectRetained("ft/"+testVIN+"/v/BatteryLevel", `1`)
+	pub.Inject(mqtt.Message{Topic: "ft/" + testVIN + "/v/BatteryLevel", Payload: []byte(`1`), Retained: true})
 	if b.StreamAlive(testVIN) || pub.state(t, carTopic)["battery_level"] == 1.0 {
 		t.Error("a retained datum counted as live")
 	}
 	// DISCONNECTED ends the stream at once and the car is asleep.
-	pub.inject("ft/"+testVIN+"/connectivity", `{"Status":"CONNECTED"}`)
-	pub.inject("ft/"+testVIN+"/connectivity", `{"Status":"DISCONNECTED"}`)
+	pub.Send("ft/"+testVIN+"/connectivity", `{"Status":"CONNECTED"}`)
+	pub.Send("ft/"+testVIN+"/connectivity", `{"Status":"DISCONNECTED"}`)
 	if b.StreamAlive(testVIN) || pub.state(t, carTopic)["state"] != fleet.StateAsleep {
 		t.Errorf("after DISCONNECTED: alive %v, state %v", b.StreamAlive(testVIN), pub.state(t, carTopic)["state"])
 	}
-	pub.inject("ft/"+testVIN+"/connectivity", `{"Status":"CONNECTED"}`)
+	pub.Send("ft/"+testVIN+"/connectivity", `{"Status":"CONNECTED"}`)
 	if !b.StreamAlive(testVIN) || pub.state(t, carTopic)["state"] != fleet.StateOnline {
 		t.Error("CONNECTED did not bring the car online")
 	}
@@ -192,7 +192,7 @@ func TestSafetyReadOnlyForStreamingCars(t *testing.T) {
 	if got := ff.callCount("vehicle_data") - before; got != 0 {
 		t.Errorf("safety read of a car without a stream: %d reads (the regular schedule serves it)", got)
 	}
-	pub.inject("ft/"+testVIN+"/v/VehicleSpeed", `30`)
+	pub.Send("ft/"+testVIN+"/v/VehicleSpeed", `30`)
 	clk.Advance(time.Minute)
 	sched.Fire("telemetry_safety_read")
 	if got := ff.callCount("vehicle_data") - before; got != 1 {
@@ -212,21 +212,6 @@ func TestTelemetryFieldsListIsTheTables(t *testing.T) {
 	}
 }
 
-// injectRetained delivers a retained message, as a broker replays it on subscribe.
-func (p *fakePub) injectRetained(topic, payload string) {
-	p.mu.Lock()
-	var hs []mqtt.Handler
-	for f, h := range p.handlers {
-		if mqtt.Match(f, topic) {
-			hs = append(hs, h)
-		}
-	}
-	p.mu.Unlock()
-	for _, h := range hs {
-		h(mqtt.Message{Topic: topic, Payload: []byte(payload), Retained: true})
-	}
-}
-
 // The economy policy leaves a streaming car alone and polls it again once
 // the stream goes quiet.
 func TestPolicyStopsPollingWhileStreamAlive(t *testing.T) {
@@ -239,7 +224,7 @@ func TestPolicyStopsPollingWhileStreamAlive(t *testing.T) {
 		t.Fatalf("the charging car was not polled without a stream (%d → %d reads)", n, reads())
 	}
 	clk.Advance(5 * time.Minute)
-	pub.inject("ft/"+testVIN+"/v/BatteryLevel", `64`)
+	pub.Send("ft/"+testVIN+"/v/BatteryLevel", `64`)
 	n = reads()
 	sched.Fire(economy.JobCharging)
 	sched.Fire(economy.JobIdle)

@@ -1,8 +1,11 @@
 package fleet
 
 import (
-	"context"
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -41,18 +44,98 @@ type Options struct {
 	Logger zerolog.Logger
 }
 
+// Defaults applied by New for zero Options fields.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxBodyBytes = 4 << 20
+	DefaultUserAgent    = "tesla2mqtt"
+)
+
 // Client talks to the Fleet API. It is safe for concurrent use.
 //
-// Implemented in client_impl.go; the method set below is the contract the
-// bridge codes against.
-var _ interface {
-	Products(ctx context.Context) ([]Product, error)
-	Vehicles(ctx context.Context) ([]Vehicle, error)
-	Vehicle(ctx context.Context, vin string) (*Vehicle, error)
-	VehicleData(ctx context.Context, vin string, endpoints []Endpoint) (*VehicleData, error)
-	LiveStatus(ctx context.Context, siteID int64) (*LiveStatus, error)
-	SiteInfo(ctx context.Context, siteID int64) (*SiteInfo, error)
-	WakeUp(ctx context.Context, vin string) (*Vehicle, error)
-	UserRegion(ctx context.Context) (*Region, error)
-	BaseURL() string
-} = (*Client)(nil)
+// It never retries: every call costs money (FLEET_API.md §6.1), so retry and
+// back-off policy belongs to the bridge, which sees the classified error.
+type Client struct {
+	ts        oauth2.TokenSource
+	hc        *http.Client
+	timeout   time.Duration
+	maxBody   int64
+	recorder  Recorder
+	userAgent string
+	clock     clock.Clock
+	log       zerolog.Logger
+	// base is swapped atomically because a 421 or region discovery may move
+	// the account to another host while other calls are in flight.
+	base atomic.Pointer[string]
+}
+
+// New validates opts and returns a Client with defaults filled in.
+func New(opts Options) (*Client, error) {
+	if opts.TokenSource == nil {
+		return nil, errors.New("fleet: TokenSource is required")
+	}
+	base, err := normalizeBaseURL(opts.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		ts:        opts.TokenSource,
+		hc:        opts.HTTPClient,
+		timeout:   opts.Timeout,
+		maxBody:   opts.MaxBodyBytes,
+		recorder:  opts.Recorder,
+		userAgent: opts.UserAgent,
+		clock:     clock.OrReal(opts.Clock),
+		log:       opts.Logger,
+	}
+	if c.hc == nil {
+		// No global timeout: each request gets its own deadline instead.
+		c.hc = &http.Client{}
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBodyBytes
+	}
+	if c.userAgent == "" {
+		c.userAgent = DefaultUserAgent
+	}
+	c.base.Store(&base)
+	return c, nil
+}
+
+// BaseURL returns the Fleet API host currently used, without a trailing slash.
+func (c *Client) BaseURL() string { return *c.base.Load() }
+
+// SetBaseURL switches the host for all later calls, e.g. after a 421
+// (APIError.BaseURL) or GET /api/1/users/region. Calls already in flight keep
+// the old host. An invalid URL is stored as given so that later calls fail
+// loudly instead of quietly reaching the old region; callers should check
+// the host (a tesla.com / tesla.cn name) before following a 421, because the
+// bearer token goes wherever the base URL points.
+func (c *Client) SetBaseURL(u string) {
+	if n, err := normalizeBaseURL(u); err == nil {
+		u = n
+	}
+	c.base.Store(&u)
+}
+
+// normalizeBaseURL accepts only absolute http(s) URLs and drops a trailing
+// slash so paths can be appended verbatim.
+func normalizeBaseURL(raw string) (string, error) {
+	if raw == "" {
+		return "", errors.New("fleet: BaseURL is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errors.New("fleet: BaseURL is not a valid URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", errors.New("fleet: BaseURL must be an absolute http(s) URL")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("fleet: BaseURL must not have a query or fragment")
+	}
+	return strings.TrimRight(raw, "/"), nil
+}

@@ -54,8 +54,9 @@ type Commander struct {
 	proxy  *Client
 	signer *signer // nil without a private key
 
-	mu    sync.Mutex
-	modes map[string]pathMode
+	mu     sync.Mutex
+	modes  map[string]pathMode
+	closed bool
 }
 
 // NewCommander builds a Commander; it reads the session cache but sends nothing.
@@ -77,8 +78,24 @@ func NewCommander(opts CommanderOptions) (*Commander, error) {
 	return cm, nil
 }
 
-// Close disconnects the signed sessions; the session cache stays on disk.
+// Run holds the Commander open until ctx ends, then closes it, so that the
+// program's run group owns its goroutines like every other component's.
+// It always returns nil.
+func (cm *Commander) Run(ctx context.Context) error {
+	<-ctx.Done()
+	cm.Close()
+	return nil
+}
+
+// Close waits for signed commands in flight (each bounded by
+// CommanderOptions.Timeout), then ends the vehicle-command SDK's
+// per-car dispatchers, whose goroutines would otherwise live as long as the
+// process; the session cache stays on disk. Later commands fail with
+// ErrClosed. Close is idempotent.
 func (cm *Commander) Close() {
+	cm.mu.Lock()
+	cm.closed = true
+	cm.mu.Unlock()
 	if cm.signer != nil {
 		cm.signer.close()
 	}
@@ -108,6 +125,12 @@ func (cm *Commander) SignsCommands(vin string) bool {
 // package's sentinels: ErrKeyNotPaired, ErrMayHaveSucceeded,
 // ErrSigningRequired, or a REST *APIError.
 func (cm *Commander) VehicleCommand(ctx context.Context, vin string, cmd Command) (*CommandResult, error) {
+	cm.mu.Lock()
+	closed := cm.closed
+	cm.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
 	if cm.proxy != nil {
 		res, err := cm.proxy.Command(ctx, vin, cmd.Name, cmd.Params)
 		return res, proxyError(err)

@@ -42,6 +42,11 @@ var (
 	ErrTimeout = errors.New("Fleet API request timed out")
 )
 
+// ErrOffline: the car has no connection (Fleet state "offline"), as opposed
+// to asleep. A wake cannot reach it until it is back in coverage; see
+// ErrForState.
+var ErrOffline = errors.New("vehicle offline: the car has no connection")
+
 // ErrNetwork: no HTTP response arrived (DNS, connect, TLS, connection reset,
 // cancelled context). Kept apart from ErrServer because nothing was billed and
 // nothing reached Tesla, so the bridge can report "offline" rather than
@@ -62,6 +67,10 @@ type APIError struct {
 	BaseURL string
 	// Kind is the sentinel this error matches.
 	Kind error
+	// Unsent is true when the request provably never left this host: the
+	// name did not resolve, the connection or the TLS handshake failed.
+	// Such a command cannot have run. The zero value is the cautious one.
+	Unsent bool
 }
 
 // Error names the endpoint, the status and Tesla's own text; never the token or the URL query.
@@ -78,6 +87,8 @@ func (e *APIError) Error() string {
 
 // Unwrap lets errors.Is match the sentinel.
 func (e *APIError) Unwrap() error { return e.Kind }
+
+var _ error = (*APIError)(nil)
 
 // RetryAfterOf returns the Retry-After of a rate-limit error, or 0.
 func RetryAfterOf(err error) time.Duration {

@@ -22,3 +22,6 @@ var (
 	// private key is configured (tesla.private_key_file).
 	ErrSigningRequired = errors.New("this car only accepts signed commands and no private key is configured")
 )
+
+// ErrClosed is returned for commands sent after the Commander was closed.
+var ErrClosed = errors.New("fleet: the commander is closed")

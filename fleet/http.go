@@ -19,14 +19,9 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
-// Bounds on what one response can make the client carry or do, so a chatty
-// or misbehaving server cannot flood logs, loop, or park the bridge for days.
-const (
-	maxMessageRunes   = 300
-	defaultRetryAfter = 60 * time.Second
-	maxRetryAfter     = 24 * time.Hour
-	maxDriftFields    = 64
-)
+// maxDriftFields bounds how many fields of an unexpected type
+// decodeLenient removes from one response before it gives up.
+const maxDriftFields = 64
 
 // call describes one Fleet API request.
 type call struct {
@@ -39,14 +34,6 @@ type call struct {
 	out      any        // pointer receiving envelope.response; nil ignores the body
 	// nullOK accepts a null/absent response (lists: null means empty).
 	nullOK bool
-}
-
-// envelope is the wrapper around every Fleet API answer. The error fields are
-// raw because Tesla is not consistent about their types either.
-type envelope struct {
-	Response         json.RawMessage `json:"response"`
-	Error            json.RawMessage `json:"error"`
-	ErrorDescription json.RawMessage `json:"error_description"`
 }
 
 // do sends one request, meters it, classifies failures and decodes the
@@ -171,11 +158,13 @@ func stripURL(err error) error {
 // transportError classifies a failure without (or after) the status line.
 func transportError(endpoint string, status int, err error) error {
 	cause := stripURL(err)
+	// A failure after the status line (status != 0) came after the request.
+	notSent := status == 0 && unsent(cause)
 	var ne net.Error
 	if errors.Is(cause, context.DeadlineExceeded) || (errors.As(cause, &ne) && ne.Timeout()) {
-		return &APIError{Endpoint: endpoint, Status: status, Kind: ErrTimeout}
+		return &APIError{Endpoint: endpoint, Status: status, Kind: ErrTimeout, Unsent: notSent}
 	}
-	return &APIError{Endpoint: endpoint, Status: status, Message: trimMessage(cause.Error()), Kind: ErrNetwork}
+	return &APIError{Endpoint: endpoint, Status: status, Message: trimMessage(cause.Error()), Kind: ErrNetwork, Unsent: notSent}
 }
 
 // decode unwraps the envelope of a 2xx response into cl.out.

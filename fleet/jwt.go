@@ -1,14 +1,13 @@
 package fleet
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // ErrMalformedToken: the access token is not a JWT whose payload we can read.
@@ -38,20 +37,19 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
-// rawClaims mirrors the JSON payload. aud and scp stay raw because their
-// shape varies; iat and exp are json.Number because some issuers send floats.
+// rawClaims are the claims as golang-jwt decodes them. aud and the times
+// are the registered claims (aud as a string or an array, times as
+// numbers); scp stays raw because Tesla sends an array but the OAuth form
+// is a space-separated string.
 type rawClaims struct {
-	Iss    string          `json:"iss"`
-	Sub    string          `json:"sub"`
+	jwt.RegisteredClaims
 	Azp    string          `json:"azp"`
-	Aud    json.RawMessage `json:"aud"`
 	Scp    json.RawMessage `json:"scp"`
 	OUCode string          `json:"ou_code"`
-	Iat    json.Number     `json:"iat"`
-	Exp    json.Number     `json:"exp"`
 }
 
-// ParseClaims decodes the payload of a Tesla access token.
+// ParseClaims decodes the payload of a Tesla access token with golang-jwt's
+// ParseUnverified. Times are whole seconds, as Tesla issues them.
 //
 // The signature is deliberately not verified: the bridge is the token's
 // holder, not its audience. Tesla's API verifies every request, so a forged
@@ -59,77 +57,48 @@ type rawClaims struct {
 // the granted scopes and the expiry, and a wrong value there merely makes a
 // request fail. Verifying would also need Tesla's rotating signing keys.
 func ParseClaims(accessToken string) (*Claims, error) {
-	parts := strings.Split(accessToken, ".")
-	if len(parts) != 3 {
-		return nil, fmt.Errorf("%w: want 3 dot-separated parts, got %d", ErrMalformedToken, len(parts))
-	}
-	payload, err := decodeSegment(parts[1])
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformedToken)
-	}
 	var raw rawClaims
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	// The decoder's own error text can quote payload bytes, so it is not wrapped.
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("%w: payload is not a JSON object of claims", ErrMalformedToken)
+	// Padding is allowed: RFC 7515 says without, but some encoders pad.
+	_, _, err := jwt.NewParser(jwt.WithPaddingAllowed()).ParseUnverified(accessToken, &raw)
+	// An algorithm golang-jwt does not know only matters for verifying;
+	// the claims were decoded before it looked. golang-jwt's own text is
+	// not wrapped: it can quote bytes of the token.
+	if err != nil && !errors.Is(err, jwt.ErrTokenUnverifiable) {
+		return nil, fmt.Errorf("%w: not a JWT whose header and claims decode", ErrMalformedToken)
 	}
-	c := &Claims{Issuer: raw.Iss, Subject: raw.Sub, ClientID: raw.Azp, OUCode: raw.OUCode}
-	if c.Audience, err = stringList(raw.Aud, false); err != nil {
-		return nil, fmt.Errorf("%w: aud is neither a string nor an array of strings", ErrMalformedToken)
+	c := &Claims{Issuer: raw.Issuer, Subject: raw.Subject, ClientID: raw.Azp, OUCode: raw.OUCode,
+		Audience: raw.Audience, IssuedAt: numericTime(raw.IssuedAt), ExpiresAt: numericTime(raw.ExpiresAt)}
+	if len(c.Audience) == 0 {
+		c.Audience = nil
 	}
-	if c.Scopes, err = stringList(raw.Scp, true); err != nil {
+	if c.Scopes, err = scopeList(raw.Scp); err != nil {
 		return nil, fmt.Errorf("%w: scp is neither a string nor an array of strings", ErrMalformedToken)
-	}
-	if c.IssuedAt, err = unixTime(raw.Iat); err != nil {
-		return nil, fmt.Errorf("%w: iat is not a number", ErrMalformedToken)
-	}
-	if c.ExpiresAt, err = unixTime(raw.Exp); err != nil {
-		return nil, fmt.Errorf("%w: exp is not a number", ErrMalformedToken)
 	}
 	return c, nil
 }
 
-// decodeSegment accepts base64url with or without padding (RFC 7515 says
-// without, but some encoders pad).
-func decodeSegment(s string) ([]byte, error) {
-	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+// numericTime converts a NumericDate; an absent claim is the zero time.
+func numericTime(d *jwt.NumericDate) time.Time {
+	if d == nil {
+		return time.Time{}
+	}
+	return d.UTC()
 }
 
-// stringList decodes a JSON string or array of strings. With split, a string
-// is split on whitespace (the OAuth space-delimited scope form).
-func stringList(raw json.RawMessage, split bool) ([]string, error) {
+// scopeList decodes scp: an array of strings, or one space-separated string.
+func scopeList(raw json.RawMessage) ([]string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		if split {
-			return strings.Fields(s), nil
-		}
-		if s == "" {
-			return nil, nil
-		}
-		return []string{s}, nil
+		return strings.Fields(s), nil
 	}
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return nil, errors.New("not a string list")
 	}
 	return list, nil
-}
-
-// unixTime converts a NumericDate; an absent claim is the zero time.
-func unixTime(n json.Number) (time.Time, error) {
-	if n == "" {
-		return time.Time{}, nil
-	}
-	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return time.Time{}, errors.New("not a number")
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
 }
 
 // HasScope reports whether the token grants scope.

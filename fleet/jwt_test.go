@@ -53,7 +53,8 @@ func TestJWTParseClaims(t *testing.T) {
 	if !reflect.DeepEqual(c.Audience, []string{BaseURLNA}) || !reflect.DeepEqual(c.Scopes, []string{"openid", "user_data"}) {
 		t.Errorf("string forms: aud %q scp %q", c.Audience, c.Scopes)
 	}
-	if c.ExpiresAt != time.Unix(1700000000, 5e8).UTC() || !c.IssuedAt.IsZero() {
+	// Times are whole seconds (golang-jwt's NumericDate precision).
+	if c.ExpiresAt != time.Unix(1700000000, 0).UTC() || !c.IssuedAt.IsZero() {
 		t.Errorf("times: %v %v", c.IssuedAt, c.ExpiresAt)
 	}
 
@@ -71,17 +72,20 @@ func TestJWTParseClaims(t *testing.T) {
 func TestJWTParseClaimsMalformed(t *testing.T) {
 	enc := base64.RawURLEncoding.EncodeToString
 	secret := "SECRETPAYLOADxyz"
+	h := enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) // a good header: the claims must be what fails
 	for name, tok := range map[string]string{
-		"empty":      "",
-		"one part":   secret,
-		"four parts": "a.b.c." + secret,
-		"bad base64": "eyJh." + secret + "!!!.sig",
-		"not json":   "h." + enc([]byte(secret)) + ".sig",
-		"json array": "h." + enc([]byte(`["`+secret+`"]`)) + ".sig",
-		"aud number": "h." + enc([]byte(`{"aud":42,"sub":"`+secret+`"}`)) + ".sig",
-		"scp object": "h." + enc([]byte(`{"scp":{"a":"`+secret+`"}}`)) + ".sig",
-		"exp string": "h." + enc([]byte(`{"exp":"`+secret+`"}`)) + ".sig",
-		"truncated":  "h." + enc([]byte(`{"sub":`)) + ".sig",
+		"empty":       "",
+		"one part":    secret,
+		"four parts":  "a.b.c." + secret,
+		"bad header":  "h." + enc([]byte(`{"sub":"`+secret+`"}`)) + ".sig",
+		"bad base64":  h + "." + secret + "!!!.sig",
+		"not json":    h + "." + enc([]byte(secret)) + ".sig",
+		"json array":  h + "." + enc([]byte(`["`+secret+`"]`)) + ".sig",
+		"aud number":  h + "." + enc([]byte(`{"aud":42,"sub":"`+secret+`"}`)) + ".sig",
+		"scp object":  h + "." + enc([]byte(`{"scp":{"a":"`+secret+`"}}`)) + ".sig",
+		"exp string":  h + "." + enc([]byte(`{"exp":"`+secret+`"}`)) + ".sig",
+		"truncated":   h + "." + enc([]byte(`{"sub":`)) + ".sig",
+		"bad sig b64": h + "." + enc([]byte(`{"sub":"`+secret+`"}`)) + ".!!!",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseClaims(tok)
@@ -104,6 +108,19 @@ func TestJWTRegionAndBaseURL(t *testing.T) {
 	for region, want := range map[string]string{"na": BaseURLNA, "EU": BaseURLEU, "cn": BaseURLCN, "": "", "ap": ""} {
 		if got := BaseURLForRegion(region); got != want {
 			t.Errorf("BaseURLForRegion(%q) = %q, want %q", region, got, want)
+		}
+	}
+}
+
+// TestJWTParseClaimsAnyAlgorithm: the claims are read whatever the header's
+// algorithm, since nothing is verified (fleetsim signs with "none").
+func TestJWTParseClaimsAnyAlgorithm(t *testing.T) {
+	enc := base64.RawURLEncoding.EncodeToString
+	payload := enc([]byte(`{"sub":"u","ou_code":"EU","scp":["openid"]}`))
+	for _, header := range []string{`{"alg":"none"}`, `{"alg":"Tesla.Unknown"}`, `{"typ":"JWT"}`} {
+		c, err := ParseClaims(enc([]byte(header)) + "." + payload + ".")
+		if err != nil || c.Subject != "u" || c.Region() != "eu" || !c.HasScope("openid") {
+			t.Errorf("header %s: %+v, %v", header, c, err)
 		}
 	}
 }

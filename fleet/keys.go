@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/atomicfile"
 )
 
 // Key file names inside the key directory.
@@ -44,56 +46,19 @@ func GenerateKey(dir string) (privPath, pubPath string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("generate key: %w", err)
 	}
-	// O_EXCL makes "never overwrite" atomic, even against a concurrent run.
-	if err := writeNew(privPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	// WriteNew makes "never overwrite" atomic, even against a concurrent
+	// run, and a crash cannot leave half a key behind.
+	if err := atomicfile.WriteNew(privPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return "", "", fmt.Errorf("%w: %s", ErrKeyExists, privPath)
 		}
 		return "", "", fmt.Errorf("generate key: %w", err)
 	}
 	// The public key is derived, so a stale copy is replaced.
-	if err := writePublic(pubPath, PublicKeyPEM(priv)); err != nil {
+	if err := atomicfile.Write(pubPath, PublicKeyPEM(priv), 0o644); err != nil {
 		return "", "", fmt.Errorf("generate key: %w", err)
 	}
 	return privPath, pubPath, nil
-}
-
-// writeNew creates path (which must not exist) with mode perm and fsyncs it.
-// A failed write removes the partial file so a retry is not refused.
-func writeNew(path string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil { // the umask may have narrowed it
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
-// writePublic replaces path with data, mode 0644, via a temp file and rename.
-func writePublic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	os.Remove(tmp)
-	if err := writeNew(tmp, data, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // LoadPrivateKey reads a P-256 private key in SEC1 ("EC PRIVATE KEY") or

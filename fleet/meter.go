@@ -129,3 +129,8 @@ func (mr MultiRecorder) Record(r Request) {
 		}
 	}
 }
+
+var (
+	_ Recorder = (*Meter)(nil)
+	_ Recorder = MultiRecorder(nil)
+)

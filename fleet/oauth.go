@@ -3,17 +3,17 @@ package fleet
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // Tesla's OAuth endpoints (FLEET_API.md §1.1). Tokens are minted by
@@ -27,6 +27,41 @@ const (
 // ErrStateMismatch: the redirect URL does not belong to this login attempt
 // (stale tab, or a forged redirect).
 var ErrStateMismatch = errors.New("state mismatch: the redirect URL does not belong to this login attempt; start the login again")
+
+// ErrLoginRequired: Tesla refused the refresh token or code (401
+// login_required, 400 invalid_grant): it expired, was cycled out, or the
+// user changed their password. Only a new login helps.
+var ErrLoginRequired = errors.New("Tesla login required: run tesla2mqtt login")
+
+// OAuthError is an error answer of Tesla's token or authorize endpoint.
+// errors.Is(err, ErrLoginRequired) holds for login_required and invalid_grant.
+type OAuthError struct {
+	Status      int    // HTTP status; 0 for an error in a redirect URL
+	Code        string // the "error" field, e.g. "login_required"
+	Description string // the "error_description" field
+}
+
+// Error implements error; request secrets are scrubbed before they get here.
+func (e *OAuthError) Error() string {
+	msg := "oauth error"
+	if e.Status != 0 {
+		msg += fmt.Sprintf(": HTTP %d", e.Status)
+	}
+	if e.Code != "" {
+		msg += ": " + e.Code
+	}
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	return msg
+}
+
+// Is matches ErrLoginRequired for the codes that mean the grant is dead.
+func (e *OAuthError) Is(target error) bool {
+	return target == ErrLoginRequired && (e.Code == "login_required" || e.Code == "invalid_grant")
+}
+
+var _ error = (*OAuthError)(nil)
 
 // AuthConfig describes the app registered on developer.tesla.com.
 type AuthConfig struct {
@@ -46,14 +81,36 @@ type AuthConfig struct {
 	HTTPClient *http.Client
 }
 
-func (c *AuthConfig) authorizeURL() string { return orDefault(c.AuthorizeURL, DefaultAuthorizeURL) }
-func (c *AuthConfig) tokenURL() string     { return orDefault(c.TokenURL, DefaultTokenURL) }
+func (c *AuthConfig) authorizeURL() string {
+	// An unparsable override would make a broken link; Tesla's works.
+	if u, err := url.Parse(c.AuthorizeURL); err != nil || u.Scheme == "" || u.Host == "" {
+		return DefaultAuthorizeURL
+	}
+	return c.AuthorizeURL
+}
+
+func (c *AuthConfig) tokenURL() string { return orDefault(c.TokenURL, DefaultTokenURL) }
 
 func (c *AuthConfig) scopes() []string {
 	if len(c.Scopes) == 0 {
 		return DefaultScopes()
 	}
 	return c.Scopes
+}
+
+// oauth2 maps the app onto golang.org/x/oauth2, which builds the URLs and
+// forms and parses the answers. Tesla takes the client id and secret as
+// form fields; the style is fixed because x/oauth2's probing would send a
+// refused request first, secret included, in a Basic header.
+func (c *AuthConfig) oauth2() *oauth2.Config {
+	return &oauth2.Config{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		RedirectURL:  c.RedirectURI,
+		Scopes:       c.scopes(),
+		Endpoint: oauth2.Endpoint{AuthURL: c.authorizeURL(), TokenURL: c.tokenURL(),
+			AuthStyle: oauth2.AuthStyleInParams},
+	}
 }
 
 func orDefault(s, def string) string {
@@ -87,46 +144,26 @@ func NewAuthRequest(cfg AuthConfig) (*AuthRequest, error) {
 	if cfg.RedirectURI == "" {
 		return nil, errors.New("auth: redirect URI is required")
 	}
-	verifier := randomString(32) // 43 characters, the RFC 7636 minimum
-	sum := sha256.Sum256([]byte(verifier))
+	verifier := oauth2.GenerateVerifier() // 32 random bytes: 43 characters, RFC 7636's minimum
 	return &AuthRequest{
 		cfg:       cfg,
-		State:     randomString(24),
+		State:     rand.Text(),
 		Verifier:  verifier,
-		Challenge: base64.RawURLEncoding.EncodeToString(sum[:]),
+		Challenge: oauth2.S256ChallengeFromVerifier(verifier),
 	}, nil
-}
-
-// randomString returns n random bytes as unpadded base64url.
-func randomString(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) // never fails since Go 1.24
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // URL is the address the user opens in a browser.
 //
-// prompt_missing_scopes=true re-asks for scopes the user has not granted yet.
-// prompt=login (which HA sends) is left out on purpose: a user already
-// signed in to Tesla in that browser should not have to type the password
-// and MFA code again just to re-authorise the bridge.
+// prompt_missing_scopes=true, a Tesla extension, re-asks for scopes the
+// user has not granted yet. prompt=login (which HA sends) is left out on
+// purpose: a user already signed in to Tesla in that browser should not
+// have to type the password and MFA code again just to re-authorise the
+// bridge.
 func (r *AuthRequest) URL() string {
-	u, err := url.Parse(r.cfg.authorizeURL())
-	if err != nil {
-		u = &url.URL{Scheme: "https", Host: "auth.tesla.com", Path: "/oauth2/v3/authorize"}
-	}
-	q := u.Query()
-	q.Set("response_type", "code")
-	q.Set("client_id", r.cfg.ClientID)
-	q.Set("redirect_uri", r.cfg.RedirectURI)
-	q.Set("scope", strings.Join(r.cfg.scopes(), " "))
-	q.Set("state", r.State)
-	q.Set("code_challenge", r.Challenge)
-	q.Set("code_challenge_method", "S256")
-	q.Set("prompt_missing_scopes", "true")
-	q.Set("locale", "en-US")
-	u.RawQuery = q.Encode()
-	return u.String()
+	return r.cfg.oauth2().AuthCodeURL(r.State, oauth2.S256ChallengeOption(r.Verifier),
+		oauth2.SetAuthURLParam("prompt_missing_scopes", "true"),
+		oauth2.SetAuthURLParam("locale", "en-US"))
 }
 
 // CodeFromRedirect extracts the authorization code from the URL the browser
@@ -172,26 +209,20 @@ func Exchange(ctx context.Context, cfg AuthConfig, req *AuthRequest, code string
 	if req == nil || code == "" {
 		return nil, errors.New("auth: exchange needs the login request and a code")
 	}
+	// Tesla wants the Fleet API host the token is for; x/oauth2 knows no
+	// audience, so it goes in as an extra form field.
 	audience := cfg.Audience
 	if audience == "" {
 		audience = audienceFromCode(code)
 	}
-	form := url.Values{
-		"grant_type":    {"authorization_code"},
-		"client_id":     {cfg.ClientID},
-		"code":          {code},
-		"code_verifier": {req.Verifier},
-		"redirect_uri":  {cfg.RedirectURI},
-		"audience":      {audience},
-	}
-	if cfg.ClientSecret != "" {
-		form.Set("client_secret", cfg.ClientSecret)
-	}
-	tr, err := postToken(ctx, cfg.HTTPClient, cfg.tokenURL(), form)
+	ctx, cancel := tokenContext(ctx, cfg.HTTPClient)
+	defer cancel()
+	ot, err := cfg.oauth2().Exchange(ctx, code, oauth2.VerifierOption(req.Verifier),
+		oauth2.SetAuthURLParam("audience", audience))
 	if err != nil {
-		return nil, fmt.Errorf("auth: exchange code: %w", err)
+		return nil, fmt.Errorf("auth: exchange code: %w", tokenError(err, cfg.ClientSecret, code, req.Verifier))
 	}
-	t := tr.token(now)
+	t := tokenFromOAuth2(ot, now)
 	if t.Region == "" {
 		// A token whose claims say nothing: fall back on the code's prefix.
 		t.Region, t.BaseURL = regionOfCode(code), audience
@@ -215,20 +246,16 @@ func PartnerToken(ctx context.Context, cfg AuthConfig, audience string) (string,
 			scopes = append(scopes, s)
 		}
 	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {cfg.ClientID},
-		"client_secret": {cfg.ClientSecret},
-		"audience":      {audience},
-	}
-	if len(scopes) > 0 {
-		form.Set("scope", strings.Join(scopes, " "))
-	}
-	tr, err := postToken(ctx, cfg.HTTPClient, cfg.tokenURL(), form)
+	cc := clientcredentials.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
+		TokenURL: cfg.tokenURL(), Scopes: scopes, AuthStyle: oauth2.AuthStyleInParams,
+		EndpointParams: url.Values{"audience": {audience}}}
+	ctx, cancel := tokenContext(ctx, cfg.HTTPClient)
+	defer cancel()
+	ot, err := cc.Token(ctx)
 	if err != nil {
-		return "", fmt.Errorf("auth: partner token: %w", err)
+		return "", fmt.Errorf("auth: partner token: %w", tokenError(err, cfg.ClientSecret))
 	}
-	return tr.AccessToken, nil
+	return ot.AccessToken, nil
 }
 
 // regionOfCode reads the region prefix of an authorization code ("NA_…").
@@ -246,52 +273,65 @@ func audienceFromCode(code string) string {
 	return orDefault(BaseURLForRegion(regionOfCode(code)), BaseURLNA)
 }
 
-// postToken POSTs form to the token endpoint. Errors carry no form value:
-// the form travels in the body, never the URL, and Tesla's error text is
-// scrubbed of the secrets we sent in case it echoes one.
-func postToken(ctx context.Context, client *http.Client, tokenURL string, form url.Values) (*tokenResponse, error) {
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+// tokenTimeout bounds a token request when neither the HTTP client nor the
+// context does.
+const tokenTimeout = 30 * time.Second
+
+// tokenContext hands x/oauth2 our HTTP client (it reads it from the
+// context) and bounds the request when nothing else does.
+func tokenContext(ctx context.Context, hc *http.Client) (context.Context, context.CancelFunc) {
+	if hc == nil {
+		hc = &http.Client{Timeout: tokenTimeout}
 	}
-	if _, ok := ctx.Deadline(); !ok && client.Timeout == 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+	if _, ok := ctx.Deadline(); !ok && hc.Timeout == 0 {
+		return context.WithTimeout(ctx, tokenTimeout)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("token request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("token request: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSecretFile))
-	if err != nil {
-		return nil, fmt.Errorf("token response: HTTP %d: %w", resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		oe := &OAuthError{Status: resp.StatusCode}
-		var eb struct {
-			Error       string `json:"error"`
-			Description string `json:"error_description"`
-		}
-		if json.Unmarshal(body, &eb) == nil {
-			oe.Code, oe.Description = eb.Error, eb.Description
-		}
-		secrets := []string{form.Get("client_secret"), form.Get("code"), form.Get("code_verifier"), form.Get("refresh_token")}
-		oe.Code, oe.Description = scrub(oe.Code, secrets), scrub(oe.Description, secrets)
-		return nil, oe
-	}
-	var tr tokenResponse
-	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {
-		return nil, errors.New("token response: HTTP 200 without an access token")
-	}
-	return &tr, nil
+	return ctx, func() {}
 }
+
+// tokenError turns an x/oauth2 failure into ours. Tesla's error answer
+// becomes an *OAuthError (so login_required matches ErrLoginRequired);
+// x/oauth2's own text is not used for it, because it quotes the whole
+// response body, which a careless server may fill with what we sent. Every
+// secret we sent is scrubbed from whatever text remains.
+func tokenError(err error, secrets ...string) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		code, desc := re.ErrorCode, re.ErrorDescription
+		if code == "" {
+			// x/oauth2 reads the body by its Content-Type; an error in JSON
+			// labelled text/plain would lose login_required, and with it
+			// the "log in again" the user needs.
+			var eb struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+			}
+			if json.Unmarshal(re.Body, &eb) == nil {
+				code, desc = eb.Error, eb.Description
+			}
+		}
+		oe := &OAuthError{Code: scrub(code, secrets), Description: scrub(desc, secrets)}
+		if re.Response != nil {
+			oe.Status = re.Response.StatusCode
+		}
+		return oe
+	}
+	return &scrubbedError{msg: "token request: " + scrub(err.Error(), secrets), err: err}
+}
+
+// scrubbedError is a failure whose text had our secrets removed; Unwrap
+// keeps errors.Is working (context.DeadlineExceeded, net errors).
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+// Error is the scrubbed text.
+func (e *scrubbedError) Error() string { return e.msg }
+
+// Unwrap gives the original error to errors.Is and errors.As.
+func (e *scrubbedError) Unwrap() error { return e.err }
 
 // scrub replaces every secret in s (and its URL-encoded form) with "***".
 func scrub(s string, secrets []string) string {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -95,9 +96,13 @@ func authTokenEndpoint(t *testing.T, status int, body any, check func(url.Values
 		if err := r.ParseForm(); err != nil {
 			t.Error(err)
 		}
+		if r.Header.Get("Authorization") != "" {
+			t.Error("client credentials sent in a header; Tesla takes them as form fields")
+		}
 		if check != nil {
 			check(r.PostForm)
 		}
+		w.Header().Set("Content-Type", "application/json") // as Tesla's token endpoint
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(body)
 	}))
@@ -173,5 +178,23 @@ func TestAuthPartnerToken(t *testing.T) {
 	cfg.ClientSecret = ""
 	if _, err := PartnerToken(context.Background(), cfg, BaseURLEU); err == nil {
 		t.Error("no client secret accepted")
+	}
+}
+
+// TestAuthErrorBodyWhateverItsType: Tesla's JSON error labelled text/plain
+// still says login_required, so the user is told to log in again rather
+// than the bridge retrying a dead grant.
+func TestAuthErrorBodyWhateverItsType(t *testing.T) {
+	req, _ := NewAuthRequest(authConfig(""))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"login_required","error_description":"expired"}`)
+	}))
+	t.Cleanup(srv.Close)
+	_, err := Exchange(context.Background(), authConfig(srv.URL), req, "NA_code", time.Now())
+	var oe *OAuthError
+	if !errors.Is(err, ErrLoginRequired) || !errors.As(err, &oe) || oe.Status != 401 || oe.Description != "expired" {
+		t.Fatalf("err = %v, want login_required with its description", err)
 	}
 }

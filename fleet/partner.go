@@ -13,24 +13,6 @@ import (
 	"strings"
 )
 
-// Metering names of the onboarding calls: the partner endpoints, Tesla's
-// OAuth endpoints and the app's own .well-known key (fleetsim serves all of
-// them). None is billed as vehicle data (authentication is free per
-// FLEET_API.md §1.1), so they are entered as free in the category table.
-const (
-	CallPartnerRegister  = "partner_register"
-	CallPartnerPublicKey = "partner_public_key"
-	CallOAuthAuthorize   = "oauth_authorize"
-	CallOAuthToken       = "oauth_token"
-	CallAppPublicKey     = "app_public_key"
-)
-
-func init() {
-	for _, c := range []string{CallPartnerRegister, CallPartnerPublicKey, CallOAuthAuthorize, CallOAuthToken, CallAppPublicKey} {
-		categories[c] = CategoryFree
-	}
-}
-
 // PartnerAccount is the answer of POST /api/1/partner_accounts. Tesla's
 // field list varies between snapshots; only what the bridge reads is typed.
 type PartnerAccount struct {

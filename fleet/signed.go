@@ -8,16 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/internal/atomicfile"
 	"github.com/teslamotors/vehicle-command/pkg/cache"
 	"github.com/teslamotors/vehicle-command/pkg/connector"
 	"github.com/teslamotors/vehicle-command/pkg/connector/inet"
 	"github.com/teslamotors/vehicle-command/pkg/protocol"
+	"github.com/teslamotors/vehicle-command/pkg/protocol/protobuf/universalmessage"
 	"github.com/teslamotors/vehicle-command/pkg/proxy"
 	"github.com/teslamotors/vehicle-command/pkg/vehicle"
 )
@@ -110,8 +111,9 @@ func (s *signedConn) AllowedLatency() time.Duration { return inet.MaxLatency }
 // signedCar is one car's SDK vehicle, kept between commands so the session
 // (counter, epoch) lives on; mu serialises commands to the car.
 type signedCar struct {
-	mu  sync.Mutex
-	veh *vehicle.Vehicle
+	mu     sync.Mutex
+	veh    *vehicle.Vehicle
+	closed bool // disconnected by close
 }
 
 // signer runs signed commands for every car of the account.
@@ -124,6 +126,7 @@ type signer struct {
 	mu       sync.Mutex
 	cars     map[string]*signedCar
 	sessions *cache.SessionCache
+	closed   bool // no car is connected after close
 }
 
 // newSigner loads the session cache from dir (when set). A missing or
@@ -151,6 +154,9 @@ func newSigner(c *Client, priv *ecdsa.PrivateKey, dir string, timeout time.Durat
 func (s *signer) car(ctx context.Context, vin string) (*signedCar, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
 	if sc := s.cars[vin]; sc != nil {
 		return sc, nil
 	}
@@ -186,7 +192,10 @@ func (s *signer) run(ctx context.Context, vin string, cmd Command) error {
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	err = sc.veh.StartSession(ctx, nil)
+	if sc.closed {
+		return ErrClosed
+	}
+	err = startSessions(ctx, sc.veh)
 	if err == nil {
 		err = action(sc.veh)
 	}
@@ -194,8 +203,51 @@ func (s *signer) run(ctx context.Context, vin string, cmd Command) error {
 	return err
 }
 
+// startSessions starts (or resumes from the cache) a session with each
+// domain, concurrently, and waits for both. It replaces
+// Vehicle.StartSession(ctx, nil) because the SDK's dispatcher (v0.4.0)
+// returns on the first failed handshake and leaves the other domain's
+// goroutine blocked forever on an unbuffered channel: one leaked goroutine
+// per unpaired car and command. Started one domain at a time, the SDK reads
+// its only result, and this function reads every result it asked for.
+func startSessions(ctx context.Context, veh *vehicle.Vehicle) error {
+	// The car's two protocol domains: VCSEC (locks, trunk) and infotainment
+	// (everything else), as Vehicle.StartSession(ctx, nil) would start them.
+	sessionDomains := []universalmessage.Domain{universalmessage.Domain_DOMAIN_VEHICLE_SECURITY,
+		universalmessage.Domain_DOMAIN_INFOTAINMENT}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan error, len(sessionDomains))
+	for _, d := range sessionDomains {
+		go func() {
+			// A panic in the SDK becomes this command's error, not the process's end.
+			defer func() {
+				if r := recover(); r != nil {
+					results <- fmt.Errorf("signed command: session handshake panicked: %v", r)
+				}
+			}()
+			results <- veh.StartSession(ctx, []universalmessage.Domain{d})
+		}()
+	}
+	var first error
+	for range sessionDomains {
+		err := <-results
+		if err == nil {
+			continue
+		}
+		cancel() // one failed: the other handshake is not worth waiting for
+		// The other's Canceled is a consequence, not the cause.
+		if first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled) {
+			first = err
+		}
+	}
+	return first
+}
+
 // save stores the car's sessions in the cache and the cache on disk (0600,
-// atomically: the SDK's ExportToFile neither truncates nor restricts mode).
+// atomically: the SDK's ExportToFile neither truncates nor restricts mode,
+// and two cars' commands may save at once, so each write needs its own
+// temp file).
 func (s *signer) save(veh *vehicle.Vehicle) {
 	if err := veh.UpdateCachedSessions(s.sessions); err != nil || s.file == "" {
 		return
@@ -204,22 +256,22 @@ func (s *signer) save(veh *vehicle.Vehicle) {
 	if err := s.sessions.Export(&buf); err != nil {
 		return
 	}
-	tmp := s.file + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
-		s.c.log.Warn().Err(err).Msg("cannot write the vehicle session cache")
-		return
-	}
-	if err := os.Rename(tmp, s.file); err != nil {
+	if err := atomicfile.Write(s.file, buf.Bytes(), 0o600); err != nil {
 		s.c.log.Warn().Err(err).Msg("cannot write the vehicle session cache")
 	}
 }
 
-// close disconnects every car.
+// close disconnects every car, each once its command in flight is done,
+// and refuses to connect new ones.
 func (s *signer) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	for vin, sc := range s.cars {
+		sc.mu.Lock()
 		sc.veh.Disconnect()
+		sc.closed = true
+		sc.mu.Unlock()
 		delete(s.cars, vin)
 	}
 }

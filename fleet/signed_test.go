@@ -18,6 +18,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/leakcheck"
 )
 
 const (
@@ -123,6 +124,12 @@ func TestSignedCommandChangesThePairedCar(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("session cache mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(e.dir, "*.tmp")); len(tmps) > 0 {
+		t.Errorf("session cache writes left temp files: %v", tmps)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(e.dir, ".*.tmp")); len(tmps) > 0 {
+		t.Errorf("session cache writes left temp files: %v", tmps)
 	}
 
 	// A restarted bridge resumes from the cache: no new handshake.
@@ -269,4 +276,30 @@ func TestSignedCommandResynchronisesAfterCarReboot(t *testing.T) {
 	if n := e.sim.Snapshot(vinSigned).Flashes; n != 2 {
 		t.Errorf("flashes = %d, want 2 (no double run)", n)
 	}
+}
+
+// TestCommanderRunOwnsTheSDKGoroutines: the SDK runs a dispatcher per car;
+// Run ends them when its context ends, and later commands fail cleanly
+// instead of starting new ones.
+func TestCommanderRunOwnsTheSDKGoroutines(t *testing.T) {
+	leakcheck.Check(t) // first, so that it runs after the server's cleanup
+	e := newSignedEnv(t)
+	cm, err := fleet.NewCommander(fleet.CommanderOptions{Client: e.client, PrivateKey: e.key, StateDir: e.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cm.Run(ctx) }()
+	for _, vin := range []string{vinSigned, vinUnpaired} { // one car answers, one refuses the key
+		_, _ = cm.VehicleCommand(context.Background(), vin, fleet.Command{Name: "flash_lights"})
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if _, err := cm.VehicleCommand(context.Background(), vinSigned, fleet.Command{Name: "flash_lights"}); !errors.Is(err, fleet.ErrClosed) {
+		t.Errorf("command after Run ended: %v, want ErrClosed", err)
+	}
+	cm.Close() // idempotent
 }

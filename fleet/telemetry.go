@@ -22,17 +22,6 @@ import (
 // does for POST fleet_telemetry_config), and the endpoints that install,
 // read and remove it.
 
-// Metering names of the telemetry endpoints, and of one received signal.
-const (
-	CallTelemetryConfigure = "fleet_telemetry_config"
-	CallTelemetryStatus    = "fleet_telemetry_config_get"
-	CallTelemetryRemove    = "fleet_telemetry_config_delete"
-	CallTelemetryErrors    = "fleet_telemetry_errors"
-	// CallTelemetrySignal meters one datum received from the stream
-	// (CategoryStreaming); no HTTP request stands behind it.
-	CallTelemetrySignal = "telemetry_signal"
-)
-
 // TelemetryApp is the app name the SDK signs telemetry configs for: the
 // token's audience becomes "com.tesla.fleet.TelemetryClient", as with
 // tesla-http-proxy.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -14,39 +13,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
-
-// ErrLoginRequired: Tesla refused the refresh token or code (401
-// login_required, 400 invalid_grant): it expired, was cycled out, or the
-// user changed their password. Only a new login helps.
-var ErrLoginRequired = errors.New("Tesla login required: run tesla2mqtt login")
-
-// OAuthError is an error answer of Tesla's token or authorize endpoint.
-// errors.Is(err, ErrLoginRequired) holds for login_required and invalid_grant.
-type OAuthError struct {
-	Status      int    // HTTP status; 0 for an error in a redirect URL
-	Code        string // the "error" field, e.g. "login_required"
-	Description string // the "error_description" field
-}
-
-// Error implements error; request secrets are scrubbed before they get here.
-func (e *OAuthError) Error() string {
-	msg := "oauth error"
-	if e.Status != 0 {
-		msg += fmt.Sprintf(": HTTP %d", e.Status)
-	}
-	if e.Code != "" {
-		msg += ": " + e.Code
-	}
-	if e.Description != "" {
-		msg += ": " + e.Description
-	}
-	return msg
-}
-
-// Is matches ErrLoginRequired for the codes that mean the grant is dead.
-func (e *OAuthError) Is(target error) bool {
-	return target == ErrLoginRequired && (e.Code == "login_required" || e.Code == "invalid_grant")
-}
 
 // TokenSourceOptions configure a TokenSource.
 type TokenSourceOptions struct {
@@ -98,7 +64,11 @@ type TokenSource struct {
 	loadError error     // why tok is nil (ErrNoToken)
 }
 
-var _ oauth2.TokenSource = (*TokenSource)(nil)
+var (
+	_ oauth2.TokenSource = (*TokenSource)(nil)
+	// Client.token relies on it to bound a refresh by the request's context.
+	_ contextTokenSource = (*TokenSource)(nil)
+)
 
 // NewTokenSource loads the stored token. An empty store is not an error:
 // Token then returns ErrNoToken until Reload finds the token that
@@ -185,14 +155,14 @@ func (s *TokenSource) refresh(ctx context.Context) (*oauth2.Token, func(), error
 	now := s.opts.Clock.Now()
 
 	used := old.RefreshToken
-	tr, err := s.post(ctx, used)
+	nt, err := s.redeem(ctx, used)
 	if errors.Is(err, ErrLoginRequired) && old.PreviousRefreshToken != "" && old.PreviousRefreshToken != used {
 		// The current refresh token may never have reached Tesla's records
 		// as the lineage head (a save that raced a crash); the previous one
 		// is still honoured for 24 h after its use.
 		s.log.Warn().Msg("refresh token refused; retrying with the previous one (24 h grace)")
 		used = old.PreviousRefreshToken
-		tr, err = s.post(ctx, used)
+		nt, err = s.redeem(ctx, used)
 	}
 	if errors.Is(err, ErrLoginRequired) {
 		err = fmt.Errorf("token refresh: %w", err)
@@ -210,7 +180,6 @@ func (s *TokenSource) refresh(ctx context.Context) (*oauth2.Token, func(), error
 		return s.fallback(now, &old, fmt.Errorf("token refresh: %w", err))
 	}
 
-	nt := tr.token(now)
 	if nt.RefreshToken == "" {
 		nt.RefreshToken = used // no rotation offered: keep using the old one
 	}
@@ -256,12 +225,25 @@ func (s *TokenSource) fallback(now time.Time, old *Token, err error) (*oauth2.To
 	return nil, nil, err
 }
 
-func (s *TokenSource) post(ctx context.Context, refreshToken string) (*tokenResponse, error) {
-	return postToken(ctx, s.opts.HTTPClient, s.opts.TokenURL, url.Values{
-		"grant_type":    {"refresh_token"},
-		"client_id":     {s.opts.ClientID},
-		"refresh_token": {refreshToken},
-	})
+// redeem spends refreshToken once, through x/oauth2. The TokenSource it
+// builds serves this one call and is dropped: x/oauth2's refreshing source
+// hands a rotated token straight to its caller and keeps the new refresh
+// token only in memory, with no hook to save it first. Here refresh, the
+// caller, saves the answer before anything uses it; a crash in between
+// loses nothing the store does not have, because the token just spent
+// stays valid for Tesla's 24 h grace.
+func (s *TokenSource) redeem(ctx context.Context, refreshToken string) (*Token, error) {
+	conf := &oauth2.Config{ClientID: s.opts.ClientID,
+		Endpoint: oauth2.Endpoint{TokenURL: s.opts.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
+	ctx, cancel := tokenContext(ctx, s.opts.HTTPClient)
+	defer cancel()
+	now := s.opts.Clock.Now()
+	// No access token: x/oauth2 sees an invalid token and refreshes at once.
+	ot, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+	if err != nil {
+		return nil, tokenError(err, refreshToken)
+	}
+	return tokenFromOAuth2(ot, now), nil
 }
 
 // Reload re-reads the store, e.g. after `tesla2mqtt login` wrote a new

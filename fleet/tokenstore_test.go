@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/atomicfile"
 )
 
 func authSampleToken(n int) *Token {
@@ -108,9 +110,10 @@ func TestTokenStoreCorruptFile(t *testing.T) {
 // previous token survives (the rename is the commit point) and no temp file
 // is left behind.
 func TestTokenStoreFailedWriteEachStep(t *testing.T) {
-	steps := []string{stepMkdir, stepCreate, stepWrite, stepSync, stepClose, stepRename, stepSyncDir}
+	steps := []atomicfile.Step{atomicfile.StepMkdir, atomicfile.StepCreate, atomicfile.StepWrite, atomicfile.StepSync,
+		atomicfile.StepClose, atomicfile.StepRename, atomicfile.StepSyncDir}
 	for _, step := range steps {
-		t.Run(step, func(t *testing.T) {
+		t.Run(string(step), func(t *testing.T) {
 			dir := t.TempDir()
 			s := NewFileTokenStore(dir)
 			old, next := authSampleToken(1), authSampleToken(2)
@@ -118,8 +121,8 @@ func TestTokenStoreFailedWriteEachStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			boom := errors.New("disk on fire")
-			var seen []string
-			s.writeHook = func(st string) error {
+			var seen []atomicfile.Step
+			s.writeHook = func(st atomicfile.Step) error {
 				seen = append(seen, st)
 				if st == step {
 					return boom
@@ -127,7 +130,7 @@ func TestTokenStoreFailedWriteEachStep(t *testing.T) {
 				return nil
 			}
 			err := s.Save(next)
-			if !errors.Is(err, boom) || !strings.Contains(err.Error(), step) {
+			if !errors.Is(err, boom) || !strings.Contains(err.Error(), string(step)) {
 				t.Fatalf("Save err = %v, want the injected fault at %s", err, step)
 			}
 			if seen[len(seen)-1] != step {
@@ -139,7 +142,7 @@ func TestTokenStoreFailedWriteEachStep(t *testing.T) {
 				t.Fatalf("token lost after a failure at %s: %v", step, err)
 			}
 			want := old
-			if step == stepSyncDir { // already renamed: the new file is complete
+			if step == atomicfile.StepSyncDir { // already renamed: the new file is complete
 				want = next
 			}
 			if !reflect.DeepEqual(got, want) {

@@ -1,4 +1,4 @@
-package mqtt
+package mqtt_test
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/leakcheck"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
 func TestPublishRetainedAndWildcards(t *testing.T) {
@@ -23,7 +26,7 @@ func TestPublishRetainedAndWildcards(t *testing.T) {
 	if err := sub.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for _, ch := range []<-chan Message{plus, hash} {
+	for _, ch := range []<-chan mqtt.Message{plus, hash} {
 		if m := next(t, ch); m.Topic != "x/a/state" || string(m.Payload) != "42" || !m.Retained {
 			t.Fatalf("got %+v, want retained x/a/state=42", m)
 		}
@@ -74,7 +77,7 @@ func TestLastWillOnCutConnectionThenReconnect(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	p := newProxy(t, b.addr)
 	onConnect, connects := signal()
-	c := newClient(t, p.URL(), func(o *Options) {
+	c := newClient(t, p.URL(), func(o *mqtt.Options) {
 		o.WillTopic, o.WillPayload, o.OnlinePayload = "app/state", "offline", "online"
 	})
 	c.OnConnect(onConnect)
@@ -88,13 +91,13 @@ func TestLastWillOnCutConnectionThenReconnect(t *testing.T) {
 	state := record(t, obs, "app/state")
 	expect(t, state, "app/state", "online")
 
-	p.setDown(true) // dead network: the broker must fire the will
+	p.SetDown(true) // dead network: the broker must fire the will
 	expect(t, state, "app/state", "offline")
 	if got := retained(t, b.URL(), "app/state"); got != "offline" {
 		t.Fatalf("retained state %q, want offline", got)
 	}
 
-	p.setDown(false)
+	p.SetDown(false)
 	wait(t, connects, "reconnect")
 	expect(t, state, "app/state", "online")
 	if n := c.Reconnects(); n != 1 {
@@ -134,8 +137,8 @@ func TestBrokerRestartResubscribes(t *testing.T) {
 func TestPanickingHandlerDoesNotStopDispatch(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
 	c := connected(t, b.URL(), nil)
-	ok := make(chan Message, 4)
-	err := c.Subscribe("p/+", func(m Message) {
+	ok := make(chan mqtt.Message, 4)
+	err := c.Subscribe("p/+", func(m mqtt.Message) {
 		if string(m.Payload) == "boom" {
 			panic("handler bug")
 		}
@@ -155,7 +158,7 @@ func TestPanickingHandlerDoesNotStopDispatch(t *testing.T) {
 
 func TestCloseLeavesWillPayloadRetained(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
-	c := connected(t, b.URL(), func(o *Options) {
+	c := connected(t, b.URL(), func(o *mqtt.Options) {
 		o.WillTopic, o.WillPayload, o.OnlinePayload = "app/state", "offline", "online"
 	})
 	if got := retained(t, b.URL(), "app/state"); got != "online" {
@@ -201,7 +204,7 @@ func TestConnectBoundedByContext(t *testing.T) {
 			t.Cleanup(func() { _ = c.Close() })
 		}
 	}()
-	c := newClient(t, "tcp://"+ln.Addr().String(), func(o *Options) { o.ConnectTimeout = 30 * time.Second })
+	c := newClient(t, "tcp://"+ln.Addr().String(), func(o *mqtt.Options) { o.ConnectTimeout = 30 * time.Second })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -215,7 +218,7 @@ func TestConnectBoundedByContext(t *testing.T) {
 }
 
 func TestConnectInvalidURL(t *testing.T) {
-	if err := New(Options{URL: "localhost:1883"}).Connect(context.Background()); err == nil ||
+	if err := mqtt.New(mqtt.Options{URL: "localhost:1883"}).Connect(context.Background()); err == nil ||
 		!strings.Contains(err.Error(), "invalid broker URL") {
 		t.Fatalf("err = %v", err)
 	}
@@ -227,8 +230,8 @@ func TestPublishWhileDisconnected(t *testing.T) {
 	if c.IsConnected() {
 		t.Fatal("IsConnected before Connect")
 	}
-	if err := c.Publish("a/b", []byte("1"), false); !errors.Is(err, ErrNotConnected) {
-		t.Fatalf("publish before Connect: %v, want ErrNotConnected", err)
+	if err := c.Publish("a/b", []byte("1"), false); !errors.Is(err, mqtt.ErrNotConnected) {
+		t.Fatalf("publish before Connect: %v, want mqtt.ErrNotConnected", err)
 	}
 	if err := c.Connect(context.Background()); err != nil {
 		t.Fatal(err)
@@ -239,19 +242,39 @@ func TestPublishWhileDisconnected(t *testing.T) {
 	if err := c.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Publish("a/b", []byte("1"), false); !errors.Is(err, ErrNotConnected) {
-		t.Fatalf("publish after Close: %v, want ErrNotConnected", err)
+	if err := c.Publish("a/b", []byte("1"), false); !errors.Is(err, mqtt.ErrNotConnected) {
+		t.Fatalf("publish after Close: %v, want mqtt.ErrNotConnected", err)
 	}
 }
 
 func TestSubscribeRejectsInvalidFilter(t *testing.T) {
 	c := newClient(t, "tcp://127.0.0.1:1", nil)
 	for _, f := range []string{"", "a/#/b", "a+/b", "a/b#"} {
-		if err := c.Subscribe(f, func(Message) {}); err == nil {
+		if err := c.Subscribe(f, func(mqtt.Message) {}); err == nil {
 			t.Errorf("Subscribe(%q) accepted", f)
 		}
 	}
 	if err := c.Publish("a/+", nil, false); err == nil {
 		t.Error("Publish to a wildcard topic accepted")
+	}
+}
+
+// TestClientOwnsItsGoroutines: New starts nothing (a client that is never
+// connected needs no Close), Close ends what Connect started, and a closed
+// client cannot be connected again.
+func TestClientOwnsItsGoroutines(t *testing.T) {
+	b := startBroker(t, "127.0.0.1:0")
+	leakcheck.Check(t)
+	_ = mqtt.New(mqtt.Options{URL: b.URL()}) // never connected, never closed
+
+	c := mqtt.New(mqtt.Options{URL: b.URL()})
+	if err := c.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(context.Background()); !errors.Is(err, mqtt.ErrClosed) {
+		t.Fatalf("Connect after Close: %v, want ErrClosed", err)
 	}
 }

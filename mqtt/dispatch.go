@@ -25,7 +25,6 @@ func (c *Client) enqueue(_ paho.Client, pm paho.Message) {
 // dispatchLoop hands queued messages to the matching handlers, one message at
 // a time in arrival order, until Close.
 func (c *Client) dispatchLoop() {
-	defer c.wg.Done()
 	for {
 		select {
 		case <-c.stop:
@@ -87,7 +86,6 @@ func (c *Client) onPahoConnect(paho.Client) {
 // the OnConnect callbacks. One goroutine does it so that two quick reconnects
 // never run two setups at once.
 func (c *Client) sessionLoop() {
-	defer c.wg.Done()
 	for {
 		select {
 		case <-c.stop:

@@ -1,8 +1,7 @@
-package mqtt
+package mqtt_test
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -12,6 +11,9 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
 
 // waitFor bounds every wait in these tests; it is a failure guard, not a delay.
@@ -62,13 +64,13 @@ func (h *allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { r
 func (h *allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
 
 // newClient returns an unconnected client with fast reconnects, closed at cleanup.
-func newClient(t *testing.T, url string, edit func(*Options)) *Client {
+func newClient(t *testing.T, url string, edit func(*mqtt.Options)) *mqtt.Client {
 	t.Helper()
-	o := Options{URL: url, ConnectTimeout: 2 * time.Second, ReconnectInterval: 50 * time.Millisecond}
+	o := mqtt.Options{URL: url, ConnectTimeout: 2 * time.Second, ReconnectInterval: 50 * time.Millisecond}
 	if edit != nil {
 		edit(&o)
 	}
-	c := New(o)
+	c := mqtt.New(o)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 		defer cancel()
@@ -78,7 +80,7 @@ func newClient(t *testing.T, url string, edit func(*Options)) *Client {
 }
 
 // connected returns a client that is connected, failing the test otherwise.
-func connected(t *testing.T, url string, edit func(*Options)) *Client {
+func connected(t *testing.T, url string, edit func(*mqtt.Options)) *mqtt.Client {
 	t.Helper()
 	c := newClient(t, url, edit)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -90,29 +92,29 @@ func connected(t *testing.T, url string, edit func(*Options)) *Client {
 }
 
 // record subscribes filter and returns the channel its messages arrive on.
-func record(t *testing.T, c *Client, filter string) <-chan Message {
+func record(t *testing.T, c *mqtt.Client, filter string) <-chan mqtt.Message {
 	t.Helper()
-	ch := make(chan Message, 64)
-	if err := c.Subscribe(filter, func(m Message) { ch <- m }); err != nil {
+	ch := make(chan mqtt.Message, 64)
+	if err := c.Subscribe(filter, func(m mqtt.Message) { ch <- m }); err != nil {
 		t.Fatalf("subscribe %s: %v", filter, err)
 	}
 	return ch
 }
 
 // next returns the next message on ch, failing after waitFor.
-func next(t *testing.T, ch <-chan Message) Message {
+func next(t *testing.T, ch <-chan mqtt.Message) mqtt.Message {
 	t.Helper()
 	select {
 	case m := <-ch:
 		return m
 	case <-time.After(waitFor):
 		t.Fatal("no message within", waitFor)
-		return Message{}
+		return mqtt.Message{}
 	}
 }
 
 // expect reads messages from ch until one has topic and payload.
-func expect(t *testing.T, ch <-chan Message, topic, payload string) Message {
+func expect(t *testing.T, ch <-chan mqtt.Message, topic, payload string) mqtt.Message {
 	t.Helper()
 	deadline := time.After(waitFor)
 	for {
@@ -123,7 +125,7 @@ func expect(t *testing.T, ch <-chan Message, topic, payload string) Message {
 			}
 		case <-deadline:
 			t.Fatalf("no %s=%q within %s", topic, payload, waitFor)
-			return Message{}
+			return mqtt.Message{}
 		}
 	}
 }
@@ -155,64 +157,13 @@ func wait(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
-// proxy forwards TCP to a broker and can cut every connection at once,
-// which looks to the broker exactly like a dead network: no DISCONNECT.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
+// newProxy is a cut-proxy to target, closed at cleanup.
+func newProxy(t *testing.T, target string) *mqtttest.Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := mqtttest.NewProxy(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target}
-	t.Cleanup(func() { _ = ln.Close(); p.setDown(true) })
-	go p.serve()
+	t.Cleanup(func() { _ = p.Close() })
 	return p
-}
-
-func (p *proxy) URL() string { return "tcp://" + p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		in, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			_ = in.Close()
-			continue
-		}
-		out, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			_ = in.Close()
-			continue
-		}
-		p.conns = append(p.conns, in, out)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(out, in); _ = out.Close() }()
-		go func() { _, _ = io.Copy(in, out); _ = in.Close() }()
-	}
-}
-
-// setDown(true) cuts all connections and refuses new ones; false lets them in again.
-func (p *proxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for _, c := range p.conns {
-			_ = c.Close()
-		}
-		p.conns = nil
-	}
 }

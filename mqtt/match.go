@@ -45,6 +45,14 @@ func validFilter(filter string) bool {
 	return true
 }
 
+// ValidFilter reports whether filter is a subscription filter Subscribe
+// accepts.
+func ValidFilter(filter string) bool { return validFilter(filter) }
+
+// ValidTopic reports whether Publish accepts topic: not empty, no
+// wildcards, no NUL.
+func ValidTopic(topic string) bool { return topic != "" && validTopic(topic) }
+
 // validTopic reports whether topic may be published to: no wildcards, no NUL.
 func validTopic(topic string) bool {
 	return !strings.ContainsAny(topic, "+#\x00")

@@ -45,8 +45,7 @@ func classify(o Options, t Target, cr *fleet.CommandResult, err error, res *Resu
 	}
 	res.Status = StatusError
 	res.Error = errorResult(o, t, err)
-	if res.Error.Code == CodeTimeout || errors.Is(err, context.Canceled) || errors.Is(err, fleet.ErrMayHaveSucceeded) || (errors.Is(err, fleet.ErrServer) && (fleet.StatusOf(err) == 503 || fleet.StatusOf(err) == 504)) ||
-		errors.Is(err, fleet.ErrNetwork) {
+	if fleet.MayHaveRun(err) {
 		// The request may have reached the car: say so, and never retry it blindly.
 		res.Status = StatusUnknown
 	}
@@ -56,7 +55,7 @@ func classify(o Options, t Target, cr *fleet.CommandResult, err error, res *Resu
 func errorResult(o Options, t Target, err error) *ResultError {
 	msg := err.Error()
 	switch {
-	case errors.Is(err, errCarOffline):
+	case errors.Is(err, fleet.ErrOffline):
 		return &ResultError{Code: CodeVehicleOffline, Message: msg, Remedy: "the car has no connection; try again when it is back in coverage"}
 	case errors.Is(err, ErrWakeTimeout):
 		return &ResultError{Code: CodeVehicleAsleep, Message: fmt.Sprintf("the car did not wake up within %s", o.WakeTimeout),

@@ -3,7 +3,6 @@ package command
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -15,8 +14,17 @@ import (
 var ErrWakeTimeout = errors.New("the car did not come online in time")
 
 // errCarOffline is a wake that ended with the car offline (no connection)
-// rather than asleep; the result says vehicle_offline.
-var errCarOffline = fmt.Errorf("%w: the car is offline (no connection)", ErrWakeTimeout)
+// rather than asleep: both an ErrWakeTimeout and a fleet.ErrOffline, so
+// the result says vehicle_offline.
+var errCarOffline error = wakeOffline{}
+
+type wakeOffline struct{}
+
+func (wakeOffline) Error() string {
+	return ErrWakeTimeout.Error() + ": the car is offline (no connection)"
+}
+
+func (wakeOffline) Unwrap() []error { return []error{ErrWakeTimeout, fleet.ErrOffline} }
 
 // WakeAPI is what waking a car needs of the Fleet API: the wake itself and
 // the cheap state check that never wakes a car.

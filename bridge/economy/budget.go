@@ -6,55 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/atomicfile"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
-
-// Prices are USD per billable Fleet API response, by billing category.
-// Connectivity prices the vehicle list and state checks, which Tesla does
-// not bill today but might. EnergyData prices the energy-site reads
-// (live_status, site_info, calendar_history): Tesla's docs and the peers
-// treat them as unbilled (UNCONFIRMED for 2026), so they are metered as data
-// but priced apart, and a Powerwall read every minute does not stretch the
-// cars' polling unless the user says energy reads cost money.
-type Prices struct {
-	Data, Command, Wake, Streaming, Connectivity, EnergyData float64
-}
-
-// DefaultPrices are Tesla's public prices (FLEET_API.md §6.1).
-func DefaultPrices() Prices {
-	return Prices{Data: 0.002, Command: 0.001, Wake: 0.02, Streaming: 1.0 / 150000}
-}
-
-// Price is the price of one billable response.
-func (p Prices) Price(r fleet.Request) float64 {
-	switch r.Endpoint {
-	case fleet.CallVehicles, fleet.CallVehicle:
-		return p.Connectivity
-	case fleet.CallLiveStatus, fleet.CallSiteInfo, fleet.CallCalendarHistory:
-		return p.EnergyData
-	}
-	return p.Category(r.Category)
-}
-
-// Category is the price of a billing category.
-func (p Prices) Category(c fleet.Category) float64 {
-	switch c {
-	case fleet.CategoryData:
-		return p.Data
-	case fleet.CategoryCommand:
-		return p.Command
-	case fleet.CategoryWake:
-		return p.Wake
-	case fleet.CategoryStreaming:
-		return p.Streaming
-	}
-	return 0
-}
 
 // BudgetOptions configure a Budget.
 type BudgetOptions struct {
@@ -63,7 +21,8 @@ type BudgetOptions struct {
 	MonthlyUSD float64
 	// HardCap refuses commands and wakes once the month's spend reaches the budget.
 	HardCap bool
-	Prices  Prices
+	// Prices are the program's one price table (fleet.Prices).
+	Prices fleet.Prices
 	// Path is the JSON file the counters persist in ("" = memory only).
 	Path string
 	// Clock tells which month it is (default: the wall clock).
@@ -169,7 +128,7 @@ func (b *Budget) Record(r fleet.Request) {
 	if !r.Billable() {
 		return
 	}
-	usd := b.opts.Prices.Price(r)
+	usd := b.opts.Prices.Of(r)
 	b.st.Billable[string(r.Category)]++
 	b.st.SpendUSD += usd
 	b.st.RequestsToday++
@@ -365,8 +324,9 @@ func (b *Budget) Stretch() int {
 	return max(b.st.Stretch, 1)
 }
 
-// Save writes the counters atomically (temp file, fsync, rename; mode
-// 0600) when they changed since the last save.
+// Save writes the counters atomically (internal/atomicfile: temp file,
+// fsync, rename, directory fsync; mode 0600) when they changed since the
+// last save.
 func (b *Budget) Save() error {
 	if b == nil || b.opts.Path == "" {
 		return nil
@@ -382,29 +342,7 @@ func (b *Budget) Save() error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(b.opts.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("save budget: %w", err)
-	}
-	f, err := os.CreateTemp(dir, ".budget-*.json")
-	if err != nil {
-		return fmt.Errorf("save budget: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	err = f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(raw)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, b.opts.Path)
-	}
+	err = atomicfile.Writer{Perm: 0o600, MkdirPerm: 0o700}.Write(b.opts.Path, raw)
 	if err != nil {
 		b.mu.Lock()
 		b.dirty = true
@@ -419,9 +357,9 @@ func (b *Budget) Save() error {
 func (b *Budget) Clock() clock.Clock { return b.opts.Clock }
 
 // Prices are the budget's price table.
-func (b *Budget) Prices() Prices {
+func (b *Budget) Prices() fleet.Prices {
 	if b == nil {
-		return Prices{}
+		return fleet.Prices{}
 	}
 	return b.opts.Prices
 }

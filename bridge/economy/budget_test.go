@@ -19,7 +19,7 @@ func budgetReq(endpoint string, status int, at time.Time) fleet.Request {
 func TestBudgetPricesByCategoryAndPersists(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 10, 8, 0, 0, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), "state", "budget.json")
-	prices := DefaultPrices()
+	prices := fleet.DefaultPrices()
 	prices.Connectivity = 0.0001
 	bud, err := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Clock: clk})
 	if err != nil {
@@ -68,7 +68,7 @@ func TestBudgetPricesByCategoryAndPersists(t *testing.T) {
 
 func TestBudgetProjectionStretchesPollingAndAnnounces(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Clock: clk})
+	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: fleet.DefaultPrices(), Clock: clk})
 	// $1 a day: $30 a month, three times the budget.
 	for range 24 {
 		for range 21 {
@@ -115,7 +115,7 @@ func TestBudgetProjectionStretchesPollingAndAnnounces(t *testing.T) {
 // starts a new month.
 func TestBudgetLeapDayRollover(t *testing.T) {
 	clk := clock.NewManual(time.Date(2028, 2, 29, 23, 59, 0, 0, time.UTC))
-	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: DefaultPrices(), Clock: clk})
+	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: fleet.DefaultPrices(), Clock: clk})
 	bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
 	if st := bud.Status(); st.Month != "2028-02" || st.RequestsToday != 1 {
 		t.Fatalf("on 29 February: %+v", st)

@@ -80,8 +80,7 @@ func (gs *Gates) Done(key, device string, err error, now time.Time) {
 		}
 		g.retryAt = now.Add(wait)
 		gs.log.Warn().Str("device", device).Str("read", key).Dur("retry_after", wait).Msg("rate limited by Tesla; waiting")
-	case errors.Is(err, fleet.ErrServer), errors.Is(err, fleet.ErrTimeout), errors.Is(err, fleet.ErrNetwork),
-		errors.Is(err, fleet.ErrMalformed), fleet.StatusOf(err) >= 500:
+	case fleet.Temporary(err):
 		g.failures++
 		if g.failures < 2 {
 			return // one failure: the next tick is the retry

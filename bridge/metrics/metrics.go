@@ -9,7 +9,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -23,7 +22,7 @@ type Metrics struct {
 	bridge.HookBase
 	// prices are the configured price table, so the spend metric agrees
 	// with the budget.
-	prices   economy.Prices
+	prices   fleet.Prices
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	spend    *prometheus.CounterVec
@@ -42,7 +41,7 @@ type StatusSource interface {
 
 // New builds the collectors on a registry of their own (plus the Go
 // runtime and process collectors), so tests can build several.
-func New(prices economy.Prices) *Metrics {
+func New(prices fleet.Prices) *Metrics {
 	m := &Metrics{
 		prices: prices,
 		reg:    prometheus.NewRegistry(),
@@ -81,7 +80,7 @@ func (m *Metrics) Record(r fleet.Request) {
 	m.requests.WithLabelValues(r.Endpoint, string(cat), strconv.Itoa(r.Status)).Inc()
 	if r.Billable() {
 		r.Category = cat
-		if p := m.prices.Price(r); p > 0 {
+		if p := m.prices.Of(r); p > 0 {
 			m.spend.WithLabelValues(string(cat)).Add(p)
 		}
 	}

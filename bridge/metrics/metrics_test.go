@@ -11,7 +11,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -23,7 +22,7 @@ type fakeStatus struct{ st bridge.Status }
 func (f fakeStatus) Status() bridge.Status { return f.st }
 
 func TestMetricsCountRequestsSpendResultsAndPolls(t *testing.T) {
-	m := New(economy.DefaultPrices())
+	m := New(fleet.DefaultPrices())
 	m.Watch(fakeStatus{bridge.Status{Devices: []bridge.DeviceStatus{
 		{Name: testVIN, Kind: "vehicle", FleetState: "online", LastPoll: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)},
 		{Name: "42", Kind: "energy_site", LastError: "live_status: 503"}}}})

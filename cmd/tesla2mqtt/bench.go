@@ -23,7 +23,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
 
 // cmdBench runs `tesla2mqtt bench economy`: the reference day in fleetsim
@@ -199,38 +199,6 @@ func (e *benchEnv) loop(step func(now time.Time), send func(c benchCommand) erro
 
 // ---- the bridge under test ----
 
-// benchPub is an in-memory MQTT publisher: it routes the bench's set
-// messages and telemetry to the bridge and drops what the bridge publishes.
-type benchPub struct {
-	mu       sync.Mutex
-	handlers map[string]mqtt.Handler
-}
-
-func (p *benchPub) Publish(string, []byte, bool) error { return nil }
-
-func (p *benchPub) Subscribe(topic string, h mqtt.Handler) error {
-	p.mu.Lock()
-	p.handlers[topic] = h
-	p.mu.Unlock()
-	return nil
-}
-
-func (p *benchPub) OnConnect(func()) {}
-
-func (p *benchPub) inject(topic, payload string) {
-	p.mu.Lock()
-	var hs []mqtt.Handler
-	for f, h := range p.handlers {
-		if mqtt.Match(f, topic) {
-			hs = append(hs, h)
-		}
-	}
-	p.mu.Unlock()
-	for _, h := range hs {
-		h(mqtt.Message{Topic: topic, Payload: []byte(payload)})
-	}
-}
-
 // bridgeOptions are the bridge's options for a replay: cfg as run maps it,
 // the bench's scheduler and clock, no discovery, and a budget that meters
 // the day in memory (no state directory), fed like cmd's MultiRecorder
@@ -260,8 +228,10 @@ type benchDone struct {
 
 func (h benchDone) OnCommandDone(string, command.Result) { h.ch <- struct{}{} }
 
-// newBenchPub is the in-memory publisher of a replay.
-func newBenchPub() *benchPub { return &benchPub{handlers: map[string]mqtt.Handler{}} }
+// newBenchPub is the in-memory MQTT of a replay: it routes the bench's set
+// messages and telemetry to the bridge and keeps no log of what the bridge
+// publishes.
+func newBenchPub() *mqtttest.Router { return mqtttest.NewRouter(mqtttest.DropHistory()) }
 
 // runBridgeDay replays the day under the bridge's default configuration.
 func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
@@ -294,9 +264,9 @@ func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 // sender sends one of the day's commands and returns once the bridge has
 // its result and its confirming read (OnCommandDone), so the day goes on
 // deterministically.
-func (e *benchEnv) sender(cfg *config.Config, pub *benchPub) func(c benchCommand) error {
+func (e *benchEnv) sender(cfg *config.Config, pub *mqtttest.Router) func(c benchCommand) error {
 	return func(c benchCommand) error {
-		pub.inject(cfg.MQTT.BaseTopic+"/"+benchVIN+"/set/"+c.Key, c.Payload)
+		pub.Send(cfg.MQTT.BaseTopic+"/"+benchVIN+"/set/"+c.Key, c.Payload)
 		// The bound is a guard against a bridge that never answers, not a
 		// wait: the answer comes within the same simulated step.
 		t := e.wall.NewTimer(time.Minute)

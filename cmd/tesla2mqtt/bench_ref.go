@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
+	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -199,9 +199,10 @@ func (r benchRow) CarBillable() int {
 }
 
 func summarize(name string, e *benchEnv, hasSite bool) benchRow {
-	prices := economy.DefaultPrices()
-	price := map[fleet.Category]float64{fleet.CategoryData: prices.Data, fleet.CategoryCommand: prices.Command,
-		fleet.CategoryWake: prices.Wake, fleet.CategoryStreaming: prices.Streaming}
+	// The default config's prices, as the budget of a default run would
+	// charge them: energy reads are free unless [prices] says otherwise.
+	cfg := config.Default()
+	price := prices(&cfg)
 	r := benchRow{Name: name, Car: map[fleet.Category]int{}, Site: map[fleet.Category]int{}, HasSite: hasSite, Stale: map[string][2]float64{}}
 	e.mu.Lock()
 	for _, q := range e.requests {
@@ -211,10 +212,10 @@ func summarize(name string, e *benchEnv, hasSite bool) benchRow {
 		case !q.Billable() || q.Category == fleet.CategoryFree:
 		case q.Device == benchVIN:
 			r.Car[q.Category]++
-			r.CarUSD += price[q.Category]
+			r.CarUSD += price.Of(q)
 		case q.Device == benchSite:
 			r.Site[q.Category]++
-			r.SiteUSD += price[q.Category]
+			r.SiteUSD += price.Of(q)
 		}
 	}
 	for k, v := range e.stale {

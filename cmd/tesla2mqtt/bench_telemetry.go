@@ -81,7 +81,7 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 			e.lastLoc = now
 			e.mu.Unlock()
 		}
-		pub.inject(topic, string(payload))
+		pub.Send(topic, string(payload))
 	})
 	batDelta := 0.5 // BatteryLevel's balanced minimum delta (fleet.BuildTelemetryFields)
 	stop, err := runBenchBridge(ctx, b, sched)

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"io"
-	"net"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
 
 // relBroker starts a bare broker (no ACL) on addr.
@@ -130,15 +128,19 @@ func TestBrokerRestartRepublishesEverything(t *testing.T) {
 func TestSetWhileDisconnectedIsNotExecutedLater(t *testing.T) {
 	b := relBroker(t, "127.0.0.1:0")
 	direct := "tcp://" + b.Addr()
-	px := newRelProxy(t, b.Addr())
+	px, err := mqtttest.NewProxy(b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = px.Close() })
 	obs := newRelClient(t, direct, "rel-observer", "tesla2mqtt/bridge/state", "tesla2mqtt/"+model3+"/result", "tesla2mqtt/"+model3)
-	e := relStart(t, "tcp://"+px.addr())
+	e := relStart(t, px.URL())
 	obs.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" })
 	obs.waitRaw(t, "tesla2mqtt/bridge/state", "online")
 	before := e.sim.Counts()[fleet.CallCommand]
 	limit := e.sim.Snapshot(model3).ChargeLimit
 
-	px.setDown(true) // the broker sees the bridge vanish: its will says offline
+	px.SetDown(true) // the broker sees the bridge vanish: its will says offline
 	obs.waitRaw(t, "tesla2mqtt/bridge/state", "offline")
 	if err := obs.c.Publish("tesla2mqtt/"+model3+"/set/charge_limit", []byte("51"), false); err != nil {
 		t.Fatal(err)
@@ -146,7 +148,7 @@ func TestSetWhileDisconnectedIsNotExecutedLater(t *testing.T) {
 	if err := obs.c.Publish("tesla2mqtt/"+model3+"/set", []byte(`{"charge_limit":52,"transaction":"stale"}`), false); err != nil {
 		t.Fatal(err)
 	}
-	px.setDown(false)
+	px.SetDown(false)
 	obs.waitRaw(t, "tesla2mqtt/bridge/state", "online")
 
 	// A fresh command after the reconnect is the first and only one to run:
@@ -187,65 +189,4 @@ func relStart(t *testing.T, brokerURL string) *relStack {
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
 	_, _, _, stop := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens})
 	return &relStack{sim: sim, clock: clock, stop: stop}
-}
-
-// relProxy forwards TCP to a broker and can cut every connection at once,
-// which looks to the broker like a dead network.
-type relProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newRelProxy(t *testing.T, target string) *relProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &relProxy{ln: ln, target: target}
-	t.Cleanup(func() { _ = ln.Close(); p.setDown(true) })
-	go p.serve()
-	return p
-}
-
-func (p *relProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *relProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
-	}
-}
-
-func (p *relProxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for _, c := range p.conns {
-			_ = c.Close()
-		}
-		p.conns = nil
-	}
 }

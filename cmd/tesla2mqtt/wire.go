@@ -112,7 +112,9 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		s.shutdown(ctx)
 		return nil, err
 	}
-	s.commander, err = newCommander(cfg, w, api, s.meter)
+	// Commands sent through a command proxy are billed like the rest, so
+	// the proxy's client records to the same meter, metrics and budget.
+	s.commander, err = newCommander(cfg, w, api, fleet.MultiRecorder{s.meter, s.metrics, budget})
 	if err != nil {
 		s.shutdown(ctx)
 		return nil, err
@@ -223,13 +225,18 @@ func teslaMateOptions(cfg *config.Config, pub teslamate.Publisher, clk clock.Clo
 	return o
 }
 
+// prices maps [prices] onto fleet's price table, the one the budget, the
+// metrics and the bench price every response with.
+func prices(cfg *config.Config) fleet.Prices {
+	p := cfg.Prices
+	return fleet.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity, EnergyData: p.EnergyData}
+}
+
 // budgetOptions maps [budget] and [prices] onto the bridge's budget, kept
 // in the state directory.
 func budgetOptions(cfg *config.Config, w wiring) economy.BudgetOptions {
-	p := cfg.Prices
 	return economy.BudgetOptions{MonthlyUSD: cfg.Budget.MonthlyUSD, HardCap: cfg.Budget.HardCap, Clock: w.clock,
-		Path:   filepath.Join(cfg.StateDir, "budget.json"),
-		Prices: economy.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity, EnergyData: p.EnergyData}}
+		Path: filepath.Join(cfg.StateDir, "budget.json"), Prices: prices(cfg)}
 }
 
 // attach gives the bridge the account's state and has run keep the token
@@ -274,7 +281,7 @@ func (s *stack) shutdown(ctx context.Context) {
 // newCommander builds the per-car REST/signed command path: signed with the
 // configured key (session cache in the state directory), or REST through
 // tesla.command_proxy_url when the user runs tesla-http-proxy.
-func newCommander(cfg *config.Config, w wiring, api *fleet.Client, meter *fleet.Meter) (*fleet.Commander, error) {
+func newCommander(cfg *config.Config, w wiring, api *fleet.Client, rec fleet.Recorder) (*fleet.Commander, error) {
 	opts := fleet.CommanderOptions{Client: api, PrivateKey: w.signingKey}
 	if w.signingKey == nil {
 		opts.StateDir = cfg.StateDir
@@ -292,7 +299,7 @@ func newCommander(cfg *config.Config, w wiring, api *fleet.Client, meter *fleet.
 			return nil, &exitError{code: 2, err: err}
 		}
 		if opts.Proxy, err = fleet.New(fleet.Options{BaseURL: u, TokenSource: w.tokens, HTTPClient: hc,
-			Recorder: meter, UserAgent: userAgent(), Clock: w.clock}); err != nil {
+			Recorder: rec, UserAgent: userAgent(), Clock: w.clock}); err != nil {
 			return nil, &exitError{code: 2, err: err}
 		}
 	}

@@ -22,16 +22,12 @@ import (
 
 // vehicleCmd is the context of one vehicle command.
 type vehicleCmd struct {
-	S    *Sim
-	R    *request
 	V    *vehicleSim
 	Args map[string]any // the JSON body
 }
 
 // siteCmd is the context of one energy site command.
 type siteCmd struct {
-	S    *Sim
-	R    *request
 	Site *siteSim
 	Args map[string]any
 }
@@ -102,7 +98,7 @@ func vehicleCommand(fn func(*vehicleCmd) (bool, string)) handlerFunc {
 			return apiError(http.StatusBadRequest, "invalid_request")
 		}
 		v.touch(r.Now)
-		result, reason := fn(&vehicleCmd{S: s, R: r, V: v, Args: args})
+		result, reason := fn(&vehicleCmd{V: v, Args: args})
 		return ok(map[string]any{"result": result, "reason": reason})
 	}
 }
@@ -115,7 +111,7 @@ func siteCommand(fn func(*siteCmd) (bool, string)) handlerFunc {
 		if !good {
 			return apiError(http.StatusBadRequest, "invalid_request")
 		}
-		if accepted, reason := fn(&siteCmd{S: s, R: r, Site: r.Site, Args: args}); !accepted {
+		if accepted, reason := fn(&siteCmd{Site: r.Site, Args: args}); !accepted {
 			return apiError(http.StatusBadRequest, reason)
 		}
 		return ok(map[string]any{"code": 201, "message": "Updated"})

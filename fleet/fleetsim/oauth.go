@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -33,8 +32,8 @@ const (
 	wellKnownKeyURL = "/.well-known/appspecific/com.tesla.3p.public-key.pem"
 )
 
-// authState is the simulator's OAuth and partner state. It lives beside the
-// Sim (keyed by it) and is guarded by Sim.mu like everything else.
+// authState is the simulator's OAuth and partner state, a field of the Sim
+// guarded by Sim.mu like everything else.
 type authState struct {
 	granted   []string // nil: every requested scope is granted
 	codes     map[string]*authCode
@@ -69,14 +68,12 @@ type lineage struct {
 	received bool
 }
 
-var authStates sync.Map // *Sim → *authState
-
 // auth returns the Sim's auth state, creating it. Callers hold s.mu.
 func (s *Sim) auth() *authState {
-	if a, ok := authStates.Load(s); ok {
-		return a.(*authState)
+	if s.authState != nil {
+		return s.authState
 	}
-	a := &authState{
+	s.authState = &authState{
 		codes:   map[string]*authCode{},
 		refresh: map[string]*lineage{},
 		byJTI:   map[string]*lineage{},
@@ -85,8 +82,7 @@ func (s *Sim) auth() *authState {
 		// needs signed commands and has not been paired yet.
 		paired: map[string]bool{"5YJ3E1EA7PF000001": true},
 	}
-	actual, _ := authStates.LoadOrStore(s, a)
-	return actual.(*authState)
+	return s.authState
 }
 
 // SetGrantedScopes makes the consent screen grant only these scopes (of

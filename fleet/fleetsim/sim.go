@@ -70,6 +70,12 @@ type Sim struct {
 	counts   map[string]int
 	billable map[fleet.Category]int
 	faults   faultState
+	// The state of the simulator's other concerns, each made on first use
+	// by its accessor (auth, telemetry, hidden, vcp).
+	authState      *authState
+	telemetryState *telemetryState
+	hiddenCars     map[string]hiddenCar
+	vcpState       *vcpState
 }
 
 // New returns a simulator with the default fleet: an online, charging

@@ -2,7 +2,6 @@ package fleetsim
 
 import (
 	"fmt"
-	"sync"
 )
 
 // Controls for long-running fault tests (the soak): a car that leaves the
@@ -15,17 +14,12 @@ type hiddenCar struct {
 	index int
 }
 
-// hiddenCars keeps each Sim's hidden cars beside it (like authStates), so
-// the Sim struct needs no field for a test control. Guarded by Sim.mu.
-var hiddenCars sync.Map // *Sim → map[string]hiddenCar
-
 // hidden returns the Sim's hidden cars, creating the map. Callers hold s.mu.
 func (s *Sim) hidden() map[string]hiddenCar {
-	if m, ok := hiddenCars.Load(s); ok {
-		return m.(map[string]hiddenCar)
+	if s.hiddenCars == nil {
+		s.hiddenCars = map[string]hiddenCar{}
 	}
-	m, _ := hiddenCars.LoadOrStore(s, map[string]hiddenCar{})
-	return m.(map[string]hiddenCar)
+	return s.hiddenCars
 }
 
 // HideVehicle takes a car out of the account: products and the vehicle

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -16,8 +15,8 @@ import (
 // DELETE …/{vin}/fleet_telemetry_config and GET …/fleet_telemetry_errors
 // answer for one car. Configured cars stream through telemetry_stream.go.
 
-// telemetryState is the simulator's telemetry side, beside the Sim (keyed
-// by it) and guarded by Sim.mu like everything else.
+// telemetryState is the simulator's telemetry side, a field of the Sim
+// guarded by Sim.mu like everything else.
 type telemetryState struct {
 	configs map[string]*simTelemetry // by VIN
 	// compat forces a skip reason for a car (SetTelemetryCompat).
@@ -43,16 +42,12 @@ type sentSignal struct {
 	value any
 }
 
-var telemetryStates sync.Map // *Sim → *telemetryState
-
 // telemetry returns the Sim's telemetry state, creating it. Callers hold s.mu.
 func (s *Sim) telemetry() *telemetryState {
-	if t, ok := telemetryStates.Load(s); ok {
-		return t.(*telemetryState)
+	if s.telemetryState == nil {
+		s.telemetryState = &telemetryState{configs: map[string]*simTelemetry{}, compat: map[string]string{}, base: "telemetry"}
 	}
-	t, _ := telemetryStates.LoadOrStore(s, &telemetryState{configs: map[string]*simTelemetry{},
-		compat: map[string]string{}, base: "telemetry"})
-	return t.(*telemetryState)
+	return s.telemetryState
 }
 
 // SetTelemetryCompat makes configure skip vin with reason

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -38,15 +37,12 @@ type vcpState struct {
 	sessions map[string]*vcpSession      // vin + domain + client key
 }
 
-var vcpStates sync.Map // *Sim → *vcpState
-
-// vcp returns the Sim's protocol state. Callers hold s.mu.
+// vcp returns the Sim's protocol state, creating it. Callers hold s.mu.
 func (s *Sim) vcp() *vcpState {
-	if st, ok := vcpStates.Load(s); ok {
-		return st.(*vcpState)
+	if s.vcpState == nil {
+		s.vcpState = &vcpState{wall: s.wall, keys: map[string]*ecdh.PrivateKey{}, sessions: map[string]*vcpSession{}}
 	}
-	st, _ := vcpStates.LoadOrStore(s, &vcpState{wall: s.wall, keys: map[string]*ecdh.PrivateKey{}, sessions: map[string]*vcpSession{}})
-	return st.(*vcpState)
+	return s.vcpState
 }
 
 // ResetVehicleSessions forgets every protocol session, as a car's reboot

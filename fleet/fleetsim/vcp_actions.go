@@ -30,7 +30,7 @@ func (c vcpCommand) run(s *Sim, r *request, v *vehicleSim) (bool, string) {
 	if c.args == nil {
 		c.args = map[string]any{}
 	}
-	return c.fn(&vehicleCmd{S: s, R: r, V: v, Args: c.args})
+	return c.fn(&vehicleCmd{V: v, Args: c.args})
 }
 
 // runInfotainment answers a CarServer.Action with a CarServer.Response.

@@ -3,116 +3,29 @@ package fleet
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
-
-	"github.com/rs/zerolog"
-	"golang.org/x/oauth2"
-
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
-// Defaults applied by New for zero Options fields.
+// Bounds on what one response can make the client carry or do, so a chatty
+// or misbehaving server cannot flood logs, loop, or park the bridge for days.
 const (
-	DefaultTimeout      = 30 * time.Second
-	DefaultMaxBodyBytes = 4 << 20
-	DefaultUserAgent    = "tesla2mqtt"
+	maxMessageRunes   = 300
+	defaultRetryAfter = 60 * time.Second
+	maxRetryAfter     = 24 * time.Hour
 )
 
-// Client talks to the Fleet API. It is safe for concurrent use.
-//
-// It never retries: every call costs money (FLEET_API.md §6.1), so retry and
-// back-off policy belongs to the bridge, which sees the classified error.
-type Client struct {
-	ts        oauth2.TokenSource
-	hc        *http.Client
-	timeout   time.Duration
-	maxBody   int64
-	recorder  Recorder
-	userAgent string
-	clock     clock.Clock
-	log       zerolog.Logger
-	// base is swapped atomically because a 421 or region discovery may move
-	// the account to another host while other calls are in flight.
-	base atomic.Pointer[string]
-}
-
-// New validates opts and returns a Client with defaults filled in.
-func New(opts Options) (*Client, error) {
-	if opts.TokenSource == nil {
-		return nil, errors.New("fleet: TokenSource is required")
-	}
-	base, err := normalizeBaseURL(opts.BaseURL)
-	if err != nil {
-		return nil, err
-	}
-	c := &Client{
-		ts:        opts.TokenSource,
-		hc:        opts.HTTPClient,
-		timeout:   opts.Timeout,
-		maxBody:   opts.MaxBodyBytes,
-		recorder:  opts.Recorder,
-		userAgent: opts.UserAgent,
-		clock:     clock.OrReal(opts.Clock),
-		log:       opts.Logger,
-	}
-	if c.hc == nil {
-		// No global timeout: each request gets its own deadline instead.
-		c.hc = &http.Client{}
-	}
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxBodyBytes
-	}
-	if c.userAgent == "" {
-		c.userAgent = DefaultUserAgent
-	}
-	c.base.Store(&base)
-	return c, nil
-}
-
-// BaseURL returns the Fleet API host currently used, without a trailing slash.
-func (c *Client) BaseURL() string { return *c.base.Load() }
-
-// SetBaseURL switches the host for all later calls, e.g. after a 421
-// (APIError.BaseURL) or GET /api/1/users/region. Calls already in flight keep
-// the old host. An invalid URL is stored as given so that later calls fail
-// loudly instead of quietly reaching the old region; callers should check
-// the host (a tesla.com / tesla.cn name) before following a 421, because the
-// bearer token goes wherever the base URL points.
-func (c *Client) SetBaseURL(u string) {
-	if n, err := normalizeBaseURL(u); err == nil {
-		u = n
-	}
-	c.base.Store(&u)
-}
-
-// normalizeBaseURL accepts only absolute http(s) URLs and drops a trailing
-// slash so paths can be appended verbatim.
-func normalizeBaseURL(raw string) (string, error) {
-	if raw == "" {
-		return "", errors.New("fleet: BaseURL is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", errors.New("fleet: BaseURL is not a valid URL")
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", errors.New("fleet: BaseURL must be an absolute http(s) URL")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("fleet: BaseURL must not have a query or fragment")
-	}
-	return strings.TrimRight(raw, "/"), nil
+// envelope is the wrapper around every Fleet API answer. The error fields are
+// raw because Tesla is not consistent about their types either.
+type envelope struct {
+	Response         json.RawMessage `json:"response"`
+	Error            json.RawMessage `json:"error"`
+	ErrorDescription json.RawMessage `json:"error_description"`
 }
 
 // baseURLRE finds the host in Tesla's 421 text "user out of region, use base URL: https://…".
