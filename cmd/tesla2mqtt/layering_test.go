@@ -7,21 +7,54 @@ import (
 )
 
 // TestLayering enforces DESIGN.md's import rules mechanically: fleet knows
-// nothing of MQTT, mqtt nothing of Tesla, config nothing of the project.
+// nothing of MQTT, mqtt nothing of Tesla, config nothing of the project;
+// and inside bridge the sub-packages depend only downward: entity (pure
+// data) at the bottom, then schedule, economy, telemetry, command, the
+// core, and the hooks and readers (metrics, teslamate, web) on top.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/tesla2mqtt/tesla2mqtt/"
+	const (
+		bridge    = mod + "bridge"
+		entity    = mod + "bridge/entity"
+		economy   = mod + "bridge/economy"
+		schedule  = mod + "bridge/schedule"
+		command   = mod + "bridge/command"
+		telemetry = mod + "bridge/telemetry"
+	)
+	// plugins sit on the core: the core never imports them.
+	plugins := []string{mod + "bridge/metrics", mod + "bridge/teslamate", mod + "bridge/web"}
 	rules := []struct {
-		pkg       string
+		pkg string
+		// direct checks the package's own imports instead of everything it
+		// depends on (entity may use fleet's types, but no I/O of its own).
+		direct    bool
 		forbidden []string
+		// allowed are exceptions under a forbidden path.
+		allowed []string
 	}{
-		{"./fleet/...", []string{mod + "mqtt", mod + "bridge", mod + "config", "github.com/eclipse/paho.mqtt.golang", "github.com/mochi-mqtt/"}},
-		{"./mqtt/...", []string{mod + "fleet", mod + "bridge", mod + "config", "github.com/teslamotors/", "golang.org/x/oauth2"}},
-		{"./mqtt/hass", []string{mod, "github.com/"}},
-		{"./config", []string{mod}},
-		{"./bridge/...", []string{mod + "config", mod + "mqtt/broker", mod + "cmd", "github.com/mochi-mqtt/"}},
+		{pkg: "./fleet/...", forbidden: []string{mod + "mqtt", mod + "bridge", mod + "config", "github.com/eclipse/paho.mqtt.golang", "github.com/mochi-mqtt/"}},
+		{pkg: "./mqtt/...", forbidden: []string{mod + "fleet", mod + "bridge", mod + "config", "github.com/teslamotors/", "golang.org/x/oauth2"}},
+		{pkg: "./mqtt/hass", forbidden: []string{mod, "github.com/"}},
+		{pkg: "./config", forbidden: []string{mod}},
+		{pkg: "./bridge/...", forbidden: []string{mod + "config", mod + "mqtt/broker", mod + "cmd", "github.com/mochi-mqtt/"}},
+		// entity is data: no other bridge package, no MQTT but the discovery
+		// types, and no I/O, logging or clock of its own.
+		{pkg: "./bridge/entity", forbidden: []string{bridge, mod + "mqtt", "github.com/eclipse/", "github.com/prometheus/"},
+			allowed: []string{entity, mod + "mqtt/hass"}},
+		{pkg: "./bridge/entity", direct: true, forbidden: []string{"net", "os", "io", "github.com/rs/zerolog", mod + "internal"}},
+		{pkg: "./bridge/schedule", forbidden: []string{bridge, mod + "fleet", mod + "mqtt"}, allowed: []string{schedule}},
+		{pkg: "./bridge/economy", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{economy, entity, mod + "mqtt/hass"}},
+		{pkg: "./bridge/telemetry", forbidden: []string{bridge}, allowed: []string{telemetry, entity}},
+		{pkg: "./bridge/command", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{command, entity, economy, mod + "mqtt/hass"}},
+		{pkg: "./bridge", forbidden: plugins},
 	}
 	for _, r := range rules {
-		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "../../"+strings.TrimPrefix(r.pkg, "./")).CombinedOutput()
+		format := "{{.ImportPath}}"
+		args := []string{"list", "-deps", "-f", format}
+		if r.direct {
+			args = []string{"list", "-f", `{{join .Imports "\n"}}`}
+		}
+		out, err := exec.Command("go", append(args, "../../"+strings.TrimPrefix(r.pkg, "./"))...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list %s: %v\n%s", r.pkg, err, out)
 		}
@@ -31,14 +64,23 @@ func TestLayering(t *testing.T) {
 			own[p] = true
 		}
 		for _, dep := range strings.Fields(string(out)) {
-			if own[dep] {
+			if own[dep] || under(dep, r.allowed) {
 				continue
 			}
-			for _, f := range r.forbidden {
-				if strings.HasPrefix(dep, f) {
-					t.Errorf("%s imports %s, which DESIGN.md forbids", r.pkg, dep)
-				}
+			if under(dep, r.forbidden) {
+				t.Errorf("%s imports %s, which DESIGN.md forbids", r.pkg, dep)
 			}
 		}
 	}
+}
+
+// under reports whether path is one of roots or lies below one; a root
+// ending in "/" is a plain prefix.
+func under(path string, roots []string) bool {
+	for _, r := range roots {
+		if path == r || strings.HasPrefix(path, strings.TrimSuffix(r, "/")+"/") {
+			return true
+		}
+	}
+	return false
 }

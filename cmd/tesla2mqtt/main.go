@@ -73,14 +73,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A second signal exits at once, for a user whose shutdown hangs. The
+	// watch ends with the subcommand.
+	finished := make(chan struct{})
+	watched := make(chan struct{})
+	defer func() { close(finished); <-watched }()
 	go func() {
-		// A second signal exits at once, for a user whose shutdown hangs.
-		<-ctx.Done()
+		defer close(watched)
+		select {
+		case <-ctx.Done():
+		case <-finished:
+			return
+		}
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-		<-ch
-		fmt.Fprintln(stderr, "tesla2mqtt: second signal, exiting now")
-		os.Exit(130)
+		defer signal.Stop(ch)
+		select {
+		case <-ch:
+			fmt.Fprintln(stderr, "tesla2mqtt: second signal, exiting now")
+			os.Exit(130)
+		case <-finished:
+		}
 	}()
 	err := cmd.run(ctx, args[1:], stdout, stderr)
 	if err == nil {
