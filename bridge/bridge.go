@@ -2,69 +2,72 @@ package bridge
 
 import (
 	"context"
-	"errors"
-	"sort"
+	"crypto/sha256"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
-// Bridge joins the Fleet API and MQTT: it owns the devices, their state and
-// discovery, and the polling jobs.
+// Bridge joins the Fleet API and MQTT: its registry keeps the devices and
+// reads them; the bridge publishes them, routes what arrives over MQTT, and
+// runs it all.
 type Bridge struct {
 	opts   Options
-	fleet  FleetAPI
 	pub    Publisher
 	log    zerolog.Logger
 	origin hass.Origin
-	// send is the Fleet API's acting half behind the budget's hard cap;
-	// cmdr the vehicle command path behind it.
-	send command.Sender
-	cmdr command.Commander
-	exec *command.Executor
-	// gates are the reads' back-off states; pauser the EXCEEDED_LIMIT pause.
-	gates  *economy.Gates
+	reg    *device.Registry
+	exec   *command.Executor
+	// pauser is the EXCEEDED_LIMIT pause the registry keeps; the jobs and
+	// bridge/info read it.
 	pauser economy.Pauser
-	// families are the device kinds that the account's products become, in
-	// the order their first reads run; a Wall Connector comes with its site.
-	families []family
 	// calls and births hand work that arrives over MQTT to Run, which owns
 	// the context it runs on; halted is closed when Run stops taking it.
 	calls  chan call
 	births chan time.Duration
 	halted chan struct{}
 
-	mu          sync.Mutex
-	devices     map[string]*device // by topic name
-	byUID       map[string]*device // by VIN or site id
+	// mu is the bridge's lock: the registry guards every device with it,
+	// and it guards what follows.
+	mu sync.Mutex
+	// published is what was last published about each device, to publish
+	// on change only and clear what is no longer offered.
+	published   map[*device.Device]*published
 	lastRefresh map[string]time.Time
-	discovered  bool
-	// missing counts consecutive product lists without a device, by uid (removal.go).
-	missing map[string]int
 	// ticks counts each stretchable job's turns; lastInfo is when the
 	// budget's bridge/info was last published.
 	ticks    map[string]int
 	lastInfo time.Time
 }
 
-// bind offers the kind's rows the user and the token allow, and reports
-// whether the offered set changed (then the caller republishes discovery,
-// which clears the configs no longer offered). Callers hold b.mu.
-func (b *Bridge) bind(d *device) bool {
-	next := b.filter(d.k.table())
-	changed := len(next) != len(d.rows)
-	for i := 0; !changed && i < len(next); i++ {
-		changed = next[i] != d.rows[i]
+// published is the bridge's memory of one device on MQTT.
+type published struct {
+	// state is the hash of the last state payload.
+	state [sha256.Size]byte
+	// discovered are the rows whose discovery configs were published last.
+	discovered []*entity.Spec
+	// gone: the device left the account; its availability is offline.
+	gone bool
+	// lastResult is the last command result, for the status page.
+	lastResult *command.Result
+}
+
+// memo returns what was published about d, creating the record. Callers
+// hold b.mu.
+func (b *Bridge) memo(d *device.Device) *published {
+	p := b.published[d]
+	if p == nil {
+		p = &published{}
+		b.published[d] = p
 	}
-	d.rows = next
-	return changed
+	return p
 }
 
 // now is the bridge clock's time.
@@ -126,35 +129,14 @@ func (b *Bridge) publish(topic string, payload []byte, retained bool) {
 }
 
 // topics returns the MQTT topics of a device.
-func (b *Bridge) topics(d *device) entity.Topics {
-	base := b.opts.BaseTopic + "/" + d.name
+func (b *Bridge) topics(d *device.Device) entity.Topics {
+	base := b.opts.BaseTopic + "/" + d.Name()
 	return entity.Topics{
 		State:        base,
 		Availability: base + "/availability",
 		Set:          base + "/set",
 		Bridge:       b.opts.BaseTopic + "/bridge/state",
 	}
-}
-
-// filter drops the rows the user disabled and those whose scope the token
-// lacks, so nothing is offered that would fail at every poll.
-func (b *Bridge) filter(in []*entity.Spec) []*entity.Spec {
-	disabled := map[string]bool{}
-	for _, k := range b.opts.DisabledEntities {
-		disabled[k] = true
-	}
-	granted := b.granted()
-	out := make([]*entity.Spec, 0, len(in))
-	for _, e := range in {
-		if disabled[e.Key] {
-			continue
-		}
-		if e.Scope != "" && granted != nil && !granted[e.Scope] {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out
 }
 
 // granted returns the granted scopes as a set, or nil when unknown (all allowed).
@@ -167,41 +149,4 @@ func (b *Bridge) granted() map[string]bool {
 		set[s] = true
 	}
 	return set
-}
-
-// sortedDevices returns the devices ordered by name, for stable output.
-func (b *Bridge) sortedDevices() []*device {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]*device, 0, len(b.devices))
-	for _, d := range b.devices {
-		out = append(out, d)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
-}
-
-// device returns the device with a topic name, or nil.
-func (b *Bridge) device(name string) *device {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.devices[name]
-}
-
-// register adds a device to the registry. Callers hold b.mu.
-func (b *Bridge) register(d *device) {
-	d.hassDevice = d.k.hassDevice()
-	b.devices[d.name] = d
-	b.byUID[d.uid] = d
-}
-
-// readLog picks the level of a failed read's log line. Without a usable
-// login every read fails for the same reason, which the account already
-// reported once (log line, event, problem sensor): those become debug lines
-// instead of a warning per device a minute.
-func (b *Bridge) readLog(err error) *zerolog.Event {
-	if errors.Is(err, fleet.ErrLoginRequired) || errors.Is(err, fleet.ErrNoToken) {
-		return b.log.Debug()
-	}
-	return b.log.Warn()
 }

@@ -11,17 +11,17 @@ import (
 // info builds the bridge/info payload.
 func (b *Bridge) info() Info {
 	inf := Info{Version: b.opts.Version, At: b.now().UTC().Format(time.RFC3339), Devices: []DeviceInfo{}}
-	for _, d := range b.sortedDevices() {
+	for _, d := range b.reg.Devices() {
 		b.mu.Lock()
-		di := DeviceInfo{Name: d.name, Kind: d.k.kindName(), ID: d.uid, Model: d.hassDevice.Model,
-			Label: d.hassDevice.Name, Error: d.lastError}
-		d.k.describe(&di, nil)
+		hd, facts := d.HassDevice(), d.Facts()
+		di := DeviceInfo{Name: d.Name(), Kind: d.Kind(), ID: d.UID(), Model: hd.Model,
+			Label: hd.Name, State: facts.State, Error: d.LastError()}
 		b.mu.Unlock()
-		if di.polling != "" {
+		if facts.Polling != "" {
 			if inf.Polling == nil {
 				inf.Polling = map[string]string{}
 			}
-			inf.Polling[d.name] = di.polling
+			inf.Polling[d.Name()] = facts.Polling
 		}
 		inf.Devices = append(inf.Devices, di)
 	}

@@ -1,10 +1,10 @@
 package bridge
 
 import (
-	"context"
 	"time"
 
 	"github.com/rs/zerolog"
+
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
@@ -14,24 +14,8 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
-// What the bridge is built from: its options and the two interfaces it
-// reads Tesla and writes MQTT through.
-
-// FleetAPI is the part of fleet.Client the bridge reads and acts with;
-// tests may fake it.
-type FleetAPI interface {
-	Products(ctx context.Context) ([]fleet.Product, error)
-	Vehicles(ctx context.Context) ([]fleet.Vehicle, error)
-	VehicleData(ctx context.Context, vin string, endpoints []fleet.Endpoint) (*fleet.VehicleData, error)
-	LiveStatus(ctx context.Context, siteID int64) (*fleet.LiveStatus, error)
-	SiteInfo(ctx context.Context, siteID int64) (*fleet.SiteInfo, error)
-	CalendarHistory(ctx context.Context, siteID int64, q fleet.HistoryQuery) (*fleet.CalendarHistory, error)
-	Vehicle(ctx context.Context, vin string) (*fleet.Vehicle, error)
-	FleetStatus(ctx context.Context, vins []string) (*fleet.FleetStatus, error)
-	// Sender wakes and commands; Command sends REST, which the signed path
-	// replaces per car.
-	command.Sender
-}
+// What the bridge is built from: its options and the interface it writes
+// MQTT through (the devices read Tesla through device.FleetAPI).
 
 // Publisher is the part of mqtt.Client the bridge needs.
 type Publisher interface {
@@ -95,7 +79,7 @@ type Options struct {
 	Sites    []SiteName
 	Schedule Schedule
 	Commands CommandOptions
-	// Commander sends vehicle commands (nil: REST through the FleetAPI).
+	// Commander sends vehicle commands (nil: REST through the Fleet API).
 	Commander command.Commander
 	// Domain is the app's domain, for the pairing link in key_not_paired results.
 	Domain string
@@ -138,8 +122,5 @@ type Options struct {
 	Logger zerolog.Logger
 }
 
-// The daemon's clients serve the bridge.
-var (
-	_ FleetAPI  = (*fleet.Client)(nil)
-	_ Publisher = (*mqtt.Client)(nil)
-)
+// The daemon's MQTT client serves the bridge.
+var _ Publisher = (*mqtt.Client)(nil)

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -103,9 +104,10 @@ func newPairingEnv(t *testing.T, cmdErr error) *pairingEnv {
 }
 
 func (e *pairingEnv) keyPaired() *bool {
+	d := e.b.reg.Device(testVIN)
 	e.b.mu.Lock()
 	defer e.b.mu.Unlock()
-	if p := e.b.byUID[testVIN].k.(*car).v.KeyPaired; p != nil {
+	if p := d.Facts().KeyPaired; p != nil {
 		return entity.Ptr(*p)
 	}
 	return nil
@@ -152,7 +154,7 @@ func TestKeyNotPairedResultAndRecheck(t *testing.T) {
 	if n := e.ff.statusCalls(); n != start {
 		t.Fatalf("fleet_status called %d times right after the failure, want paced", n-start)
 	}
-	e.clk.Advance(pairingRecheckEvery)
+	e.clk.Advance(device.PairingRecheckEvery)
 	e.sched.Fire("connectivity")
 	if n := e.ff.statusCalls(); n != start+1 {
 		t.Fatalf("fleet_status calls = %d, want one re-check", n-start)
@@ -161,12 +163,12 @@ func TestKeyNotPairedResultAndRecheck(t *testing.T) {
 	e.ff.mu.Lock()
 	e.ff.paired = true
 	e.ff.mu.Unlock()
-	e.clk.Advance(pairingRecheckEvery)
+	e.clk.Advance(device.PairingRecheckEvery)
 	e.sched.Fire("connectivity")
 	if p := e.keyPaired(); p == nil || !*p {
 		t.Fatalf("key paired = %v after pairing, want true", p)
 	}
-	e.clk.Advance(pairingRecheckEvery)
+	e.clk.Advance(device.PairingRecheckEvery)
 	e.sched.Fire("connectivity")
 	if n := e.ff.statusCalls(); n != start+2 {
 		t.Errorf("fleet_status calls = %d, want the re-checks to stop once paired", n-start)
@@ -177,7 +179,7 @@ func TestPairingRecheckGivesUp(t *testing.T) {
 	e := newPairingEnv(t, fleet.ErrKeyNotPaired)
 	e.pub.Send("t2m/"+testVIN+"/set/charge_limit", "80")
 	e.pub.waitResult(t)
-	e.clk.Advance(pairingRecheckFor + time.Minute)
+	e.clk.Advance(device.PairingRecheckFor + time.Minute)
 	start := e.ff.statusCalls()
 	e.sched.Fire("connectivity")
 	if n := e.ff.statusCalls(); n != start {

@@ -56,8 +56,6 @@ type DeviceInfo struct {
 	Label string `json:"label"`
 	State string `json:"state,omitempty"`
 	Error string `json:"last_error,omitempty"`
-	// polling is the car's polling state, gathered into Info.Polling.
-	polling string
 }
 
 // Requests counts Fleet API responses since start.

@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 )
 
 // publishDevice publishes everything about a new device.
-func (b *Bridge) publishDevice(d *device) {
+func (b *Bridge) publishDevice(d *device.Device) {
 	b.publishDiscovery(d)
 	b.publishAvailability(d)
 	b.publishState(d, true)
@@ -20,25 +21,26 @@ func (b *Bridge) publishDevice(d *device) {
 // publishState publishes the device's state object if it changed (or always
 // when force is set, for republishing after a reconnect), then tells the
 // hooks.
-func (b *Bridge) publishState(d *device, force bool) {
+func (b *Bridge) publishState(d *device.Device, force bool) {
 	b.mu.Lock()
-	payload, err := d.stateJSON(b.opts.Units)
+	payload, err := d.StateJSON(b.opts.Units)
 	if err != nil {
 		b.mu.Unlock()
-		b.log.Error().Err(err).Str("device", d.name).Msg("cannot encode state")
+		b.log.Error().Err(err).Str("device", d.Name()).Msg("cannot encode state")
 		return
 	}
 	sum := sha256.Sum256(payload)
-	if !force && sum == d.lastState {
+	memo := b.memo(d)
+	if !force && sum == memo.state {
 		b.mu.Unlock()
 		return
 	}
-	d.lastState = sum
+	memo.state = sum
 	topic := b.topics(d).State
 	var ev StateEvent
 	if len(b.opts.Hooks) > 0 {
-		ev = StateEvent{Device: d.name, UID: d.uid, Kind: d.k.kindName(), Force: force, LastError: d.lastError}
-		if v, ok := d.k.view().(*entity.VehicleView); ok {
+		ev = StateEvent{Device: d.Name(), UID: d.UID(), Kind: d.Kind(), Force: force, LastError: d.LastError()}
+		if v, ok := d.View().(*entity.VehicleView); ok {
 			snap := *v
 			ev.Vehicle = &snap
 		}
@@ -51,12 +53,12 @@ func (b *Bridge) publishState(d *device, force bool) {
 }
 
 // publishAvailability publishes the device's availability topic.
-func (b *Bridge) publishAvailability(d *device) {
+func (b *Bridge) publishAvailability(d *device.Device) {
 	b.mu.Lock()
 	topic := b.topics(d).Availability
-	payload := "offline"
-	if d.available {
-		payload = "online"
+	payload := "online"
+	if b.memo(d).gone {
+		payload = "offline"
 	}
 	b.mu.Unlock()
 	b.publish(topic, []byte(payload), true)
@@ -64,13 +66,14 @@ func (b *Bridge) publishAvailability(d *device) {
 
 // discovery is what the device and the bridge's settings add to its rows'
 // discovery payloads. Callers hold b.mu.
-func (b *Bridge) discovery(d *device) entity.Discovery {
-	return entity.Discovery{Prefix: b.opts.DiscoveryPrefix, Name: d.name, UID: d.uid, Topics: b.topics(d),
-		Device: &d.hassDevice, Origin: &b.origin, Units: b.opts.Units, Names: b.opts.EntityNames}
+func (b *Bridge) discovery(d *device.Device) entity.Discovery {
+	hd := d.HassDevice()
+	return entity.Discovery{Prefix: b.opts.DiscoveryPrefix, Name: d.Name(), UID: d.UID(), Topics: b.topics(d),
+		Device: &hd, Origin: &b.origin, Units: b.opts.Units, Names: b.opts.EntityNames}
 }
 
 // discoveryTopics are the config topics of rows of d. Callers hold b.mu.
-func (b *Bridge) discoveryTopics(d *device, rows []*entity.Spec) []string {
+func (b *Bridge) discoveryTopics(d *device.Device, rows []*entity.Spec) []string {
 	disc := b.discovery(d)
 	out := make([]string, 0, len(rows))
 	for _, e := range rows {
@@ -83,7 +86,7 @@ func (b *Bridge) discoveryTopics(d *device, rows []*entity.Spec) []string {
 
 // publishDiscovery publishes the device's HA discovery configs, and clears
 // (empty retained payload) configs it published before but no longer offers.
-func (b *Bridge) publishDiscovery(d *device) {
+func (b *Bridge) publishDiscovery(d *device.Device) {
 	if !b.opts.Discovery {
 		return
 	}
@@ -94,7 +97,7 @@ func (b *Bridge) publishDiscovery(d *device) {
 	var out []msg
 	b.mu.Lock()
 	disc := b.discovery(d)
-	all := d.all()
+	all := d.All()
 	offered := make([]*entity.Spec, 0, len(all))
 	for _, e := range all {
 		topic, err := e.ConfigTopic(disc)
@@ -110,8 +113,9 @@ func (b *Bridge) publishDiscovery(d *device) {
 		offered = append(offered, e)
 		out = append(out, msg{topic, payload})
 	}
+	memo := b.memo(d)
 	var gone []*entity.Spec
-	for _, e := range d.discovered {
+	for _, e := range memo.discovered {
 		if !slices.Contains(offered, e) {
 			gone = append(gone, e)
 		}
@@ -119,7 +123,7 @@ func (b *Bridge) publishDiscovery(d *device) {
 	for _, topic := range b.discoveryTopics(d, gone) {
 		out = append(out, msg{topic, nil})
 	}
-	d.discovered = offered
+	memo.discovered = offered
 	b.mu.Unlock()
 	for _, m := range out {
 		b.publish(m.topic, m.payload, true)
@@ -128,7 +132,7 @@ func (b *Bridge) publishDiscovery(d *device) {
 
 // setAllAvailability sets every device's availability, used on shutdown.
 func (b *Bridge) setAllAvailability(payload string) {
-	for _, d := range b.sortedDevices() {
+	for _, d := range b.reg.Devices() {
 		b.mu.Lock()
 		topic := b.topics(d).Availability
 		b.mu.Unlock()
@@ -138,7 +142,7 @@ func (b *Bridge) setAllAvailability(payload string) {
 
 // publishResult publishes one command result, remembers it for the
 // last_command diagnostic and the status page, and tells the hooks.
-func (b *Bridge) publishResult(d *device, r command.Result) {
+func (b *Bridge) publishResult(d *device.Device, r command.Result) {
 	r.At = b.now().UTC().Format(time.RFC3339)
 	if r.Status == "" {
 		r.Status = command.StatusError
@@ -149,9 +153,9 @@ func (b *Bridge) publishResult(d *device, r command.Result) {
 		return
 	}
 	b.mu.Lock()
-	d.k.noteResult(r)
-	d.lastResult = &r
-	if dg := entity.DiagnosticsOf(d.k.view()); dg != nil {
+	d.NoteResult(r)
+	b.memo(d).lastResult = &r
+	if dg := entity.DiagnosticsOf(d.View()); dg != nil {
 		dg.LastCommand = r.Summary()
 	}
 	topic := b.topics(d).State + "/result"
@@ -160,10 +164,10 @@ func (b *Bridge) publishResult(d *device, r command.Result) {
 	if r.Status != command.StatusOK {
 		ev = b.log.Warn()
 	}
-	ev.Str("device", d.name).Str("key", r.Key).Str("command", r.Command).Str("status", r.Status).Str("code", r.Code()).Msg("command result")
+	ev.Str("device", d.Name()).Str("key", r.Key).Str("command", r.Command).Str("status", r.Status).Str("code", r.Code()).Msg("command result")
 	b.publish(topic, payload, false)
 	for _, h := range b.opts.Hooks {
-		h.OnResult(d.name, r)
+		h.OnResult(d.Name(), r)
 	}
 	b.publishState(d, false)
 }

@@ -14,7 +14,7 @@ import (
 // all published again.
 func (b *Bridge) republishAll() {
 	b.publishInfo()
-	for _, d := range b.sortedDevices() {
+	for _, d := range b.reg.Devices() {
 		b.publishDiscovery(d)
 		b.publishAvailability(d)
 		b.publishState(d, true)
@@ -24,7 +24,7 @@ func (b *Bridge) republishAll() {
 // republishState republishes every state object, so a wiped broker recovers
 // within one full_republish period.
 func (b *Bridge) republishState() {
-	for _, d := range b.sortedDevices() {
+	for _, d := range b.reg.Devices() {
 		b.publishAvailability(d)
 		b.publishState(d, true)
 	}
@@ -60,9 +60,9 @@ func (b *Bridge) PublishAccountEvent(ev AccountEvent) {
 // refilterEntities rebinds every device's rows through filter with the
 // current scopes, the way they are bound when a device appears.
 func (b *Bridge) refilterEntities() {
-	for _, d := range b.sortedDevices() {
+	for _, d := range b.reg.Devices() {
 		b.mu.Lock()
-		changed := b.bind(d)
+		changed := b.reg.Rebind(d)
 		b.mu.Unlock()
 		if changed {
 			b.publishDiscovery(d)

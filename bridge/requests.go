@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -98,43 +99,36 @@ func (b *Bridge) onGet(m mqtt.Message) {
 // refresh reads one device now ("" = all), at most once per
 // RefreshMinInterval per device, since every read costs money.
 func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
-	var targets []*device
+	var targets []*device.Device
 	if name == "" {
-		targets = b.sortedDevices()
+		targets = b.reg.Devices()
 	} else {
-		d := b.device(name)
+		d := b.reg.Device(name)
 		if d == nil {
 			return nil, &ResponseError{Code: "unknown_device", Message: fmt.Sprintf("no device named %q", name)}
 		}
-		targets = []*device{d}
+		targets = []*device.Device{d}
 	}
 	now := b.now()
 	var done, limited []string
-	r := &refreshing{}
+	var due []*device.Device
 	for _, d := range targets {
 		b.mu.Lock()
-		last := b.lastRefresh[d.name]
+		last := b.lastRefresh[d.Name()]
 		ok := last.IsZero() || now.Sub(last) >= b.opts.RefreshMinInterval
 		if ok {
-			b.lastRefresh[d.name] = now
+			b.lastRefresh[d.Name()] = now
 		}
 		b.mu.Unlock()
 		if !ok {
-			limited = append(limited, d.name)
+			limited = append(limited, d.Name())
 			continue
 		}
-		r.due = append(r.due, d)
-		done = append(done, d.name)
+		due = append(due, d)
+		done = append(done, d.Name())
 	}
-	if len(r.due) > 0 {
-		b.within(func(ctx context.Context) {
-			for _, f := range b.families {
-				f.prepareRefresh(ctx, r)
-			}
-			for _, d := range r.due {
-				d.k.refresh(ctx, r)
-			}
-		})
+	if len(due) > 0 {
+		b.within(func(ctx context.Context) { b.reg.Refresh(ctx, due) })
 	}
 	if len(done) == 0 && len(limited) > 0 {
 		return nil, &ResponseError{Code: "rate_limited", Message: fmt.Sprintf(

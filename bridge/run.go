@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
@@ -38,7 +40,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		work.Wait()
 	}
 	for {
-		err := b.discover(ctx)
+		err := b.reg.Discover(ctx)
 		if err == nil {
 			break
 		}
@@ -48,9 +50,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	for _, f := range b.families {
-		f.start(ctx)
-	}
+	b.reg.Start(ctx)
 	b.publishInfo()
 	if err := b.schedule(ctx); err != nil {
 		stopped()
@@ -104,29 +104,25 @@ loop:
 // The reads that cost money are paced by the budget's stretch and stop
 // during an EXCEEDED_LIMIT pause.
 func (b *Bridge) schedule(ctx context.Context) error {
-	var jobs []job
-	for _, f := range b.families {
-		jobs = append(jobs, f.jobs(ctx)...)
-	}
 	s := b.opts.Schedule
-	jobs = append(jobs,
-		job{"products", s.Products, func() { _ = b.discover(ctx) }, false, true},
-		job{"full_republish", s.FullRepublish, func() { b.publishInfo(); b.republishState() }, false, false})
+	jobs := append(b.reg.Jobs(ctx),
+		device.Job{Name: "products", Spec: s.Products, Run: func() { _ = b.reg.Discover(ctx) }, API: true},
+		device.Job{Name: "full_republish", Spec: s.FullRepublish, Run: func() { b.publishInfo(); b.republishState() }})
 	var errs []error
 	for _, j := range jobs {
-		if j.spec == "" {
+		if j.Spec == "" {
 			continue
 		}
 		run := func() {
-			if j.api && b.pollingPaused(b.now()) {
+			if j.API && !b.pauser.PausedUntil(b.now()).IsZero() {
 				return
 			}
-			if j.paid && !b.stretchTurn(j.name) {
+			if j.Paid && !b.stretchTurn(j.Name) {
 				return
 			}
-			j.run()
+			j.Run()
 		}
-		if err := b.opts.Scheduler.Add(j.name, j.spec, func() { b.guard(j.name, run) }); err != nil {
+		if err := b.opts.Scheduler.Add(j.Name, j.Spec, func() { b.guard(j.Name, run) }); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -146,7 +142,7 @@ func (b *Bridge) stretchTurn(name string) bool {
 
 // New builds a Bridge and registers its MQTT handlers; nothing is polled
 // until Run.
-func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
+func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 	if opts.BaseTopic == "" {
 		opts.BaseTopic = "tesla2mqtt"
 	}
@@ -185,39 +181,75 @@ func New(opts Options, api FleetAPI, pub Publisher) (*Bridge, error) {
 	}
 	b := &Bridge{
 		opts:        opts,
-		fleet:       api,
-		send:        command.Sender(api),
 		pub:         pub,
 		log:         opts.Logger.With().Str("component", "bridge").Logger(),
 		origin:      hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
 		calls:       make(chan call),
 		births:      make(chan time.Duration, 16),
 		halted:      make(chan struct{}),
-		devices:     map[string]*device{},
-		byUID:       map[string]*device{},
+		published:   map[*device.Device]*published{},
 		lastRefresh: map[string]time.Time{},
 		ticks:       map[string]int{},
 		pauser:      &economy.Pause{},
 	}
-	b.cmdr = opts.Commander
+	send, cmdr := command.Sender(api), opts.Commander
 	if opts.Budget != nil {
 		b.pauser = opts.Budget
-		b.send = command.Capped(api, opts.Budget)
-		if b.cmdr != nil {
-			b.cmdr = command.CappedCommander(b.cmdr, opts.Budget)
+		send = command.Capped(api, opts.Budget)
+		if cmdr != nil {
+			cmdr = command.CappedCommander(cmdr, opts.Budget)
 		}
 	}
-	if b.cmdr == nil {
-		b.cmdr = command.REST(b.send)
+	if cmdr == nil {
+		cmdr = command.REST(send)
 	}
-	b.gates = economy.NewGates(b.log)
 	b.exec = command.NewExecutor(command.Options{Allow: opts.Commands.Allow, Deny: opts.Commands.Deny,
 		RateLimitPerMinute: opts.Commands.RateLimitPerMinute, WakeTimeout: opts.Commands.WakeTimeout,
 		Domain: opts.Domain, ClientID: opts.ClientID, Granted: b.granted, Clock: opts.Clock, Logger: b.log})
-	b.families = []family{newCars(b), &sites{b: b}}
+	b.reg = device.New(b.deviceOptions(send, cmdr), api, host{b})
 	if err := b.subscribe(); err != nil {
 		return nil, err
 	}
 	pub.OnConnect(b.republishAll)
 	return b, nil
 }
+
+// deviceOptions are the registry's options: the bridge's, in the
+// registry's terms.
+func (b *Bridge) deviceOptions(send command.Sender, cmdr command.Commander) device.Options {
+	o, s := b.opts, b.opts.Schedule
+	do := device.Options{Lock: &b.mu, VehicleNames: map[string]string{}, SiteNames: map[int64]string{},
+		Specs: device.Specs{Connectivity: s.Connectivity, VehicleDataDriving: s.VehicleDataDriving,
+			VehicleDataCharging: s.VehicleDataCharging, VehicleDataIdle: s.VehicleDataIdle, LiveStatus: s.LiveStatus,
+			SiteInfo: s.SiteInfo, EnergyHistory: s.EnergyHistory, FleetStatus: s.FleetStatus},
+		Policy: o.Policy, WakeTimeout: o.Commands.WakeTimeout, WakePollInterval: o.Commands.WakePollInterval,
+		Domain: o.Domain, Telemetry: o.Telemetry, DisabledEntities: o.DisabledEntities, Granted: b.granted,
+		Send: send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
+		Clock: o.Clock, Logger: b.log}
+	for _, v := range o.Vehicles {
+		if v.Name != "" {
+			do.VehicleNames[v.VIN] = v.Name
+		}
+	}
+	for _, st := range o.Sites {
+		if st.Name != "" {
+			do.SiteNames[st.ID] = st.Name
+		}
+	}
+	return do
+}
+
+// SubscribeTelemetry starts the Fleet Telemetry ingest on sub (nil: the
+// bridge's own broker connection) into the cars, and schedules the safety
+// read, which Run carries out.
+func (b *Bridge) SubscribeTelemetry(sub telemetry.Subscriber) error {
+	if sub == nil {
+		sub = b.pub
+	}
+	return b.reg.SubscribeTelemetry(sub)
+}
+
+// StreamAlive reports whether the car's Fleet Telemetry stream said
+// something within telemetry.Options.Quiet (and not that the car
+// disconnected): while it does, its regular vehicle_data polling stops.
+func (b *Bridge) StreamAlive(vin string) bool { return b.reg.StreamAlive(vin) }

@@ -18,7 +18,7 @@ func (b *Bridge) onSet(m mqtt.Message) {
 		return
 	}
 	name := parts[0]
-	d := b.device(name)
+	d := b.reg.Device(name)
 	if d == nil {
 		b.log.Info().Str("device", name).Msg("set message for an unknown device ignored")
 		return
@@ -38,13 +38,13 @@ func (b *Bridge) onSet(m mqtt.Message) {
 	}
 	for _, it := range items {
 		b.mu.Lock()
-		j, perr := command.Prepare(d.name, d.entity(it.Key), d.k.view(), it)
+		j, perr := command.Prepare(d.Name(), d.Entity(it.Key), d.View(), it)
 		b.mu.Unlock()
 		if perr != nil {
 			re := &command.ResultError{Code: perr.Code, Message: perr.Message}
 			if perr.Code == command.CodeUnknownKey || perr.Code == command.CodeReadOnly {
 				b.mu.Lock()
-				re.Remedy = command.RemedyFor(d.name, d.rows)
+				re.Remedy = command.RemedyFor(d.Name(), d.Rows())
 				b.mu.Unlock()
 			}
 			b.publishResult(d, command.Result{Transaction: transaction, Key: it.Key, Status: command.StatusError, Error: re})

@@ -170,10 +170,7 @@ func TestSiteStartupReadsOnce(t *testing.T) {
 		t.Errorf("startup reads = %v, want %v", calls, want)
 	}
 	// The confirming read after an energy command: one fresh read of each.
-	b.mu.Lock()
-	d := b.byUID["1"]
-	b.mu.Unlock()
-	d.k.(*site).confirm(context.Background())
+	b.reg.Device("1").Confirm(context.Background())
 	ff.mu.Lock()
 	defer ff.mu.Unlock()
 	if ff.calls["site_info"] != 2 || ff.calls["live_status"] != 2 {

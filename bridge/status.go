@@ -3,6 +3,7 @@ package bridge
 import (
 	"sort"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -26,13 +27,13 @@ func (b *Bridge) Status() Status {
 	} else {
 		st.Account = b.scopeOnlyAccount()
 	}
-	for _, d := range b.sortedDevices() {
+	for _, d := range b.reg.Devices() {
 		b.mu.Lock()
 		st.Devices = append(st.Devices, b.deviceStatus(d))
 		b.mu.Unlock()
 	}
 	b.mu.Lock()
-	st.Discovered = b.discovered
+	st.Discovered = b.reg.Discovered()
 	b.mu.Unlock()
 	st.Spend = b.spend()
 	return st
@@ -62,17 +63,21 @@ func (b *Bridge) scopeOnlyAccount() AccountInfo {
 }
 
 // deviceStatus copies one device. Callers hold b.mu.
-func (b *Bridge) deviceStatus(d *device) DeviceStatus {
-	ds := DeviceStatus{Name: d.name, Label: d.hassDevice.Name, Kind: d.k.kindName(), ID: d.uid,
-		Model: d.hassDevice.Model, LastError: d.lastError, LastPoll: d.updatedAt}
-	if d.lastResult != nil {
-		r := *d.lastResult
-		ds.LastResult = &r
+func (b *Bridge) deviceStatus(d *device.Device) DeviceStatus {
+	hd, f := d.HassDevice(), d.Facts()
+	ds := DeviceStatus{Name: d.Name(), Label: hd.Name, Kind: d.Kind(), ID: d.UID(), Model: hd.Model,
+		LastError: d.LastError(), LastPoll: d.UpdatedAt(), FleetState: f.State, KeyPaired: f.KeyPaired,
+		CommandSigning: f.CommandSigning, SigningRequired: f.SigningRequired, PairingURL: f.PairingURL}
+	if f.StatusKind != "" {
+		ds.Kind = f.StatusKind
 	}
-	d.k.describe(nil, &ds)
-	view := d.k.view()
+	if r := b.memo(d).lastResult; r != nil {
+		c := *r
+		ds.LastResult = &c
+	}
+	view := d.View()
 	for _, k := range statusHeadline {
-		e := d.entity(k)
+		e := d.Entity(k)
 		if e == nil {
 			continue
 		}

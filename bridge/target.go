@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -11,20 +12,20 @@ import (
 // confirms, the bridge publishes and tells the hooks.
 type target struct {
 	b *Bridge
-	d *device
+	d *device.Device
 }
 
 var _ command.Target = target{}
 
 // Name implements command.Target.
-func (t target) Name() string { return t.d.name }
+func (t target) Name() string { return t.d.Name() }
 
 // UID implements command.Target.
-func (t target) UID() string { return t.d.uid }
+func (t target) UID() string { return t.d.UID() }
 
 // Send implements command.Target: the kind chooses the route.
 func (t target) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
-	return t.d.k.send(ctx, cmd)
+	return t.d.Send(ctx, cmd)
 }
 
 // Publish implements command.Target.
@@ -34,9 +35,9 @@ func (t target) Publish(r command.Result) { t.b.publishResult(t.d, r) }
 // that wait for the device to be ready again.
 func (t target) Settle(ctx context.Context, r command.Result, confirm bool) {
 	if confirm {
-		t.d.k.confirm(ctx)
+		t.d.Confirm(ctx)
 	}
 	for _, h := range t.b.opts.Hooks {
-		h.OnCommandDone(t.d.name, r)
+		h.OnCommandDone(t.d.Name(), r)
 	}
 }

@@ -88,8 +88,9 @@ func TestTelemetryFieldsLandInTheCarsEntities(t *testing.T) {
 	}
 	// Streamed values land in the same blocks polls fill, so what reads
 	// those blocks (here the policy's driving test) sees them too.
+	d := b.reg.Device(testVIN)
 	b.mu.Lock()
-	m := entity.Mode(&b.byUID[testVIN].k.(*car).v.Data)
+	m := entity.Mode(&d.View().(*entity.VehicleView).Data)
 	b.mu.Unlock()
 	if m != entity.ModeDriving {
 		t.Errorf("mode after Gear D = %s, want driving", m)
@@ -117,10 +118,7 @@ func TestPollAndStreamMergeNewestWins(t *testing.T) {
 	// A poll afterwards is newer: its blocks win, including the battery.
 	clk.Advance(time.Minute)
 	ff.set(func() { ff.data[testVIN].Charge.BatteryLevel = entity.Ptr(71.0) })
-	b.mu.Lock()
-	d := b.byUID[testVIN]
-	b.mu.Unlock()
-	d.k.(*car).read(context.Background())
+	b.reg.Device(testVIN).Confirm(context.Background()) // the car is online: one read
 	s := pub.state(t, carTopic)
 	if s["battery_level"] != 71.0 || s["data_source"] != "poll" || s["telemetry_at"] != "2026-11-29T12:01:00Z" {
 		t.Errorf("after the poll: battery %v source %v telemetry_at %v", s["battery_level"], s["data_source"], s["telemetry_at"])

@@ -1,4 +1,4 @@
-package bridge
+package device
 
 import (
 	"time"
@@ -11,16 +11,16 @@ import (
 // StreamAlive reports whether the car's stream said something within
 // telemetry.Options.Quiet (and not that the car disconnected): while it
 // does, regular vehicle_data polling of the car is pointless.
-func (b *Bridge) StreamAlive(vin string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c := b.carFamily().byVIN(vin)
-	return c != nil && b.carFamily().streamAliveLocked(c)
+func (r *Registry) StreamAlive(vin string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.carFamily().byVIN(vin)
+	return c != nil && r.carFamily().streamAliveLocked(c)
 }
 
-// streamAliveLocked is StreamAlive for callers that hold b.mu.
+// streamAliveLocked is StreamAlive for callers that hold r.mu.
 func (cs *cars) streamAliveLocked(c *car) bool {
-	return c.v.Stream.Alive(cs.b.now(), cs.b.opts.Telemetry.QuietAfter())
+	return c.v.Stream.Alive(cs.r.now(), cs.r.opts.Telemetry.QuietAfter())
 }
 
 // The cars are where the stream lands.
@@ -30,11 +30,11 @@ var _ telemetry.Sink = (*cars)(nil)
 // through every row it feeds, and a car that streams is awake, whatever
 // the last connectivity check said.
 func (cs *cars) Datum(vin, field string, val entity.TelemetryValue, now time.Time) (string, bool, bool) {
-	b := cs.b
-	b.mu.Lock()
+	r := cs.r
+	r.mu.Lock()
 	c := cs.byVIN(vin)
 	if c == nil {
-		b.mu.Unlock()
+		r.mu.Unlock()
 		return "", false, false
 	}
 	applied, unreadable := false, false
@@ -55,9 +55,9 @@ func (cs *cars) Datum(vin, field string, val entity.TelemetryValue, now time.Tim
 	if applied {
 		v.Stream.At, c.d.updatedAt = now, now
 	}
-	b.mu.Unlock()
+	r.mu.Unlock()
 	if applied || woke {
-		b.publishState(c.d, false)
+		r.host.State(c.d, false)
 	}
 	return c.d.name, applied, unreadable
 }
@@ -65,11 +65,11 @@ func (cs *cars) Datum(vin, field string, val entity.TelemetryValue, now time.Tim
 // Connectivity implements telemetry.Sink: a car connects when it wakes
 // and drops the connection when it falls asleep.
 func (cs *cars) Connectivity(vin string, connected bool, now time.Time) (string, string, bool) {
-	b := cs.b
-	b.mu.Lock()
+	r := cs.r
+	r.mu.Lock()
 	c := cs.byVIN(vin)
 	if c == nil {
-		b.mu.Unlock()
+		r.mu.Unlock()
 		return "", "", false
 	}
 	v := c.v
@@ -82,18 +82,18 @@ func (cs *cars) Connectivity(vin string, connected bool, now time.Time) (string,
 	}
 	changed := v.State != state
 	v.State = state
-	b.mu.Unlock()
+	r.mu.Unlock()
 	if changed {
-		b.publishState(c.d, false)
+		r.host.State(c.d, false)
 	}
 	return c.d.name, state, changed
 }
 
 // Alive implements telemetry.Sink.
 func (cs *cars) Alive(vin string, now time.Time) string {
-	b := cs.b
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	r := cs.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c := cs.byVIN(vin)
 	if c == nil {
 		return ""

@@ -1,4 +1,4 @@
-package bridge
+package device
 
 import (
 	"time"
@@ -18,9 +18,9 @@ import (
 
 // cars is the car family.
 type cars struct {
-	b *Bridge
+	r *Registry
 	// policies are the cars' polling states by VIN; a car that leaves the
-	// account and comes back keeps its own. Guarded by b.mu.
+	// account and comes back keeps its own. Guarded by r.mu.
 	policies map[string]*economy.Car
 	// fleet is the Fleet API route, the one every car has.
 	fleet route
@@ -30,7 +30,7 @@ type cars struct {
 type car struct {
 	kindBase
 	cs *cars
-	d  *device
+	d  *Device
 	v  *entity.VehicleView
 	// keyRecheckUntil: after a key_not_paired result, pairing is re-checked
 	// until then so the entity turns on soon after the user pairs;
@@ -42,8 +42,8 @@ type car struct {
 }
 
 // carFamily is the bridge's car family.
-func (b *Bridge) carFamily() *cars {
-	for _, f := range b.families {
+func (r *Registry) carFamily() *cars {
+	for _, f := range r.families {
 		if cs, ok := f.(*cars); ok {
 			return cs
 		}
@@ -54,7 +54,7 @@ func (b *Bridge) carFamily() *cars {
 // all returns the cars, ordered by name.
 func (cs *cars) all() []*car {
 	var out []*car
-	for _, d := range cs.b.sortedDevices() {
+	for _, d := range cs.r.Devices() {
 		if c, ok := d.k.(*car); ok {
 			out = append(out, c)
 		}
@@ -62,9 +62,9 @@ func (cs *cars) all() []*car {
 	return out
 }
 
-// byVIN returns the car with vin, or nil. Callers hold b.mu.
+// byVIN returns the car with vin, or nil. Callers hold r.mu.
 func (cs *cars) byVIN(vin string) *car {
-	if d := cs.b.byUID[vin]; d != nil {
+	if d := cs.r.byUID[vin]; d != nil {
 		if c, ok := d.k.(*car); ok {
 			return c
 		}
@@ -72,7 +72,7 @@ func (cs *cars) byVIN(vin string) *car {
 	return nil
 }
 
-// policyLocked returns the car's policy, creating it. Callers hold b.mu.
+// policyLocked returns the car's policy, creating it. Callers hold r.mu.
 func (cs *cars) policyLocked(vin string) *economy.Car {
 	p := cs.policies[vin]
 	if p == nil {
@@ -94,33 +94,28 @@ func (c *car) stateKeys(m map[string]any) {
 	m["data_source"], m["telemetry_at"] = c.v.SourceKeys()
 }
 
-// describe: the Fleet state and polling state on bridge/info; on the
-// status page the pairing and signing a user has to act on.
-func (c *car) describe(di *DeviceInfo, ds *DeviceStatus) {
-	if di != nil {
-		di.State = c.v.State
-		if p := c.cs.policies[c.d.uid]; p != nil {
-			di.polling = p.State()
-		}
+// facts: the Fleet state and polling state on bridge/info; on the status
+// page the pairing and signing a user has to act on.
+func (c *car) facts(f *Facts) {
+	f.State = c.v.State
+	if p := c.cs.policies[c.d.uid]; p != nil {
+		f.Polling = p.State()
 	}
-	if ds != nil {
-		ds.FleetState = c.v.State
-		ds.CommandSigning = c.v.CommandSigning
-		ds.SigningRequired = ds.CommandSigning == "required"
-		if c.d.entity("key_paired") != nil && c.v.KeyPaired != nil {
-			p := *c.v.KeyPaired
-			ds.KeyPaired = &p
-		}
-		if dom := c.cs.b.opts.Domain; dom != "" {
-			ds.PairingURL = fleet.PairingURL(dom, c.d.uid)
-		}
+	f.CommandSigning = c.v.CommandSigning
+	f.SigningRequired = f.CommandSigning == "required"
+	if c.d.Entity("key_paired") != nil && c.v.KeyPaired != nil {
+		p := *c.v.KeyPaired
+		f.KeyPaired = &p
+	}
+	if dom := c.cs.r.opts.Domain; dom != "" {
+		f.PairingURL = fleet.PairingURL(dom, c.d.uid)
 	}
 }
 
 // online reports the car's last known Fleet state.
 func (c *car) online() bool {
-	c.cs.b.mu.Lock()
-	defer c.cs.b.mu.Unlock()
+	c.cs.r.mu.Lock()
+	defer c.cs.r.mu.Unlock()
 	return c.v.State == fleet.StateOnline
 }
 

@@ -1,4 +1,4 @@
-package bridge
+package device
 
 import (
 	"context"
@@ -17,36 +17,34 @@ import (
 // devices of their own (wallconnector.go).
 
 // sites is the energy-site family.
-type sites struct{ b *Bridge }
+type sites struct{ r *Registry }
 
 // site is one energy site.
 type site struct {
 	kindBase
-	b  *Bridge
-	d  *device
+	r  *Registry
+	d  *Device
 	v  *entity.SiteView
 	hd hass.Device
 	// primed is set when discover read the site and no poll has published
 	// it since, so the first poll does not pay for the same reads again.
 	primed bool
 	// wallConnectors are the site's Wall Connector devices, by DIN.
-	wallConnectors map[string]*device
+	wallConnectors map[string]*Device
 }
 
 // adopt implements family: every energy-site product is a site.
-func (ss *sites) adopt(p fleet.Product) (string, func() *device) {
+func (ss *sites) adopt(p fleet.Product) (string, func() *Device) {
 	if !p.IsEnergySite() {
 		return "", nil
 	}
 	uid := strconv.FormatInt(p.EnergySiteID, 10)
-	return uid, func() *device {
+	return uid, func() *Device {
 		name := uid
-		for _, s := range ss.b.opts.Sites {
-			if s.ID == p.EnergySiteID && s.Name != "" {
-				name = s.Name
-			}
+		if n := ss.r.opts.SiteNames[p.EnergySiteID]; n != "" {
+			name = n
 		}
-		s := &site{b: ss.b, v: &entity.SiteView{ID: p.EnergySiteID, Name: p.SiteName, Components: p.Components},
+		s := &site{r: ss.r, v: &entity.SiteView{ID: p.EnergySiteID, Name: p.SiteName, Components: p.Components},
 			hd: entity.SiteDevice(p, name, uid)}
 		s.d = newDevice(name, uid, s)
 		return s.d
@@ -57,9 +55,9 @@ func (ss *sites) adopt(p fleet.Product) (string, func() *device) {
 func (ss *sites) start(ctx context.Context) { ss.pollSites(ctx, true) }
 
 // jobs implements family.
-func (ss *sites) jobs(ctx context.Context) []job {
-	s := ss.b.opts.Schedule
-	return []job{
+func (ss *sites) jobs(ctx context.Context) []Job {
+	s := ss.r.opts.Specs
+	return []Job{
 		{"live_status", s.LiveStatus, func() { ss.pollSites(ctx, false) }, true, true},
 		{"site_info", s.SiteInfo, func() { ss.pollSiteInfo(ctx) }, true, true},
 		{"energy_history", s.EnergyHistory, func() { ss.pollEnergyHistory(ctx) }, true, true},
@@ -72,7 +70,7 @@ func (ss *sites) prepareRefresh(context.Context, *refreshing) {}
 // all returns the sites, ordered by name.
 func (ss *sites) all() []*site {
 	var out []*site
-	for _, d := range ss.b.sortedDevices() {
+	for _, d := range ss.r.Devices() {
 		if s, ok := d.k.(*site); ok {
 			out = append(out, s)
 		}
@@ -91,10 +89,10 @@ func (s *site) prime(ctx context.Context) {
 	s.readSiteInfo(ctx)
 	s.readLiveStatus(ctx)
 	s.readHistory(ctx)
-	s.b.mu.Lock()
-	s.b.bind(s.d)
+	s.r.mu.Lock()
+	s.r.bind(s.d)
 	s.primed = true
-	s.b.mu.Unlock()
+	s.r.mu.Unlock()
 }
 
 // refresh reads the site's site_info and live_status now.
@@ -106,7 +104,7 @@ func (s *site) confirm(ctx context.Context) { s.poll(ctx, true) }
 
 // send posts an energy command; Tesla answers it without a result body.
 func (s *site) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
-	if err := s.b.send.EnergyCommand(ctx, s.v.ID, cmd.Name, cmd.Params); err != nil {
+	if err := s.r.send.EnergyCommand(ctx, s.v.ID, cmd.Name, cmd.Params); err != nil {
 		return nil, false, err
 	}
 	return &fleet.CommandResult{Result: true}, false, nil
@@ -116,10 +114,10 @@ func (s *site) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResul
 // A site that discover has just read is published from those reads.
 func (ss *sites) pollSites(ctx context.Context, withInfo bool) {
 	for _, s := range ss.all() {
-		ss.b.mu.Lock()
+		ss.r.mu.Lock()
 		primed := s.primed
 		s.primed = false
-		ss.b.mu.Unlock()
+		ss.r.mu.Unlock()
 		if primed {
 			s.publish()
 			continue
@@ -139,7 +137,7 @@ func (ss *sites) pollSiteInfo(ctx context.Context) {
 func (ss *sites) pollEnergyHistory(ctx context.Context) {
 	for _, s := range ss.all() {
 		s.readHistory(ctx)
-		ss.b.publishState(s.d, false)
+		ss.r.host.State(s.d, false)
 	}
 }
 
@@ -155,27 +153,27 @@ func (s *site) poll(ctx context.Context, withInfo bool) {
 // publish publishes the site after a read: discovery again if what the
 // site can do changed, its state, then its Wall Connectors.
 func (s *site) publish() {
-	b := s.b
-	b.mu.Lock()
-	changed := b.bind(s.d)
-	b.mu.Unlock()
+	r := s.r
+	r.mu.Lock()
+	changed := r.bind(s.d)
+	r.mu.Unlock()
 	if changed {
-		b.log.Info().Str("device", s.d.name).Msg("site capabilities changed; republishing discovery")
-		b.publishDiscovery(s.d)
+		r.log.Info().Str("device", s.d.name).Msg("site capabilities changed; republishing discovery")
+		r.host.Discovery(s.d)
 	}
-	b.publishState(s.d, false)
+	r.host.State(s.d, false)
 	s.publishWallConnectors()
 }
 
 // gate checks a site read against a running pause and the site's own
 // back-off; done records its outcome.
 func (s *site) gate(call string) (ok bool, done func(error)) {
-	b := s.b
+	r := s.r
 	key := s.d.uid + "/" + call
-	if !b.readAllowed(key, b.now()) {
+	if !r.readAllowed(key, r.now()) {
 		return false, nil
 	}
-	return true, func(err error) { b.readDone(key, s.d.name, err, b.now()) }
+	return true, func(err error) { r.readDone(key, s.d.name, err, r.now()) }
 }
 
 func (s *site) readLiveStatus(ctx context.Context) {
@@ -183,15 +181,15 @@ func (s *site) readLiveStatus(ctx context.Context) {
 	if !ok {
 		return
 	}
-	b := s.b
-	ls, err := b.fleet.LiveStatus(ctx, s.v.ID)
+	r := s.r
+	ls, err := r.fleet.LiveStatus(ctx, s.v.ID)
 	done(err)
-	now := b.now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
 		s.d.lastError = err.Error()
-		b.readLog(err).Err(err).Str("device", s.d.name).Msg("live_status failed; keeping the last values")
+		r.readLog(err).Err(err).Str("device", s.d.name).Msg("live_status failed; keeping the last values")
 		return
 	}
 	if ls != nil {
@@ -206,35 +204,35 @@ func (s *site) readSiteInfo(ctx context.Context) {
 	if !ok {
 		return
 	}
-	b := s.b
-	info, err := b.fleet.SiteInfo(ctx, s.v.ID)
+	r := s.r
+	info, err := r.fleet.SiteInfo(ctx, s.v.ID)
 	done(err)
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
 		s.d.lastError = err.Error()
-		b.readLog(err).Err(err).Str("device", s.d.name).Msg("site_info failed; keeping the last values")
+		r.readLog(err).Err(err).Str("device", s.d.name).Msg("site_info failed; keeping the last values")
 		return
 	}
 	if info != nil {
 		s.v.Info = info
 	}
-	s.d.updatedAt = b.now()
+	s.d.updatedAt = r.now()
 }
 
 // readHistory reads the site's day totals (entity.SiteTotals); on the
 // first read of a new local day it first closes the previous day.
 func (s *site) readHistory(ctx context.Context) {
-	b := s.b
-	b.mu.Lock()
+	r := s.r
+	r.mu.Lock()
 	loc, tz := entity.SiteLocation(s.v.Info)
 	prev := s.v.Totals.Day
-	b.mu.Unlock()
-	now := b.now().In(loc)
+	r.mu.Unlock()
+	now := r.now().In(loc)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	if yesterday := today.AddDate(0, 0, -1); prev == yesterday.Format(time.DateOnly) {
 		if s.readDay(ctx, yesterday, tz) {
-			b.publishState(s.d, false)
+			r.host.State(s.d, false)
 		}
 	}
 	s.readDay(ctx, today, tz)
@@ -242,28 +240,28 @@ func (s *site) readHistory(ctx context.Context) {
 
 // readDay reads one local day and merges it; it reports a change.
 func (s *site) readDay(ctx context.Context, day time.Time, tz string) bool {
-	b := s.b
-	h, err := b.fleet.CalendarHistory(ctx, s.v.ID, fleet.HistoryQuery{
+	r := s.r
+	h, err := r.fleet.CalendarHistory(ctx, s.v.ID, fleet.HistoryQuery{
 		Kind: fleet.HistoryKindEnergy, Period: fleet.PeriodDay, TimeZone: tz,
 		Start: day, End: day.AddDate(0, 0, 1).Add(-time.Second),
 	})
 	if err != nil {
-		b.readLog(err).Err(err).Str("device", s.d.name).Msg("calendar_history failed; keeping the last totals")
+		r.readLog(err).Err(err).Str("device", s.d.name).Msg("calendar_history failed; keeping the last totals")
 		return false
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return s.v.Totals.Merge(day.Format(time.DateOnly), entity.SiteDayTotals(h))
 }
 
 // syncWallConnectors creates devices for connectors seen for the first time
 // (numbered in DIN order, so the same set always gets the same names) and
 // brings the others up to the site's last read. It returns the new ones and
-// the existing ones. Callers hold b.mu.
-func (s *site) syncWallConnectors() (added, existing []*device) {
-	b, d := s.b, s.d
+// the existing ones. Callers hold r.mu.
+func (s *site) syncWallConnectors() (added, existing []*Device) {
+	r, d := s.r, s.d
 	if s.wallConnectors == nil {
-		s.wallConnectors = map[string]*device{}
+		s.wallConnectors = map[string]*Device{}
 	}
 	var fresh []string
 	for _, din := range entity.WallConnectorDINs(s.v) {
@@ -279,11 +277,11 @@ func (s *site) syncWallConnectors() (added, existing []*device) {
 		n := strconv.Itoa(len(s.wallConnectors) + 1)
 		name := d.name + "-wc-" + n
 		uid := entity.Sanitize(din)
-		if b.devices[name] != nil {
+		if r.devices[name] != nil {
 			name = d.name + "-wc-" + uid
 		}
-		if b.devices[name] != nil || b.byUID[uid] != nil {
-			b.log.Warn().Str("din", din).Str("device", name).Msg("wall connector name taken; not bridged")
+		if r.devices[name] != nil || r.byUID[uid] != nil {
+			r.log.Warn().Str("din", din).Str("device", name).Msg("wall connector name taken; not bridged")
 			continue
 		}
 		w := &wallConnector{parent: d, readLive: func(ctx context.Context) { s.poll(ctx, false) },
@@ -291,9 +289,9 @@ func (s *site) syncWallConnectors() (added, existing []*device) {
 		w.hd = entity.WallConnectorDevice(d.hassDevice, d.name, n, w.v, uid)
 		wc := newDevice(name, uid, w)
 		wc.updatedAt = d.updatedAt
-		b.bind(wc)
+		r.bind(wc)
 		s.wallConnectors[din] = wc
-		b.register(wc)
+		r.register(wc)
 		added = append(added, wc)
 	}
 	return added, existing
@@ -303,18 +301,18 @@ func (s *site) syncWallConnectors() (added, existing []*device) {
 // state; called after the site itself was published, so HA knows the
 // via_device before the connectors refer to it.
 func (s *site) publishWallConnectors() {
-	b := s.b
-	b.mu.Lock()
+	r := s.r
+	r.mu.Lock()
 	added, existing := s.syncWallConnectors()
-	b.mu.Unlock()
+	r.mu.Unlock()
 	for _, wc := range added {
-		b.log.Info().Str("device", wc.name).Str("din", wc.hassDevice.SerialNumber).Msg("wall connector added")
-		b.publishDevice(wc)
+		r.log.Info().Str("device", wc.name).Str("din", wc.hassDevice.SerialNumber).Msg("wall connector added")
+		r.host.Added(wc)
 	}
 	for _, wc := range existing {
-		b.publishState(wc, false)
+		r.host.State(wc, false)
 	}
 	if len(added) > 0 {
-		b.publishInfo()
+		r.host.Info()
 	}
 }

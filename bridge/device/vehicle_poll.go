@@ -1,4 +1,4 @@
-package bridge
+package device
 
 import (
 	"context"
@@ -19,16 +19,16 @@ const connectivityGate = "/vehicles"
 // suspend timers, and reads at once a car that has just come online (its
 // user or a command woke it). It returns the cars it read, so a refresh
 // does not read them a second time.
-func (cs *cars) pollConnectivity(ctx context.Context) (read map[*device]bool) {
-	b := cs.b
-	now := b.now()
-	if !b.readAllowed(connectivityGate, now) {
+func (cs *cars) pollConnectivity(ctx context.Context) (read map[*Device]bool) {
+	r := cs.r
+	now := r.now()
+	if !r.readAllowed(connectivityGate, now) {
 		return nil
 	}
-	vs, err := b.fleet.Vehicles(ctx)
-	b.readDone(connectivityGate, "", err, now)
+	vs, err := r.fleet.Vehicles(ctx)
+	r.readDone(connectivityGate, "", err, now)
 	if err != nil {
-		b.readLog(err).Err(err).Msg("connectivity check failed")
+		r.readLog(err).Err(err).Msg("connectivity check failed")
 		return nil
 	}
 	type change struct {
@@ -37,7 +37,7 @@ func (cs *cars) pollConnectivity(ctx context.Context) (read map[*device]bool) {
 	}
 	var changed []change
 	var woke []*car
-	b.mu.Lock()
+	r.mu.Lock()
 	for _, v := range vs {
 		c := cs.byVIN(v.VIN)
 		if c == nil {
@@ -54,24 +54,24 @@ func (cs *cars) pollConnectivity(ctx context.Context) (read map[*device]bool) {
 		// A car read a moment ago (the fresh read after a command that woke
 		// it) needs no second read.
 		seen := p.State() != ""
-		if p.Connectivity(v.State, now, b.opts.Policy) && now.Sub(p.LastRead()) >= time.Minute && !cs.streamAliveLocked(c) {
+		if p.Connectivity(v.State, now, r.opts.Policy) && now.Sub(p.LastRead()) >= time.Minute && !cs.streamAliveLocked(c) {
 			woke = append(woke, c)
 			if seen {
 				p.WokeRead(now)
 			}
 		}
 	}
-	b.mu.Unlock()
+	r.mu.Unlock()
 	for _, ch := range changed {
-		b.log.Info().Str("device", ch.c.d.name).Str("state", ch.state).Msg("fleet state changed")
-		b.publishState(ch.c.d, false)
+		r.log.Info().Str("device", ch.c.d.name).Str("state", ch.state).Msg("fleet state changed")
+		r.host.State(ch.c.d, false)
 	}
-	read = map[*device]bool{}
+	read = map[*Device]bool{}
 	for _, c := range woke {
 		c.read(ctx)
 		read[c.d] = true
 	}
-	b.budgetTick(now)
+	r.host.Checked(now)
 	return read
 }
 
@@ -80,14 +80,14 @@ func (cs *cars) pollConnectivity(ctx context.Context) (read map[*device]bool) {
 // never read: reading would only cost a billable 408 or keep them awake. A
 // car whose Fleet Telemetry stream is alive is not polled either.
 func (cs *cars) pollJob(ctx context.Context, job string) {
-	b := cs.b
-	now := b.now()
+	r := cs.r
+	now := r.now()
 	for _, c := range cs.all() {
-		b.mu.Lock()
+		r.mu.Lock()
 		p := cs.policyLocked(c.d.uid)
-		p.Tick(now, b.opts.Policy)
+		p.Tick(now, r.opts.Policy)
 		due := c.v.State == fleet.StateOnline && p.Due(job, now) && !cs.streamAliveLocked(c)
-		b.mu.Unlock()
+		r.mu.Unlock()
 		if due {
 			c.read(ctx)
 		}
@@ -97,11 +97,11 @@ func (cs *cars) pollJob(ctx context.Context, job string) {
 // pollOnline reads, at start, every online car the first connectivity
 // check has not read.
 func (cs *cars) pollOnline(ctx context.Context) {
-	b := cs.b
+	r := cs.r
 	for _, c := range cs.all() {
-		b.mu.Lock()
+		r.mu.Lock()
 		online := c.v.State == fleet.StateOnline && cs.policyLocked(c.d.uid).LastRead().IsZero()
-		b.mu.Unlock()
+		r.mu.Unlock()
 		if online {
 			c.read(ctx)
 		}
@@ -113,19 +113,19 @@ func (cs *cars) pollOnline(ctx context.Context) {
 // refresh request; all of them wait out a 429, a back-off or a paused
 // account.
 func (c *car) read(ctx context.Context) {
-	b, d := c.cs.b, c.d
-	b.mu.Lock()
+	r, d := c.cs.r, c.d
+	r.mu.Lock()
 	vin := d.uid
 	eps := entity.Endpoints(d.rows)
-	b.mu.Unlock()
+	r.mu.Unlock()
 	gate := vin + "/" + fleet.CallVehicleData
-	if start := b.now(); !b.readAllowed(gate, start) {
+	if start := r.now(); !r.readAllowed(gate, start) {
 		return
 	}
 	data, err := c.route().read(ctx, vin, eps)
-	now := b.now()
-	b.readDone(gate, d.name, err, now)
-	b.mu.Lock()
+	now := r.now()
+	r.readDone(gate, d.name, err, now)
+	r.mu.Lock()
 	var rediscover bool
 	p := c.cs.policyLocked(vin)
 	switch {
@@ -136,7 +136,7 @@ func (c *car) read(ctx context.Context) {
 		c.v.LastSeen = now
 		d.updatedAt = now
 		d.lastError = ""
-		p.Observe(&c.v.Data, now, b.opts.Policy)
+		p.Observe(&c.v.Data, now, r.opts.Policy)
 		if hd := c.hassDevice(); !reflect.DeepEqual(hd, d.hassDevice) {
 			d.hassDevice = hd
 			rediscover = true
@@ -148,21 +148,21 @@ func (c *car) read(ctx context.Context) {
 	default:
 		d.lastError = err.Error()
 	}
-	b.mu.Unlock()
+	r.mu.Unlock()
 	// A 429 is logged once, by the gate.
 	if err != nil && !errors.Is(err, fleet.ErrAsleep) && !errors.Is(err, fleet.ErrRateLimited) {
-		b.readLog(err).Err(err).Str("device", d.name).Msg("vehicle_data failed; keeping the last values")
+		r.readLog(err).Err(err).Str("device", d.name).Msg("vehicle_data failed; keeping the last values")
 	}
 	if rediscover {
-		b.publishDiscovery(d)
+		r.host.Discovery(d)
 	}
-	b.publishState(d, false)
+	r.host.State(d, false)
 }
 
 // keepLastGood prepares a successful read for merging: a field Tesla sent
 // with an unexpected type keeps its last good value, and a block that was
 // asked for but not returned (it keeps its last values through Merge) is
-// logged once per change, not every poll. Callers hold b.mu.
+// logged once per change, not every poll. Callers hold r.mu.
 func (c *car) keepLastGood(fresh *fleet.VehicleData, asked []fleet.Endpoint) {
 	if fresh == nil {
 		return
@@ -172,7 +172,7 @@ func (c *car) keepLastGood(fresh *fleet.VehicleData, asked []fleet.Endpoint) {
 	if key != c.missingBlocks {
 		c.missingBlocks = key
 		if key != "" {
-			c.cs.b.log.Warn().Str("device", c.d.name).Strs("blocks", missing).Msg("vehicle_data lacked blocks; keeping their last values")
+			c.cs.r.log.Warn().Str("device", c.d.name).Strs("blocks", missing).Msg("vehicle_data lacked blocks; keeping their last values")
 		}
 	}
 }
@@ -182,11 +182,11 @@ func (c *car) keepLastGood(fresh *fleet.VehicleData, asked []fleet.Endpoint) {
 // vehicle_data and a stream that silently lost a field should not hide it
 // for ever.
 func (cs *cars) safetyRead(ctx context.Context) {
-	b := cs.b
+	r := cs.r
 	for _, c := range cs.all() {
-		b.mu.Lock()
+		r.mu.Lock()
 		read := c.v.State == fleet.StateOnline && cs.streamAliveLocked(c)
-		b.mu.Unlock()
+		r.mu.Unlock()
 		if read {
 			c.read(ctx)
 		}

@@ -1,4 +1,4 @@
-package bridge
+package device
 
 import (
 	"context"
@@ -17,23 +17,21 @@ import (
 // the car's other files: vehicle.go, vehicle_stream.go, vehicle_poll.go,
 // vehicle_pairing.go.
 
-func newCars(b *Bridge) *cars {
-	w := command.Waker{API: wakeAPI{b}, Clock: b.opts.Clock, Timeout: b.opts.Commands.WakeTimeout,
-		Interval: b.opts.Commands.WakePollInterval}
-	return &cars{b: b, policies: map[string]*economy.Car{}, fleet: fleetRoute{b: b, waker: w}}
+func newCars(r *Registry) *cars {
+	w := command.Waker{API: wakeAPI{r}, Clock: r.opts.Clock, Timeout: r.opts.WakeTimeout,
+		Interval: r.opts.WakePollInterval}
+	return &cars{r: r, policies: map[string]*economy.Car{}, fleet: fleetRoute{reg: r, waker: w}}
 }
 
 // adopt implements family: every vehicle product is a car.
-func (cs *cars) adopt(p fleet.Product) (string, func() *device) {
+func (cs *cars) adopt(p fleet.Product) (string, func() *Device) {
 	if !p.IsVehicle() {
 		return "", nil
 	}
-	return p.VIN, func() *device {
+	return p.VIN, func() *Device {
 		name := p.VIN
-		for _, v := range cs.b.opts.Vehicles {
-			if v.VIN == p.VIN && v.Name != "" {
-				name = v.Name
-			}
+		if n := cs.r.opts.VehicleNames[p.VIN]; n != "" {
+			name = n
 		}
 		c := &car{cs: cs, v: &entity.VehicleView{VIN: p.VIN, DisplayName: p.DisplayName, State: p.State,
 			CommandSigning: p.CommandSigning}}
@@ -52,11 +50,11 @@ func (cs *cars) start(ctx context.Context) {
 // jobs implements family. The fleet_status job runs its first check as it
 // is built, and hooks the post-failure re-check onto the connectivity
 // schedule.
-func (cs *cars) jobs(ctx context.Context) []job {
-	s := cs.b.opts.Schedule
+func (cs *cars) jobs(ctx context.Context) []Job {
+	s := cs.r.opts.Specs
 	fleetStatus := cs.fleetStatusJob(ctx)
-	pricedCheck := cs.b.opts.Budget.Prices().Connectivity > 0
-	jobs := []job{
+	pricedCheck := cs.r.opts.Budget.Prices().Connectivity > 0
+	jobs := []Job{
 		{"connectivity", s.Connectivity, func() { cs.pollConnectivity(ctx) }, pricedCheck, true},
 		{economy.JobDriving, s.VehicleDataDriving, func() { cs.pollJob(ctx, economy.JobDriving) }, true, true},
 		{economy.JobCharging, s.VehicleDataCharging, func() { cs.pollJob(ctx, economy.JobCharging) }, true, true},
@@ -68,10 +66,10 @@ func (cs *cars) jobs(ctx context.Context) []job {
 
 // prepareRefresh implements family: one connectivity check serves every
 // car of the request, and a car it found newly online is read by it.
-func (cs *cars) prepareRefresh(ctx context.Context, r *refreshing) {
-	for _, d := range r.due {
+func (cs *cars) prepareRefresh(ctx context.Context, rf *refreshing) {
+	for _, d := range rf.due {
 		if _, ok := d.k.(*car); ok {
-			r.checked = cs.pollConnectivity(ctx)
+			rf.checked = cs.pollConnectivity(ctx)
 			return
 		}
 	}
@@ -79,8 +77,8 @@ func (cs *cars) prepareRefresh(ctx context.Context, r *refreshing) {
 
 // refresh reads the car now if it is online and the request's
 // connectivity check did not just read it.
-func (c *car) refresh(ctx context.Context, r *refreshing) {
-	if c.online() && !r.checked[c.d] {
+func (c *car) refresh(ctx context.Context, rf *refreshing) {
+	if c.online() && !rf.checked[c.d] {
 		c.read(ctx)
 	}
 }
@@ -94,60 +92,56 @@ func (c *car) confirm(ctx context.Context) {
 
 // send wakes the car when needed and sends the command on the car's route.
 func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
-	online, r := c.online(), c.route()
+	online, rt := c.online(), c.route()
 	if cmd.Name == "wake_up" {
 		if online {
 			return &fleet.CommandResult{Result: true, Reason: "already online"}, false, nil
 		}
-		if err := c.wake(ctx, r); err != nil {
+		if err := c.wake(ctx, rt); err != nil {
 			return nil, false, err
 		}
 		return &fleet.CommandResult{Result: true}, true, nil
 	}
 	woke := false
 	if !online {
-		if err := c.wake(ctx, r); err != nil {
+		if err := c.wake(ctx, rt); err != nil {
 			return nil, false, err
 		}
 		woke = true
 	}
-	cr, err := r.command(ctx, c.d.uid, cmd)
+	cr, err := rt.command(ctx, c.d.uid, cmd)
 	if errors.Is(err, fleet.ErrAsleep) && !woke {
 		// The car fell asleep since the last check: wake it and try once more.
-		if werr := c.wake(ctx, r); werr != nil {
+		if werr := c.wake(ctx, rt); werr != nil {
 			return nil, false, werr
 		}
 		woke = true
-		cr, err = r.command(ctx, c.d.uid, cmd)
+		cr, err = rt.command(ctx, c.d.uid, cmd)
 	}
 	return cr, woke, err
 }
 
-// wake wakes the car on r and publishes it online.
-func (c *car) wake(ctx context.Context, r route) error {
-	if err := r.wake(ctx, c.d.uid); err != nil {
+// wake wakes the car on rt and publishes it online.
+func (c *car) wake(ctx context.Context, rt route) error {
+	if err := rt.wake(ctx, c.d.uid); err != nil {
 		return err
 	}
-	c.cs.b.mu.Lock()
+	c.cs.r.mu.Lock()
 	c.v.State = fleet.StateOnline
-	c.cs.b.mu.Unlock()
-	c.cs.b.publishState(c.d, false)
+	c.cs.r.mu.Unlock()
+	c.cs.r.host.State(c.d, false)
 	return nil
 }
 
-// SubscribeTelemetry starts the Fleet Telemetry ingest on sub (nil: the
-// bridge's own broker connection) into the cars, and schedules the safety
-// read, which Run carries out.
-func (b *Bridge) SubscribeTelemetry(sub telemetry.Subscriber) error {
-	if sub == nil {
-		sub = b.pub
-	}
-	if err := telemetry.New(b.opts.Telemetry, b.carFamily(), b.opts.Clock, b.log).Subscribe(sub); err != nil {
+// SubscribeTelemetry starts the Fleet Telemetry ingest on sub into the
+// cars, and schedules the safety read, which the host runs.
+func (r *Registry) SubscribeTelemetry(sub telemetry.Subscriber) error {
+	if err := telemetry.New(r.opts.Telemetry, r.carFamily(), r.opts.Clock, r.log).Subscribe(sub); err != nil {
 		return err
 	}
-	if spec := b.opts.Telemetry.SafetyRead; spec != "" {
-		job := func() { b.guard("telemetry_safety_read", func() { b.within(b.carFamily().safetyRead) }) }
-		if err := b.opts.Scheduler.Add("telemetry_safety_read", spec, job); err != nil {
+	if spec := r.opts.Telemetry.SafetyRead; spec != "" {
+		job := func() { r.guard("telemetry_safety_read", func() { r.host.Within(r.carFamily().safetyRead) }) }
+		if err := r.opts.Scheduler.Add("telemetry_safety_read", spec, job); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package bridge
+package device
 
 import (
 	"context"
@@ -24,28 +24,28 @@ type route interface {
 // fleetRoute reaches a car through the Fleet API: vehicle_data, the
 // signed or REST command path, wake_up and the cheap state check.
 type fleetRoute struct {
-	b     *Bridge
+	reg   *Registry
 	waker command.Waker
 }
 
-func (r fleetRoute) read(ctx context.Context, vin string, eps []fleet.Endpoint) (*fleet.VehicleData, error) {
-	return r.b.fleet.VehicleData(ctx, vin, eps)
+func (fr fleetRoute) read(ctx context.Context, vin string, eps []fleet.Endpoint) (*fleet.VehicleData, error) {
+	return fr.reg.fleet.VehicleData(ctx, vin, eps)
 }
 
-func (r fleetRoute) command(ctx context.Context, vin string, cmd fleet.Command) (*fleet.CommandResult, error) {
-	return r.b.cmdr.VehicleCommand(ctx, vin, cmd)
+func (fr fleetRoute) command(ctx context.Context, vin string, cmd fleet.Command) (*fleet.CommandResult, error) {
+	return fr.reg.cmdr.VehicleCommand(ctx, vin, cmd)
 }
 
-func (r fleetRoute) wake(ctx context.Context, vin string) error { return r.waker.Wake(ctx, vin) }
+func (fr fleetRoute) wake(ctx context.Context, vin string) error { return fr.waker.Wake(ctx, vin) }
 
 // wakeAPI wakes through the budget's hard cap and checks the state with
 // the free vehicle call.
-type wakeAPI struct{ b *Bridge }
+type wakeAPI struct{ r *Registry }
 
 func (w wakeAPI) WakeUp(ctx context.Context, vin string) (*fleet.Vehicle, error) {
-	return w.b.send.WakeUp(ctx, vin)
+	return w.r.send.WakeUp(ctx, vin)
 }
 
 func (w wakeAPI) Vehicle(ctx context.Context, vin string) (*fleet.Vehicle, error) {
-	return w.b.fleet.Vehicle(ctx, vin)
+	return w.r.fleet.Vehicle(ctx, vin)
 }

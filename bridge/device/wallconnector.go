@@ -1,4 +1,4 @@
-package bridge
+package device
 
 import (
 	"context"
@@ -18,7 +18,7 @@ type wallConnector struct {
 	kindBase
 	// parent is the connector's energy site; readLive reads the site's
 	// live_status, where the connector's values come from.
-	parent   *device
+	parent   *Device
 	readLive func(ctx context.Context)
 	v        *entity.WallConnectorView
 	hd       hass.Device
@@ -28,20 +28,16 @@ func (w *wallConnector) kindName() string        { return "wall_connector" }
 func (w *wallConnector) view() any               { return w.v }
 func (w *wallConnector) table() []*entity.Spec   { return entity.WallConnectorTable() }
 func (w *wallConnector) hassDevice() hass.Device { return w.hd }
-func (w *wallConnector) owner() *device          { return w.parent }
+func (w *wallConnector) owner() *Device          { return w.parent }
 
-// describe: the status page and the metrics list a connector with the
+// facts: the status page and the metrics list a connector with the
 // energy sites, as they always have; bridge/info says wall_connector.
-func (w *wallConnector) describe(_ *DeviceInfo, ds *DeviceStatus) {
-	if ds != nil {
-		ds.Kind = "energy_site"
-	}
-}
+func (w *wallConnector) facts(f *Facts) { f.StatusKind = "energy_site" }
 
 // refresh reads the site's live_status, where the connector's values come
 // from, unless the site itself is being read in this refresh.
-func (w *wallConnector) refresh(ctx context.Context, r *refreshing) {
-	if !slices.Contains(r.due, w.parent) {
+func (w *wallConnector) refresh(ctx context.Context, rf *refreshing) {
+	if !slices.Contains(rf.due, w.parent) {
 		w.readLive(ctx)
 	}
 }

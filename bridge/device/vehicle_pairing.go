@@ -1,4 +1,4 @@
-package bridge
+package device
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 // Virtual-key pairing status. fleet_status is free and answers for many
 // cars at once, so it runs at start and on the "fleet_status" schedule;
 // after a key_not_paired result it also runs on the connectivity schedule,
-// at most every pairingRecheckEvery for pairingRecheckFor, so the entity
+// at most every PairingRecheckEvery for PairingRecheckFor, so the entity
 // turns on soon after the user approves the key in the car.
 const (
-	pairingRecheckEvery = 2 * time.Minute
-	pairingRecheckFor   = 30 * time.Minute
+	PairingRecheckEvery = 2 * time.Minute
+	PairingRecheckFor   = 30 * time.Minute
 )
 
 // fleetStatusJob is the "fleet_status" job. Building it runs the start-up
@@ -24,12 +24,12 @@ const (
 // the post-failure re-check onto the connectivity schedule, so that one
 // job carries all of pairing.
 func (cs *cars) fleetStatusJob(ctx context.Context) func() {
-	b := cs.b
+	r := cs.r
 	cs.pollFleetStatus(ctx)
-	if spec := b.opts.Schedule.Connectivity; spec != "" {
-		recheck := func() { b.guard("key_recheck", func() { cs.recheckPairing(ctx) }) }
-		if err := b.opts.Scheduler.Add("connectivity", spec, recheck); err != nil {
-			b.log.Warn().Err(err).Msg("cannot schedule the key pairing re-check")
+	if spec := r.opts.Specs.Connectivity; spec != "" {
+		recheck := func() { r.guard("key_recheck", func() { cs.recheckPairing(ctx) }) }
+		if err := r.opts.Scheduler.Add("connectivity", spec, recheck); err != nil {
+			r.log.Warn().Err(err).Msg("cannot schedule the key pairing re-check")
 		}
 	}
 	return func() { cs.pollFleetStatus(ctx) }
@@ -46,13 +46,13 @@ func (cs *cars) pollFleetStatus(ctx context.Context) {
 
 // recheckPairing checks the cars that recently failed with key_not_paired.
 func (cs *cars) recheckPairing(ctx context.Context) {
-	b := cs.b
-	now := b.now()
+	r := cs.r
+	now := r.now()
 	var vins []string
 	for _, c := range cs.all() {
-		b.mu.Lock()
-		due := now.Before(c.keyRecheckUntil) && now.Sub(c.keyCheckedAt) >= pairingRecheckEvery
-		b.mu.Unlock()
+		r.mu.Lock()
+		due := now.Before(c.keyRecheckUntil) && now.Sub(c.keyCheckedAt) >= PairingRecheckEvery
+		r.mu.Unlock()
 		if due {
 			vins = append(vins, c.d.uid)
 		}
@@ -64,26 +64,26 @@ func (cs *cars) recheckPairing(ctx context.Context) {
 // tells a Commander that chooses REST or signed per car which cars need
 // signing, before the first command is tried.
 func (cs *cars) checkPairing(ctx context.Context, vins []string) {
-	b := cs.b
+	r := cs.r
 	if len(vins) == 0 {
 		return
 	}
-	fs, err := b.fleet.FleetStatus(ctx, vins)
+	fs, err := r.fleet.FleetStatus(ctx, vins)
 	if err != nil {
-		b.log.Warn().Err(err).Msg("fleet_status failed; key pairing state not updated")
+		r.log.Warn().Err(err).Msg("fleet_status failed; key pairing state not updated")
 		return
 	}
-	now := b.now()
-	obs, _ := b.cmdr.(command.SigningObserver)
+	now := r.now()
+	obs, _ := r.cmdr.(command.SigningObserver)
 	var changed []*car
 	for _, vin := range vins {
 		info, known := fs.VehicleInfo[vin]
 		paired := fs.KeyPaired(vin)
 		listed := paired || slices.Contains(fs.UnpairedVINs, vin)
-		b.mu.Lock()
+		r.mu.Lock()
 		c := cs.byVIN(vin)
 		if c == nil {
-			b.mu.Unlock()
+			r.mu.Unlock()
 			continue
 		}
 		v := c.v
@@ -107,25 +107,25 @@ func (cs *cars) checkPairing(ctx context.Context, vins []string) {
 			(oldPaired != nil && *oldPaired != *v.KeyPaired) {
 			changed = append(changed, c)
 		}
-		b.mu.Unlock()
+		r.mu.Unlock()
 		if known && obs != nil {
 			obs.SetSigningRequired(vin, info.VehicleCommandProtocolRequired)
 		}
 	}
 	for _, c := range changed {
-		b.log.Info().Str("device", c.d.name).Msg("key pairing state changed")
-		b.publishState(c.d, false)
+		r.log.Info().Str("device", c.d.name).Msg("key pairing state changed")
+		r.host.State(c.d, false)
 	}
 }
 
 // noteResult: a key_not_paired result turns the key_paired entity off and
 // starts the pairing re-check.
-func (c *car) noteResult(r command.Result) {
-	if r.Code() != command.CodeKeyNotPaired {
+func (c *car) noteResult(res command.Result) {
+	if res.Code() != command.CodeKeyNotPaired {
 		return
 	}
-	now := c.cs.b.now()
+	now := c.cs.r.now()
 	c.v.KeyPaired = entity.Ptr(false)
-	c.keyRecheckUntil = now.Add(pairingRecheckFor)
+	c.keyRecheckUntil = now.Add(PairingRecheckFor)
 	c.keyCheckedAt = now
 }

@@ -1,0 +1,99 @@
+package device
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+)
+
+// The registry as the bridge drives it: built with its kinds, filled by
+// discovery, read once at start, polled by its kinds' jobs, refreshed on
+// request. It stands on every other file of the package.
+
+// New returns an empty registry of the car and energy-site kinds; the
+// first Discover fills it.
+func New(opts Options, api FleetAPI, host Host) *Registry {
+	opts.Clock = clock.OrReal(opts.Clock)
+	r := &Registry{opts: opts, fleet: api, send: opts.Send, cmdr: opts.Commander, host: host, log: opts.Logger,
+		gates: economy.NewGates(opts.Logger), pauser: opts.Pauser, mu: opts.Lock,
+		devices: map[string]*Device{}, byUID: map[string]*Device{}}
+	r.families = []family{newCars(r), &sites{r: r}}
+	return r
+}
+
+// Discover reads the products of the account, adds the devices it finds
+// and removes those that left the account (removal.go).
+func (r *Registry) Discover(ctx context.Context) error {
+	products, err := r.fleet.Products(ctx)
+	if err != nil {
+		return fmt.Errorf("list products: %w", err)
+	}
+	var added []*Device
+	r.mu.Lock()
+	removed := r.goneDevices(products)
+	for _, p := range products {
+		for _, f := range r.families {
+			uid, build := f.adopt(p)
+			if uid == "" {
+				continue
+			}
+			if _, ok := r.byUID[uid]; !ok {
+				d := build()
+				r.bind(d)
+				r.register(d)
+				added = append(added, d)
+			}
+			break
+		}
+	}
+	later := r.discovered
+	r.discovered = true
+	r.mu.Unlock()
+	for _, d := range removed {
+		r.host.Removed(d)
+	}
+	for _, d := range added {
+		r.log.Info().Str("device", d.name).Str("id", d.uid).Msg("device added")
+		if later {
+			r.host.Appeared(d)
+		}
+		d.k.prime(ctx)
+		r.host.Added(d)
+	}
+	if len(added) > 0 || len(removed) > 0 {
+		r.host.Info()
+	}
+	return nil
+}
+
+// Start reads every kind's devices once, after the first discovery.
+func (r *Registry) Start(ctx context.Context) {
+	for _, f := range r.families {
+		f.start(ctx)
+	}
+}
+
+// Jobs are every kind's polling jobs, closing over ctx (the bridge's
+// running context).
+func (r *Registry) Jobs(ctx context.Context) []Job {
+	var jobs []Job
+	for _, f := range r.families {
+		jobs = append(jobs, f.jobs(ctx)...)
+	}
+	return jobs
+}
+
+// Refresh reads devices now, for a get or refresh request: the kinds'
+// shared reads first (one connectivity check for all cars), then each
+// device.
+func (r *Registry) Refresh(ctx context.Context, due []*Device) {
+	rf := &refreshing{due: due}
+	for _, f := range r.families {
+		f.prepareRefresh(ctx, rf)
+	}
+	for _, d := range due {
+		d.k.refresh(ctx, rf)
+	}
+}
