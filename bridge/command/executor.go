@@ -162,26 +162,6 @@ func (e *Executor) work(ctx context.Context, q *queue) {
 			e.log.Error().Str("device", q.t.Name()).Interface("panic", r).Msg("command worker panicked; recovered")
 		}
 	}()
-	// A command runs on its own context that outlives ctx by commandGrace,
-	// so shutdown lets it finish instead of abandoning it half-sent.
-	cmdCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	graceDone := make(chan struct{})
-	defer func() { <-graceDone }()
-	go func() {
-		defer close(graceDone)
-		select {
-		case <-ctx.Done():
-			t := e.opts.Clock.NewTimer(commandGrace)
-			defer t.Stop()
-			select {
-			case <-t.C():
-			case <-cmdCtx.Done():
-			}
-		case <-cmdCtx.Done():
-		}
-		cancel()
-	}()
-	defer cancel()
 	for {
 		select {
 		case <-ctx.Done():
@@ -194,11 +174,35 @@ func (e *Executor) work(ctx context.Context, q *queue) {
 		}
 		select {
 		case j := <-q.jobs:
-			e.guard(q.t, func() { e.runJob(cmdCtx, q, j) })
+			e.guard(q.t, func() { e.runGraced(ctx, q, j) })
 		case <-ctx.Done():
 		case <-q.left:
 		}
 	}
+}
+
+// runGraced runs one job on a context of its own that outlives ctx by
+// commandGrace, so shutdown lets a command in flight finish instead of
+// abandoning it half-sent; only a command in flight waits out the grace.
+func (e *Executor) runGraced(ctx context.Context, q *queue, j Job) {
+	cmdCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	graced := make(chan struct{})
+	defer func() { cancel(); <-graced }()
+	go func() {
+		defer close(graced)
+		select {
+		case <-ctx.Done():
+			t := e.opts.Clock.NewTimer(commandGrace)
+			defer t.Stop()
+			select {
+			case <-t.C():
+			case <-cmdCtx.Done():
+			}
+		case <-cmdCtx.Done():
+		}
+		cancel()
+	}()
+	e.runJob(cmdCtx, q, j)
 }
 
 // guard runs one command and turns a panic into a log line: one odd
