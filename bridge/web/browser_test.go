@@ -189,7 +189,7 @@ func TestIngressLoginInChromium(t *testing.T) {
 	inFrame := func(expr string) any {
 		return ha.Eval(`(() => { const f = document.getElementById("ingress"), doc = f.contentDocument, win = f.contentWindow; return ` + expr + `; })()`)
 	}
-	if h, _ := inFrame(`doc.querySelector("h1").innerText`).(string); !strings.HasPrefix(h, "Bridge ") {
+	if h, _ := inFrame(`doc && doc.querySelector("h1") ? doc.querySelector("h1").innerText : "nothing"`).(string); !strings.HasPrefix(h, "Bridge ") {
 		t.Fatalf("the frame shows %v (refused to be framed, or the page failed)", h)
 	}
 	if bg := inFrame(`win.getComputedStyle(doc.querySelector("body > header")).backgroundColor`); bg != "rgb(23, 26, 32)" {
