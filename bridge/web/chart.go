@@ -12,8 +12,8 @@ import (
 // the page's chart. The budget supplies it (Options.SpendDays).
 type DaySpend struct {
 	// Day is the day as the budget counts it. Tesla bills per calendar
-	// month in UTC, so the budget's days are UTC dates; only the date of
-	// Day is used.
+	// month in UTC, so the budget's days should be UTC dates; only the
+	// date of Day (in Day's own location) is used.
 	Day time.Time
 	// USD is the day's estimated cost by category: "data", "command",
 	// "wake", "streaming", and any other the prices know ("connectivity",
@@ -79,7 +79,7 @@ func spendChart(days []DaySpend, now time.Time) *chartView {
 	perDay := make([]map[string]float64, n+1)
 	totals := map[string]float64{}
 	for _, d := range days {
-		dy, dm, dd := d.Day.UTC().Date()
+		dy, dm, dd := d.Day.Date()
 		if dy != y || dm != m {
 			continue
 		}
