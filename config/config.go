@@ -192,6 +192,10 @@ type Entities struct {
 type HTTP struct {
 	// Addr is host:port to listen on; empty turns the server off.
 	Addr string `toml:"addr"`
+	// PasswordHash is a bcrypt hash from `tesla2mqtt hash-password`: the
+	// page asks for the password before it starts a Tesla login. Beyond
+	// loopback the page offers no login without it (it stays read-only).
+	PasswordHash string `toml:"password_hash"`
 }
 
 // Log is the [log] table.

@@ -39,6 +39,9 @@ func (c *Config) Validate() error {
 	if c.HTTP.Addr != "" {
 		validateHostPort(&ps, "http.addr", c.HTTP.Addr)
 	}
+	if c.HTTP.PasswordHash != "" && !isBcryptHash(c.HTTP.PasswordHash) {
+		ps.add("http.password_hash", "must be a bcrypt hash ($2b$…, 60 characters); make one with 'tesla2mqtt hash-password'")
+	}
 	return ps.err()
 }
 

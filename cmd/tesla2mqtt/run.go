@@ -69,12 +69,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := ensureStateDir(cfg.StateDir); err != nil {
 		return err
 	}
-	return runBridge(ctx, cfg, *path, *httpAddr, "run 'tesla2mqtt login -c "+*path+"'", stderr)
+	return runBridge(ctx, cfg, *path, *httpAddr, pagePlain, "run 'tesla2mqtt login -c "+*path+"'", stderr)
 }
 
 // runBridge runs the bridge with a loaded config until ctx ends; run and
-// addon share it. loginHint says how to log in when there is no token yet.
-func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHint string, stderr io.Writer) error {
+// addon share it. page says how the status page is reached; loginHint says
+// how to log in when there is no token yet.
+func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr string, page pageMode, loginHint string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	acct, err := openAccount(cfg, path, clock.Real(), log)
 	if err != nil {
@@ -89,7 +90,7 @@ func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHin
 		return err
 	}
 	acct.attach(ctx, st.bridge)
-	stopAddons, err := startAddons(st, cfg, httpAddr, acct, log)
+	stopAddons, err := startAddons(st, cfg, httpAddr, acct, page, log)
 	if err != nil {
 		st.shutdown(ctx)
 		return err
