@@ -15,7 +15,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/web"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 // addHTTPFlag adds --http-addr to run and demo.
@@ -42,13 +41,7 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
 		Logger: log.With().Str("component", "http").Logger()}
 	if acct != nil && cfg.Tesla.ClientID != "" {
-		opts.Login = &web.Login{Auth: authConfig(cfg), Save: func(_ context.Context, t *fleet.Token) error {
-			if err := acct.store.Save(t); err != nil {
-				return err
-			}
-			acct.reloadIfNew()
-			return nil
-		}}
+		opts.Login = &web.Login{Auth: authConfig(cfg), Save: acct.savePageLogin}
 	}
 	srv, err := web.New(opts)
 	if err != nil {

@@ -33,6 +33,10 @@ type stack struct {
 	BrokerAddr string
 	// StatusURL is the status page's address ("" when the HTTP server is off).
 	StatusURL string
+	// clientID is the bridge's MQTT client id (with its suffix, if any).
+	clientID string
+	// stopConnect ends the retries of a first MQTT connection that failed.
+	stopConnect func()
 }
 
 // wiring is what differs between `run` and `demo`.
@@ -102,9 +106,10 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		return nil, err
 	}
 	base := cfg.MQTT.BaseTopic
+	s.clientID = clientID(cfg.MQTT.ClientID, cfg.MQTT.URL != "" && cfg.MQTT.ClientIDSuffix)
 	s.mqtt = mqtt.New(mqtt.Options{
 		URL:      url,
-		ClientID: cfg.MQTT.ClientID,
+		ClientID: s.clientID,
 		Username: mqttUser,
 		Password: mqttPass,
 		CAFile:   cfg.MQTT.CAFile,
@@ -131,7 +136,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		s.shutdown(ctx)
 		return nil, err
 	}
-	if err := s.mqtt.Connect(ctx); err != nil {
+	if s.stopConnect, err = connectMQTT(ctx, s.mqtt, url, w.reconnect, clock.Real(), log.With().Str("component", "mqtt").Logger()); err != nil {
 		s.shutdown(ctx)
 		return nil, err
 	}
@@ -207,6 +212,9 @@ func budgetOptions(cfg *config.Config, w wiring) bridge.BudgetOptions {
 func (s *stack) shutdown(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
+	if s.stopConnect != nil {
+		s.stopConnect()
+	}
 	if s.mqtt != nil {
 		_ = s.mqtt.Close(ctx)
 	}
@@ -248,6 +256,7 @@ func newCommander(cfg *config.Config, w wiring, api *fleet.Client, meter *fleet.
 func embeddedBrokerOptions(cfg *config.Config, log zerolog.Logger) broker.Options {
 	o := broker.Options{Addr: cfg.Broker.Addr, TLSAddr: cfg.Broker.TLSAddr,
 		TLSCertFile: cfg.Broker.TLSCertFile, TLSKeyFile: cfg.Broker.TLSKeyFile,
+		MaxPacketSize: cfg.Broker.MaxPacketSize, MaxRetainedSize: cfg.Broker.MaxRetainedSize,
 		Bridge: broker.Credentials{Username: config.BrokerBridgeUser(), Password: rand.Text()},
 		ACL:    broker.ACL{BaseTopic: cfg.MQTT.BaseTopic, DiscoveryPrefix: cfg.MQTT.DiscoveryPrefix},
 		Logger: log.With().Str("component", "broker").Logger()}
