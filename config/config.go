@@ -65,6 +65,11 @@ type MQTT struct {
 	Password     string `toml:"password"`
 	PasswordFile string `toml:"password_file"`
 	ClientID     string `toml:"client_id"`
+	// ClientIDSuffix appends "-<random>" to ClientID on an external broker,
+	// so nobody who knows the configured id can kick the bridge off with an
+	// MQTT session takeover. The embedded broker refuses such a takeover
+	// itself, and keeps the id exact.
+	ClientIDSuffix bool `toml:"client_id_suffix"`
 	// CAFile, CertFile and KeyFile set up TLS to an external broker: the
 	// CAs that sign its certificate and a client certificate (PEM).
 	CAFile   string `toml:"ca_file"`
@@ -88,6 +93,12 @@ type Broker struct {
 	TLSAddr     string `toml:"tls_addr"`
 	TLSCertFile string `toml:"tls_cert_file"`
 	TLSKeyFile  string `toml:"tls_key_file"`
+	// MaxPacketSize bounds every MQTT packet, in bytes; a larger one ends
+	// the sender's connection.
+	MaxPacketSize int `toml:"max_packet_size"`
+	// MaxRetainedSize bounds a retained message from any client but the
+	// bridge, in bytes; a larger one is refused.
+	MaxRetainedSize int `toml:"max_retained_size"`
 }
 
 // BrokerUser is one [[broker.users]] entry.
@@ -259,9 +270,10 @@ func Default() Config {
 			DiscoveryPrefix: "homeassistant",
 			Discovery:       true,
 			ClientID:        "tesla2mqtt",
+			ClientIDSuffix:  true,
 			TeslaMatePrefix: "teslamate",
 		},
-		Broker: Broker{Addr: "127.0.0.1:1883"},
+		Broker: Broker{Addr: "127.0.0.1:1883", MaxPacketSize: 256 << 10, MaxRetainedSize: 64 << 10},
 		Schedule: Schedule{
 			Connectivity:        "@every 1m",
 			VehicleDataDriving:  "@every 1m",

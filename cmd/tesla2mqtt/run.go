@@ -82,7 +82,8 @@ func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr string, p
 		return err
 	}
 	if acct.ts.Current() == nil {
-		log.Warn().Str("state_dir", cfg.StateDir).Msgf("no Tesla token yet: %s; the bridge waits for it", loginHint)
+		log.Warn().Str("state_dir", cfg.StateDir).Str("reason", acct.tracker.AccountState().LoginError).
+			Msgf("no usable Tesla token: %s; the bridge waits for it", loginHint)
 	}
 	baseURL := acct.resolveRegion(ctx, cfg)
 	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: baseURL, scopes: acct.tracker.granted}, log)

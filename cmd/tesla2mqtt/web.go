@@ -15,7 +15,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/web"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 // addHTTPFlag adds --http-addr to run and demo.
@@ -70,13 +69,7 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 		if mode == pageSelfCallback {
 			auth.RedirectURI = "http://" + bound + "/auth/callback"
 		}
-		opts.Login = &web.Login{Auth: auth, Save: func(_ context.Context, t *fleet.Token) error {
-			if err := acct.store.Save(t); err != nil {
-				return err
-			}
-			acct.reloadIfNew()
-			return nil
-		}}
+		opts.Login = &web.Login{Auth: auth, Save: acct.savePageLogin}
 	}
 	srv, err := web.New(opts)
 	if err != nil {
