@@ -70,6 +70,7 @@ type Sim struct {
 	counts   map[string]int
 	billable map[fleet.Category]int
 	faults   faultState
+	ble      bleState // the cars' Bluetooth side (ble.go)
 }
 
 // New returns a simulator with the default fleet: an online, charging
@@ -97,6 +98,7 @@ func New(opts Options) *Sim {
 		wall:     opts.Wall,
 		counts:   map[string]int{},
 		billable: map[fleet.Category]int{},
+		ble:      newBLEState(),
 	}
 	now := s.clock.Now()
 	s.vehicles = defaultVehicles(now)
