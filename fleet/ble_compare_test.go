@@ -39,7 +39,7 @@ func TestBLEReadMatchesVehicleData(t *testing.T) {
 		// A busy car, so most fields carry something other than zero.
 		v.ChargingState, v.ChargeAmps, v.ChargerVoltage, v.ChargerPhases = fleetsim.ChargingCharging, 16, 230, 3
 		v.ChargePortOpen, v.BatteryLevel, v.ChargeLimit = true, 61.4, 85
-		v.ClimateOn, v.DriverTemp, v.SeatHeaters[0], v.SeatHeaters[4] = true, 22.5, 3, 1
+		v.ClimateOn, v.DefrostMax, v.DriverTemp, v.SeatHeaters[0], v.SeatHeaters[4] = true, true, 22.5, 3, 1
 		v.ClimateKeeper, v.CabinOverheat, v.SteeringWheelHeater = "dog", "FanOnly", true
 		v.Sentry, v.TrunkOpen, v.WindowsVented, v.Locked = true, true, true, false
 		v.ShiftState, v.Speed = "D", 0

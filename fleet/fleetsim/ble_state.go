@@ -56,17 +56,17 @@ func (v *vehicleSim) stateProto(now time.Time, get *carserver.GetVehicleData) *c
 	out := &carserver.VehicleData{}
 	stamp := timestamppb.New(now)
 	if get.GetGetChargeState() != nil {
-		m := &carserver.ChargeState{Timestamp: stamp}
-		fromJSON(m, v.chargeState(ts), map[string]string{"charging_amps": "charge_amps", "charge_rate_mph_float": "charge_rate"})
-		mark(m, "charging_state", v.snap.ChargingState)
 		cj := v.chargeState(ts)
-		mark(m, "charge_port_latch", cj["charge_port_latch"].(string))
-		cable := cj["conn_charge_cable"].(string)
+		m := &carserver.ChargeState{Timestamp: stamp}
+		fromJSON(m, cj, map[string]string{"charging_amps": "charge_amps", "charge_rate_mph_float": "charge_rate"})
+		mark(m, "charging_state", v.snap.ChargingState)
+		mark(m, "charge_port_latch", jsonString(cj, "charge_port_latch"))
+		cable := jsonString(cj, "conn_charge_cable")
 		if cable == "<invalid>" {
 			cable = "SNA"
 		}
 		mark(m, "conn_charge_cable", cable)
-		enum(m, "scheduled_charging_mode", "ScheduledChargingMode"+cj["scheduled_charging_mode"].(string))
+		enum(m, "scheduled_charging_mode", "ScheduledChargingMode"+jsonString(cj, "scheduled_charging_mode"))
 		out.ChargeState = m
 	}
 	if get.GetGetClimateState() != nil {
@@ -75,11 +75,16 @@ func (v *vehicleSim) stateProto(now time.Time, get *carserver.GetVehicleData) *c
 		fromJSON(m, cj, map[string]string{"inside_temp_celsius": "inside_temp", "outside_temp_celsius": "outside_temp",
 			"min_avail_temp_celsius": "min_avail_temp", "max_avail_temp_celsius": "max_avail_temp",
 			"bioweapon_mode_on": "bioweapon_mode"})
-		mark(m, "climate_keeper_mode", map[string]string{"off": "Off", "keep": "On", "dog": "Dog", "camp": "Party"}[cj["climate_keeper_mode"].(string)])
-		mark(m, "defrost_mode", []string{"Off", "Normal", "Max"}[cj["defrost_mode"].(int)])
-		enum(m, "cabin_overheat_protection", "CabinOverheatProtection"+cj["cabin_overheat_protection"].(string))
+		keepers := map[string]string{"off": "Off", "keep": "On", "dog": "Dog", "camp": "Party"}
+		mark(m, "climate_keeper_mode", keepers[jsonString(cj, "climate_keeper_mode")])
+		defrost := "Off"
+		if v.snap.DefrostMax {
+			defrost = "Max"
+		}
+		mark(m, "defrost_mode", defrost)
+		enum(m, "cabin_overheat_protection", "CabinOverheatProtection"+jsonString(cj, "cabin_overheat_protection"))
 		enum(m, "steering_wheel_heat_level", "StwHeatLevel_Off")
-		enum(m, "cop_activation_temperature", "CopActivationTemp"+cj["cop_activation_temperature"].(string))
+		enum(m, "cop_activation_temperature", "CopActivationTemp"+jsonString(cj, "cop_activation_temperature"))
 		out.ClimateState = m
 	}
 	if get.GetGetDriveState() != nil {
@@ -121,7 +126,8 @@ func (v *vehicleSim) stateProto(now time.Time, get *carserver.GetVehicleData) *c
 	}
 	if get.GetGetSoftwareUpdateState() != nil {
 		m := &carserver.SoftwareUpdateState{Timestamp: stamp}
-		fromJSON(m, v.vehicleState(now, ts)["software_update"].(map[string]any), nil)
+		su, _ := v.vehicleState(now, ts)["software_update"].(map[string]any)
+		fromJSON(m, su, nil)
 		out.SoftwareUpdateState = m
 	}
 	if get.GetGetChargeScheduleState() != nil {
@@ -190,6 +196,12 @@ func fromJSON(m proto.Message, src map[string]any, rename map[string]string) {
 			}
 		}
 	}
+}
+
+// jsonString is the string value of key in a JSON block, "" when absent.
+func jsonString(m map[string]any, key string) string {
+	s, _ := m[key].(string)
+	return s
 }
 
 // mark sets a Void-marker message field (ChargingState{Charging{}}); an
