@@ -60,6 +60,10 @@ type BLEVehicle interface {
 	// Result false; errors are the package's sentinels (ErrBLEKeyNotPaired,
 	// ErrBLEAsleep, ErrBLEOutOfRange, ErrBLENeedsFleetAPI, ErrMayHaveSucceeded…).
 	Command(ctx context.Context, cmd Command) (*CommandResult, error)
+	// KeyPaired asks the body controller whether it knows the app's key
+	// (a VCSEC handshake: free, works asleep). The bridge uses it for
+	// key_paired while the car is in range, and after pairing.
+	KeyPaired(ctx context.Context) (bool, error)
 	// Run keeps the link: it scans for the beacon (RSSI), reconnects with
 	// back-off after the car left and came back, and returns when ctx ends.
 	Run(ctx context.Context) error

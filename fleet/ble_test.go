@@ -266,3 +266,25 @@ func TestBLEPairingTimesOutWithoutATap(t *testing.T) {
 		t.Errorf("command = %v, want still not paired", err)
 	}
 }
+
+// The car keeps one anti-replay counter per key and domain, whichever path
+// the message took: commands alternating between BLE and signed_command
+// must all run once (the SDK resynchronises a path whose counter fell behind).
+func TestBLEAndSignedCommandsAlternate(t *testing.T) {
+	e := newSignedEnv(t)
+	ctx := context.Background()
+	e.sim.SetBLERange(vinSigned, true, -60)
+	car := e.bleCar(t, vinSigned, e.key, nil)
+	cm := e.commander(t, e.key)
+	for i := range 3 {
+		if res, err := cm.VehicleCommand(ctx, vinSigned, fleet.Command{Name: "flash_lights"}); err != nil || !res.Result {
+			t.Fatalf("round %d over the Fleet API: %+v, %v", i, res, err)
+		}
+		if res, err := car.Command(ctx, fleet.Command{Name: "flash_lights"}); err != nil || !res.Result {
+			t.Fatalf("round %d over BLE: %+v, %v", i, res, err)
+		}
+	}
+	if n := e.sim.Snapshot(vinSigned).Flashes; n != 6 {
+		t.Errorf("flashes = %d, want 6 (each command once)", n)
+	}
+}
