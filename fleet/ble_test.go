@@ -288,3 +288,33 @@ func TestBLEAndSignedCommandsAlternate(t *testing.T) {
 		t.Errorf("flashes = %d, want 6 (each command once)", n)
 	}
 }
+
+// Watching a parked car over BLE lets it sleep; reading its state does not,
+// as with vehicle_data: the polling policy must stop reads over BLE too.
+func TestBLEBodyStateLetsTheCarSleepStateReadsDoNot(t *testing.T) {
+	e := newSignedEnv(t)
+	ctx := context.Background()
+	e.sim.SetBLERange(vinSigned, true, -60)
+	car := e.bleCar(t, vinSigned, e.key, nil)
+	for range 15 {
+		if _, err := car.BodyControllerState(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+	}
+	if s := e.sim.VehicleState(vinSigned); s != fleet.StateAsleep {
+		t.Fatalf("after 15 min of body-controller reads the car is %s, want asleep (idle 10 min)", s)
+	}
+	if err := car.Wake(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for range 15 {
+		if _, err := car.VehicleData(ctx, []fleet.Endpoint{fleet.ChargeState}); err != nil {
+			t.Fatalf("read of a car kept awake: %v", err)
+		}
+		e.clock.Advance(time.Minute)
+	}
+	if s := e.sim.VehicleState(vinSigned); s != fleet.StateOnline {
+		t.Errorf("after 15 min of state reads the car is %s, want kept awake", s)
+	}
+}

@@ -349,14 +349,16 @@ func (s *Sim) bleAddKeyRequest(car *bleCar, buf []byte) {
 
 // bleTouch counts a message that came over BLE and plays its effect on the
 // car's idle timer: a read keeps an awake car awake, a command is the
-// car's own activity. The signed_command route already does both for the
-// Fleet API.
+// car's own activity. A sleeping car's body controller (a lock over BLE)
+// leaves the timers alone: the car sleeps on. The signed_command route
+// already does both for the Fleet API, where the car is always awake.
 func (s *Sim) bleTouch(r *request, v *vehicleSim, kind string, activity bool) {
 	if !r.BLE {
 		return
 	}
 	s.ble.counts[kind]++
 	switch {
+	case !v.online():
 	case activity:
 		v.touch(r.Now)
 	case kind == "get_state":
