@@ -113,7 +113,25 @@ type BrokerUser struct {
 type Vehicle struct {
 	VIN  string `toml:"vin"`
 	Name string `toml:"name"`
+	// BLE is the [vehicle.ble] table: talking to this car over Bluetooth
+	// from this machine while it is in range.
+	BLE VehicleBLE `toml:"ble"`
 }
+
+// VehicleBLE is one car's [vehicle.ble] table.
+type VehicleBLE struct {
+	// Enabled turns BLE on for this car (default false).
+	Enabled bool `toml:"enabled"`
+	// Adapter is the Bluetooth adapter: "hci0", "hci1"…; "" = the first.
+	Adapter string `toml:"adapter"`
+	// Route: "prefer" (BLE in range, Fleet API otherwise; the default when
+	// empty), "only" (never the Fleet API for this car) or "off" (watch the
+	// beacon and RSSI, route nothing over BLE).
+	Route string `toml:"route"`
+}
+
+// DefaultBLERoute is the route of a car whose [vehicle.ble] names none.
+const DefaultBLERoute = "prefer"
 
 // Site is one [[site]] entry.
 type Site struct {

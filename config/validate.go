@@ -29,6 +29,7 @@ func (c *Config) Validate() error {
 	c.MQTT.validate(&ps)
 	c.validateBroker(&ps)
 	c.validateDevices(&ps)
+	c.validateBLE(&ps)
 	c.Schedule.validate(&ps)
 	c.Commands.validate(&ps)
 	c.validateBudget(&ps)
