@@ -120,7 +120,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		st.parts = append(st.parts, stream)
 	}
-	if err := startAddons(st, &cfg, *httpAddr, acct, log); err != nil {
+	if err := startAddons(st, &cfg, *httpAddr, acct, pageSelfCallback, log); err != nil {
 		st.shutdown(ctx)
 		return err
 	}

@@ -69,6 +69,18 @@ func e2eStack(t *testing.T, cfg *config.Config, clock *clock.Manual, simURL stri
 	return st, ctx, sched, stop
 }
 
+// runLate runs parts added to a stack that already runs (the status page
+// of a test that needs the stack first) until ctx ends; the test waits for
+// them at cleanup.
+func runLate(t *testing.T, ctx context.Context, parts []component) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, p := range parts {
+		wg.Go(func() { _ = p.Run(ctx) })
+	}
+	t.Cleanup(wg.Wait)
+}
+
 // testBroker starts a broker for one test and returns its URL. Tests that
 // watch '#' subscribe before the bridge connects: mochi v2.7.9 reads
 // retained topics without their lock while it answers a wildcard

@@ -68,19 +68,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := ensureStateDir(cfg.StateDir); err != nil {
 		return err
 	}
-	return runBridge(ctx, cfg, *path, *httpAddr, "run 'tesla2mqtt login -c "+*path+"'", stderr)
+	return runBridge(ctx, cfg, *path, *httpAddr, pagePlain, "run 'tesla2mqtt login -c "+*path+"'", stderr)
 }
 
 // runBridge runs the bridge with a loaded config until ctx ends; run and
-// addon share it. loginHint says how to log in when there is no token yet.
-func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHint string, stderr io.Writer) error {
+// addon share it. page says how the status page is reached; loginHint says
+// how to log in when there is no token yet.
+func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr string, page pageMode, loginHint string, stderr io.Writer) error {
 	s, err := openSession(cfg, path, stderr)
 	if err != nil {
 		return err
 	}
 	log, acct := s.log, s.acct
 	if acct.ts.Current() == nil {
-		log.Warn().Str("state_dir", cfg.StateDir).Msgf("no Tesla token yet: %s; the bridge waits for it", loginHint)
+		log.Warn().Str("state_dir", cfg.StateDir).Str("reason", acct.tracker.AccountState().LoginError).
+			Msgf("no usable Tesla token: %s; the bridge waits for it", loginHint)
 	}
 	baseURL := acct.resolveRegion(ctx, cfg)
 	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: baseURL, scopes: acct.tracker.granted}, log)
@@ -88,7 +90,7 @@ func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHin
 		return err
 	}
 	st.attach(acct)
-	if err := startAddons(st, cfg, httpAddr, acct, log); err != nil {
+	if err := startAddons(st, cfg, httpAddr, acct, page, log); err != nil {
 		st.shutdown(ctx)
 		return err
 	}

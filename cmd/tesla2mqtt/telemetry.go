@@ -329,25 +329,32 @@ func startTelemetry(ctx context.Context, cfg *config.Config, s *stack, log zerol
 	if u == "" {
 		return s.bridge.SubscribeTelemetry(nil)
 	}
-	c := mqtt.New(mqtt.Options{URL: u, ClientID: cfg.MQTT.ClientID + "-telemetry",
-		Logger: log.With().Str("component", "telemetry-mqtt").Logger()})
+	clog := log.With().Str("component", "telemetry-mqtt").Logger()
+	c := mqtt.New(mqtt.Options{URL: u, ClientID: clientID(cfg.MQTT.ClientID+"-telemetry", cfg.MQTT.ClientIDSuffix), Logger: clog})
 	if err := s.bridge.SubscribeTelemetry(c); err != nil {
 		return err
 	}
-	if err := c.Connect(ctx); err != nil {
+	stop, err := connectMQTT(ctx, c, u, 0, clock.Real(), clog)
+	if err != nil {
+		_ = c.Close(ctx)
 		return fmt.Errorf("telemetry.broker_url: %w", err)
 	}
-	s.parts = append(s.parts, mqttLink{c})
+	s.parts = append(s.parts, mqttLink{c: c, stop: stop})
 	return nil
 }
 
-// mqttLink is a connected client that only listens (the telemetry
-// dispatcher's broker): it stays connected until ctx ends, then closes.
-type mqttLink struct{ c *mqtt.Client }
+// mqttLink is a client that only listens (the telemetry dispatcher's
+// broker): it stays connected, or keeps trying to connect, until ctx ends,
+// then stops its retries and closes.
+type mqttLink struct {
+	c    *mqtt.Client
+	stop func()
+}
 
 // Run implements component.
 func (l mqttLink) Run(ctx context.Context) error {
 	<-ctx.Done()
+	l.stop()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	return l.c.Close(cctx)

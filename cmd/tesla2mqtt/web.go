@@ -15,7 +15,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/web"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 // addHTTPFlag adds --http-addr to run and demo.
@@ -23,10 +22,22 @@ func addHTTPFlag(fs *flag.FlagSet) *string {
 	return fs.String("http-addr", "", `address of the status page, /healthz and /metrics (overrides [http] addr; "off" disables)`)
 }
 
+// pageMode is how people reach the status page, beyond [http].
+type pageMode int
+
+const (
+	pagePlain pageMode = iota
+	// pageIngress: the add-on, behind Home Assistant's Ingress proxy.
+	pageIngress
+	// pageSelfCallback: the demo, whose simulator takes any redirect URI,
+	// sends the page's login back to the page's own /auth/callback.
+	pageSelfCallback
+)
+
 // startAddons adds what sits beside the bridge: the MQTT connection's
 // metrics, and the HTTP server, bound now (a busy port is an error before
 // anything runs) and served as one of the stack's parts.
-func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, log zerolog.Logger) error {
+func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, mode pageMode, log zerolog.Logger) error {
 	st.metrics.WatchMQTT(st.mqtt.IsConnected, st.mqtt.Reconnects)
 	addr := cfg.HTTP.Addr
 	if httpAddr != "" {
@@ -35,29 +46,61 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 	if addr == "" || addr == "off" {
 		return nil
 	}
-	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
-		Logger: log.With().Str("component", "http").Logger()}
-	if acct != nil && cfg.Tesla.ClientID != "" {
-		opts.Login = &web.Login{Auth: authConfig(cfg), Save: func(_ context.Context, t *fleet.Token) error {
-			if err := acct.store.Save(t); err != nil {
-				return err
-			}
-			acct.reloadIfNew()
-			return nil
-		}}
-	}
-	srv, err := web.New(opts)
-	if err != nil {
-		return err
-	}
-	bound, err := srv.Listen(addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return usageErr("cannot serve the status page on %s: %v (change [http] addr or --http-addr)", addr, err)
 	}
+	bound := ln.Addr().String()
+	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
+		Access:   web.Access{Listen: addr, PasswordHash: cfg.HTTP.PasswordHash},
+		Location: pageLocation(cfg),
+		// SpendDays stays nil until the budget keeps per-day totals; the
+		// page then shows the month's totals without the chart.
+		Logger: log.With().Str("component", "http").Logger()}
+	if mode == pageIngress {
+		opts.Access.IngressPeer = web.SupervisorIngress
+	}
+	if acct != nil && cfg.Tesla.ClientID != "" {
+		auth := authConfig(cfg)
+		if mode == pageSelfCallback {
+			auth.RedirectURI = "http://" + bound + "/auth/callback"
+		}
+		opts.Login = &web.Login{Auth: auth, Save: acct.savePageLogin}
+	}
+	srv, err := web.New(opts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv.Serve(ln)
 	st.StatusURL = "http://" + bound + "/"
-	st.parts = append(st.parts, srv)
+	st.parts = append(st.parts, webPart{srv})
 	log.Info().Str("addr", st.StatusURL).Msg("status page, /healthz and /metrics")
 	return nil
+}
+
+// webPart is the status page as one of the stack's parts: it serves until
+// ctx ends, then shuts down, giving requests in flight two seconds.
+type webPart struct{ srv *web.Server }
+
+// Run implements component.
+func (p webPart) Run(ctx context.Context) error {
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	return p.srv.Shutdown(sctx)
+}
+
+// pageLocation is the zone the page shows times in: the schedules' zone
+// when the config names one, else the process's (TZ; the Supervisor sets
+// Home Assistant's zone for an add-on).
+func pageLocation(cfg *config.Config) *time.Location {
+	if cfg.Schedule.TimeZone != "" {
+		if loc, err := time.LoadLocation(cfg.Schedule.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.Local
 }
 
 // cmdHealthcheck is the container's HEALTHCHECK: GET /healthz, exit 0 when
