@@ -9,6 +9,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
 
 const testVIN = "5YJ3E1EA7PF000001"
@@ -142,68 +143,60 @@ func TestTeslaMateStates(t *testing.T) {
 	}
 }
 
-// fakePub records retained publishes.
-type fakePub struct {
-	retained map[string]string
-	count    map[string]int
-}
-
-func (p *fakePub) Publish(topic string, payload []byte, retained bool) error {
-	if retained {
-		p.retained[topic] = string(payload)
-	}
-	p.count[topic]++
-	return nil
+// retained reads pub's retained payload of topic as a string ("" when none).
+func retained(pub *mqtttest.Router, topic string) string {
+	p, _ := pub.Retained(topic)
+	return string(p)
 }
 
 func ptr[T any](v T) *T { return &v }
 
 func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
-	pub := &fakePub{retained: map[string]string{}, count: map[string]int{}}
+	pub := mqtttest.NewRouter()
 	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	tm := New(Options{Publisher: pub, Clock: clk, VINs: []string{"7SAYGDEE1PF000002", testVIN}})
 	car := teslaMateCar()
 	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})
 	tm.OnState(bridge.StateEvent{Device: "42", UID: "42", Kind: "energy_site", Force: true})
 	// The car is the second configured: it is car 2, as in TeslaMate.
-	if got := pub.retained["teslamate/cars/2/battery_level"]; got != "88" {
+	if got := retained(pub, "teslamate/cars/2/battery_level"); got != "88" {
 		t.Fatalf("teslamate/cars/2/battery_level = %q, want retained 88", got)
 	}
-	if got := pub.retained["teslamate/cars/2/odometer"]; got != "1653.01" {
+	if got := retained(pub, "teslamate/cars/2/odometer"); got != "1653.01" {
 		t.Errorf("odometer = %q, want 1653.01 km", got)
 	}
-	if got := pub.retained["teslamate/cars/2/state"]; got != "charging" {
+	if got := retained(pub, "teslamate/cars/2/state"); got != "charging" {
 		t.Errorf("state = %q, want charging", got)
 	}
-	if got := pub.retained["teslamate/cars/2/since"]; got != "2026-11-29T12:00:00Z" {
+	if got := retained(pub, "teslamate/cars/2/since"); got != "2026-11-29T12:00:00Z" {
 		t.Errorf("since = %q", got)
 	}
-	if got := pub.retained["teslamate/cars/2/healthy"]; got != "true" {
+	if got := retained(pub, "teslamate/cars/2/healthy"); got != "true" {
 		t.Errorf("healthy = %q", got)
 	}
-	for topic := range pub.retained {
+	for _, topic := range pub.RetainedTopics() {
 		if !strings.HasPrefix(topic, "teslamate/cars/2/") {
 			t.Errorf("published %s: only the car has TeslaMate topics", topic)
 		}
 	}
 	// Unchanged values are not published again; a failed read changes
 	// healthy alone; force republishes everything.
-	before := pub.count["teslamate/cars/2/battery_level"]
+	before := pub.Count("teslamate/cars/2/battery_level")
 	clk.Advance(time.Minute)
 	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Vehicle: car, LastError: "503"})
-	if n := pub.count["teslamate/cars/2/battery_level"]; n != before {
+	if n := pub.Count("teslamate/cars/2/battery_level"); n != before {
 		t.Errorf("an unchanged value was published again (%d → %d)", before, n)
 	}
-	if pub.retained["teslamate/cars/2/healthy"] != "false" || pub.retained["teslamate/cars/2/since"] != "2026-11-29T12:00:00Z" {
-		t.Errorf("healthy = %q, since = %q", pub.retained["teslamate/cars/2/healthy"], pub.retained["teslamate/cars/2/since"])
+	if retained(pub, "teslamate/cars/2/healthy") != "false" || retained(pub, "teslamate/cars/2/since") != "2026-11-29T12:00:00Z" {
+		t.Errorf("healthy = %q, since = %q", retained(pub, "teslamate/cars/2/healthy"), retained(pub, "teslamate/cars/2/since"))
 	}
 	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})
-	if n := pub.count["teslamate/cars/2/battery_level"]; n != before+1 {
+	if n := pub.Count("teslamate/cars/2/battery_level"); n != before+1 {
 		t.Errorf("force did not republish (%d → %d)", before, n)
 	}
 	// Another car takes the next free id.
 	tm.OnState(bridge.StateEvent{Device: "x", UID: "5YJ3E1EA7PF000009", Kind: "vehicle", Vehicle: &entity.VehicleView{State: "asleep"}})
-	if pub.retained["teslamate/cars/3/state"] != "asleep" {
-		t.Errorf("the unconfigured car's state = %q, want asleep on car 3", pub.retained["teslamate/cars/3/state"])
+	if retained(pub, "teslamate/cars/3/state") != "asleep" {
+		t.Errorf("the unconfigured car's state = %q, want asleep on car 3", retained(pub, "teslamate/cars/3/state"))
 	}
 }

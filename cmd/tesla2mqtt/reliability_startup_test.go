@@ -54,11 +54,11 @@ func TestBrokerDownAtStartThenUp(t *testing.T) {
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
 	st, ctx, _, stop := e2eStack(t, &cfg, clk, srv.URL, wiring{tokens: tokens, reconnect: 50 * time.Millisecond})
 	defer stop() // before the broker below closes: a bridge stopping while it reconnects is slow
-	n := len(st.parts)
-	if err := startAddons(st, &cfg, "127.0.0.1:0", nil, pagePlain, zerolog.Nop()); err != nil {
+	late, err := addons(st, &cfg, "127.0.0.1:0", nil, pagePlain, zerolog.Nop())
+	if err != nil {
 		t.Fatal(err)
 	}
-	runLate(t, ctx, st.parts[n:])
+	runLate(t, ctx, late)
 
 	code, h := healthOf(t, st.StatusURL)
 	if code != http.StatusServiceUnavailable || h.MQTT.OK || !strings.Contains(strings.Join(h.Failing, ","), "mqtt") {

@@ -38,17 +38,25 @@ const (
 // metrics, and the HTTP server, bound now (a busy port is an error before
 // anything runs) and served as one of the stack's parts.
 func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, mode pageMode, log zerolog.Logger) error {
+	parts, err := addons(st, cfg, httpAddr, acct, mode, log)
+	st.parts = append(st.parts, parts...)
+	return err
+}
+
+// addons builds startAddons' parts without adding them to the stack, for a
+// test whose stack already runs.
+func addons(st *stack, cfg *config.Config, httpAddr string, acct *account, mode pageMode, log zerolog.Logger) ([]component, error) {
 	st.metrics.WatchMQTT(st.mqtt.IsConnected, st.mqtt.Reconnects)
 	addr := cfg.HTTP.Addr
 	if httpAddr != "" {
 		addr = httpAddr
 	}
 	if addr == "" || addr == "off" {
-		return nil
+		return nil, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return usageErr("cannot serve the status page on %s: %v (change [http] addr or --http-addr)", addr, err)
+		return nil, usageErr("cannot serve the status page on %s: %v (change [http] addr or --http-addr)", addr, err)
 	}
 	bound := ln.Addr().String()
 	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
@@ -70,13 +78,12 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 	srv, err := web.New(opts)
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
 	srv.Serve(ln)
 	st.StatusURL = "http://" + bound + "/"
-	st.parts = append(st.parts, webPart{srv})
 	log.Info().Str("addr", st.StatusURL).Msg("status page, /healthz and /metrics")
-	return nil
+	return []component{webPart{srv}}, nil
 }
 
 // webPart is the status page as one of the stack's parts: it serves until
