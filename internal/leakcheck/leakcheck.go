@@ -72,6 +72,22 @@ func Check(t testing.TB, opts ...Option) {
 	})
 }
 
+// Mark records the goroutines running now and returns a check that fails t
+// when goroutines started since are still running after the grace. It
+// blames one step of a test (a Close) where Check would only look after
+// the test's cleanups, which may end the same goroutines by other means.
+func Mark(t testing.TB, opts ...Option) (check func()) {
+	t.Helper()
+	c := newConfig(opts)
+	before := snapshot()
+	return func() {
+		t.Helper()
+		if leaked := c.wait(before); len(leaked) > 0 {
+			t.Errorf("leakcheck: %d goroutine(s) still running:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+		}
+	}
+}
+
 // Main runs the package's tests and then fails the run (exit code 1) if
 // goroutines started during them are still running after the grace.
 // Call it as the whole body of TestMain; it does not return.
