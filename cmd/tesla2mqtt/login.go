@@ -71,11 +71,8 @@ func cmdLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := loadStateConfig(*path)
 	if err != nil {
-		return err
-	}
-	if err := ensureStateDir(cfg.StateDir); err != nil {
 		return err
 	}
 	p := loginParams{cfg: cfg, configPath: *path, paste: *paste, stdin: os.Stdin, out: stdout, now: clock.Real().Now}

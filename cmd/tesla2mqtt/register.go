@@ -53,11 +53,8 @@ func cmdRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := loadStateConfig(*path)
 	if err != nil {
-		return err
-	}
-	if err := ensureStateDir(cfg.StateDir); err != nil {
 		return err
 	}
 	var missing []string

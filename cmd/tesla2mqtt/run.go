@@ -61,11 +61,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path)
+	cfg, err := loadStateConfig(*path)
 	if err != nil {
-		return err
-	}
-	if err := ensureStateDir(cfg.StateDir); err != nil {
 		return err
 	}
 	return runBridge(ctx, cfg, *path, *httpAddr, pagePlain, "run 'tesla2mqtt login -c "+*path+"'", stderr)

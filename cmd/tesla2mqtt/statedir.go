@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/tesla2mqtt/tesla2mqtt/config"
 )
 
 // stateDirHost is what the state directory check needs to know about the
@@ -45,6 +47,20 @@ func inContainer() bool {
 // proves it writable with a temporary file.
 func ensureStateDir(dir string) error {
 	return checkStateDir(dir, realStateDirHost())
+}
+
+// loadStateConfig loads the config of a command that writes state (run,
+// login, register) and checks its state directory, the two steps each of
+// them starts with.
+func loadStateConfig(path string) (*config.Config, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureStateDir(cfg.StateDir); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func checkStateDir(dir string, h stateDirHost) error {
