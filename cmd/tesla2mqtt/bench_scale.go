@@ -239,7 +239,6 @@ func runScale(ctx context.Context, p scaleParams) (_ *scaleReport, err error) {
 			return nil, err
 		}
 	}
-	r.rep.ObserverDropped = r.obs.dropped.Load()
 	return r.rep, nil
 }
 
@@ -414,7 +413,7 @@ func (r *scaleRun) birth(ctx context.Context) error {
 	r.rep.BirthTopics = len(topics)
 	t := r.obs.track(trackAny, topics)
 	start := r.wall.Now()
-	if err := r.obs.client.Publish(r.cfg.MQTT.DiscoveryPrefix+"/status", []byte("online"), false); err != nil {
+	if err := r.obs.publish(ctx, r.cfg.MQTT.DiscoveryPrefix+"/status", "online"); err != nil {
 		return err
 	}
 	if err := r.obs.waitAll(ctx, r.p.limit, "republish after the HA birth message", t); err != nil {

@@ -9,10 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rs/zerolog"
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
 // scaleObserver is the bench's own MQTT client, subscribed to everything
@@ -20,15 +19,12 @@ import (
 // bench reports about publishing is what a subscriber saw arrive, so it
 // stays true whatever the bridge does inside.
 type scaleObserver struct {
-	client *mqtt.Client
+	client paho.Client
 	wall   clock.Clock
 	base   string
 	prefix string
 
 	msgs, bytes atomic.Int64
-	// dropped counts messages the observer's inbound queue lost; a run
-	// with drops under-reports and says so.
-	dropped atomic.Int64
 
 	mu sync.Mutex
 	// discovery holds the discovery topics whose latest payload is a
@@ -58,70 +54,79 @@ type tracker struct {
 
 func (t *tracker) done() bool { return len(t.got) == len(t.want) }
 
-// observerQueue is the observer's inbound queue: start-up discovery of a
-// thousand cars arrives faster than any handler is scheduled, and the
-// handler only stamps times, so a deep queue is all it takes not to drop.
-const observerQueue = 1 << 16
-
+// newScaleObserver builds the observer on paho directly, not on the
+// daemon's mqtt.Client: that client hands messages to a bounded queue and
+// drops when it is full, while start-up at a thousand cars bursts a
+// hundred thousand messages. Stamping on paho's own goroutine keeps every
+// message and only slows the broker's delivery to this one subscriber.
 func newScaleObserver(url, user, pass, base, prefix string) *scaleObserver {
 	o := &scaleObserver{wall: clock.Real(), base: base, prefix: prefix,
 		discovery: map[string]bool{}, changed: make(chan struct{}, 1)}
-	log := zerolog.New(nil).Level(zerolog.WarnLevel).Hook(zerolog.HookFunc(func(_ *zerolog.Event, level zerolog.Level, msg string) {
-		if level == zerolog.WarnLevel && strings.Contains(msg, "dropped") {
-			o.dropped.Add(1)
-		}
-	}))
-	o.client = mqtt.New(mqtt.Options{URL: url, ClientID: "tesla2mqtt-bench-observer", Username: user, Password: pass,
-		QueueSize: observerQueue, Logger: log})
+	po := paho.NewClientOptions().AddBroker(url).SetClientID("tesla2mqtt-bench-observer").
+		SetUsername(user).SetPassword(pass).SetCleanSession(true).SetOrderMatters(true).
+		SetAutoReconnect(false).SetConnectTimeout(10 * time.Second)
+	o.client = paho.NewClient(po)
 	return o
 }
 
-// start subscribes and connects.
+// start connects and subscribes.
 func (o *scaleObserver) start(ctx context.Context) error {
-	for _, f := range []string{o.base + "/#", o.prefix + "/#", o.barrierTopic()} {
-		if err := o.client.Subscribe(f, o.handle); err != nil {
-			return err
-		}
+	if err := o.wait(ctx, o.client.Connect()); err != nil {
+		return fmt.Errorf("connect: %w", err)
 	}
-	return o.client.Connect(ctx)
+	filters := map[string]byte{o.base + "/#": 1, o.prefix + "/#": 1, o.barrierTopic(): 1}
+	return o.wait(ctx, o.client.SubscribeMultiple(filters, func(_ paho.Client, m paho.Message) {
+		o.handle(m.Topic(), m.Payload())
+	}))
 }
 
-func (o *scaleObserver) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = o.client.Close(ctx)
+// wait waits for a paho token, bounded by ctx.
+func (o *scaleObserver) wait(ctx context.Context, tok paho.Token) error {
+	select {
+	case <-tok.Done():
+		return tok.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
+
+// publish sends one message and waits for its acknowledgement.
+func (o *scaleObserver) publish(ctx context.Context, topic, payload string) error {
+	return o.wait(ctx, o.client.Publish(topic, 1, false, payload))
+}
+
+func (o *scaleObserver) close() { o.client.Disconnect(250) }
 
 // handle stamps one message. The retain flag tells nothing here (a
 // broker may keep it set on live deliveries), which is why every run has
 // topics of its own on an external broker.
-func (o *scaleObserver) handle(m mqtt.Message) {
+func (o *scaleObserver) handle(topic string, payload []byte) {
 	now := o.wall.Now()
 	o.msgs.Add(1)
-	o.bytes.Add(int64(len(m.Topic) + len(m.Payload)))
+	o.bytes.Add(int64(len(topic) + len(payload)))
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var name string
 	switch {
-	case strings.HasPrefix(m.Topic, o.prefix+"/") && strings.HasSuffix(m.Topic, "/config"):
-		if len(m.Payload) == 0 {
-			delete(o.discovery, m.Topic)
+	case strings.HasPrefix(topic, o.prefix+"/") && strings.HasSuffix(topic, "/config"):
+		if len(payload) == 0 {
+			delete(o.discovery, topic)
 		} else {
-			o.discovery[m.Topic] = true
+			o.discovery[topic] = true
 		}
-	case strings.HasPrefix(m.Topic, o.base+"/") && m.Topic != o.barrierTopic():
+	case strings.HasPrefix(topic, o.base+"/") && topic != o.barrierTopic():
 		// A device's state is <base>/<name>, as in zigbee2mqtt.
-		name = strings.TrimPrefix(m.Topic, o.base+"/")
+		name = strings.TrimPrefix(topic, o.base+"/")
 		if strings.Contains(name, "/") {
 			name = ""
 		}
 	}
-	read := name != "" && !bytes.Contains(m.Payload, []byte(`"updated_at":null`))
+	read := name != "" && !bytes.Contains(payload, []byte(`"updated_at":null`))
 	for _, t := range o.trackers {
 		key := name
 		switch {
 		case t.kind == trackAny:
-			key = m.Topic
+			key = topic
 		case t.kind == trackRead && !read:
 			continue
 		}
@@ -215,7 +220,7 @@ func (o *scaleObserver) barrier(ctx context.Context, limit time.Duration) error 
 	topic := o.barrierTopic()
 	t := o.track(trackAny, []string{topic})
 	defer o.result(t)
-	if err := o.client.Publish(topic, []byte("sync"), false); err != nil {
+	if err := o.publish(ctx, topic, "sync"); err != nil {
 		return err
 	}
 	return o.waitAll(ctx, limit, "barrier", t)

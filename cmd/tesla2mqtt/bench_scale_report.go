@@ -44,8 +44,6 @@ type scaleReport struct {
 	IdleCPU                 time.Duration
 	SteadyMsgs, SteadyBytes int64
 	SteadyCPU               time.Duration
-
-	ObserverDropped int64
 }
 
 // perMinute scales a count over the report's window to one minute.
@@ -91,16 +89,13 @@ func (r *scaleReport) write(w io.Writer) {
 			fmt.Sprintf("default schedule for %s; includes the simulator serving", r.Duration))
 		row("MQTT steady", fmt.Sprintf("%.0f msgs/min, %s/min", r.perMinute(float64(r.SteadyMsgs)), mib(int64(r.perMinute(float64(r.SteadyBytes))))), "as the observer received them")
 	}
-	if r.ObserverDropped > 0 {
-		fmt.Fprintf(w, "\nWARNING: the observer dropped %d messages; message counts are low.\n", r.ObserverDropped)
-	}
 }
 
 var heapShareNote = map[string]string{
 	"daemon":    "bridge, Fleet client, MQTT client, runtime (estimate from the heap profile)",
 	"broker":    "embedded mochi broker: stacks through mochi or mqtt/broker",
 	"simulator": "fleetsim and its HTTP serving",
-	"bench":     "the bench's observer (its inbound queue)",
+	"bench":     "the bench's observer",
 }
 
 // heapShareKeys returns the share names in a stable order (for tests).
