@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sort"
 	"time"
 )
 
@@ -96,14 +95,4 @@ var heapShareNote = map[string]string{
 	"broker":    "embedded mochi broker: stacks through mochi or mqtt/broker",
 	"simulator": "fleetsim and its HTTP serving",
 	"bench":     "the bench's observer",
-}
-
-// heapShareKeys returns the share names in a stable order (for tests).
-func heapShareKeys(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
