@@ -149,39 +149,109 @@ func TestPublishWindowBoundsInFlight(t *testing.T) {
 }
 
 // BenchmarkPublish compares one acknowledged publish at a time with the
-// pipelined window, on loopback against an in-memory broker.
+// pipelined window, on loopback against an in-memory broker, directly and
+// through a proxy that delays each direction by 1 ms (a broker on the LAN
+// or a busy one).
 func BenchmarkPublish(b *testing.B) {
-	for _, mode := range []struct {
-		name   string
-		window int
-	}{{"sequential", 0}, {"window=16", 16}, {"window=128", 128}} {
-		b.Run(mode.name, func(b *testing.B) {
-			brk := startBroker(b, "127.0.0.1:0")
-			c := mqtt.New(mqtt.Options{URL: brk.URL(), PublishWindow: mode.window})
-			if err := c.Connect(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close(context.Background())
-			payload := []byte(strings.Repeat("x", 400))
-			msgs := make([]mqtt.Outgoing, 0, 1000)
-			for i := range 1000 {
-				msgs = append(msgs, mqtt.Outgoing{Topic: fmt.Sprintf("bench/%d/config", i), Payload: payload, Retained: true})
-			}
-			b.ResetTimer()
-			n := 0
-			for b.Loop() {
-				if mode.window == 0 {
-					for _, m := range msgs {
-						if err := c.Publish(m.Topic, m.Payload, m.Retained); err != nil {
-							b.Fatal(err)
-						}
-					}
-				} else if err := c.PublishMany(context.Background(), msgs); err != nil {
+	for _, rtt := range []time.Duration{0, 2 * time.Millisecond} {
+		for _, mode := range []struct {
+			name   string
+			window int
+		}{{"sequential", 0}, {"window=16", 16}, {"window=128", 128}} {
+			b.Run(fmt.Sprintf("rtt=%s/%s", rtt, mode.name), func(b *testing.B) {
+				url := startBroker(b, "127.0.0.1:0").URL()
+				if rtt > 0 {
+					url = latencyProxy(b, strings.TrimPrefix(url, "tcp://"), rtt/2)
+				}
+				c := mqtt.New(mqtt.Options{URL: url, PublishWindow: mode.window})
+				if err := c.Connect(context.Background()); err != nil {
 					b.Fatal(err)
 				}
-				n += len(msgs)
+				defer c.Close(context.Background())
+				payload := []byte(strings.Repeat("x", 400))
+				msgs := make([]mqtt.Outgoing, 0, 1000)
+				for i := range 1000 {
+					msgs = append(msgs, mqtt.Outgoing{Topic: fmt.Sprintf("bench/%d/config", i), Payload: payload, Retained: true})
+				}
+				n := 0
+				for b.Loop() {
+					if mode.window == 0 {
+						for _, m := range msgs {
+							if err := c.Publish(m.Topic, m.Payload, m.Retained); err != nil {
+								b.Fatal(err)
+							}
+						}
+					} else if err := c.PublishMany(context.Background(), msgs); err != nil {
+						b.Fatal(err)
+					}
+					n += len(msgs)
+				}
+				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "publishes/s")
+			})
+		}
+	}
+}
+
+// latencyProxy forwards one connection at a time to target, holding every
+// chunk for oneWay in each direction without reordering: the network a
+// publish crosses twice before its acknowledgement arrives.
+func latencyProxy(b *testing.B, target string, oneWay time.Duration) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	b.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
 			}
-			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "publishes/s")
-		})
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = in.Close()
+				return
+			}
+			wg.Go(func() { delayCopy(out, in, oneWay) })
+			wg.Go(func() { delayCopy(in, out, oneWay) })
+		}
+	})
+	return "tcp://" + ln.Addr().String()
+}
+
+// delayCopy copies src to dst, each chunk oneWay after it was read.
+func delayCopy(dst, src net.Conn, oneWay time.Duration) {
+	type chunk struct {
+		at   time.Time
+		data []byte
+	}
+	q := make(chan chunk, 4096)
+	go func() {
+		defer close(q)
+		for {
+			buf := make([]byte, 32<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				q <- chunk{time.Now().Add(oneWay), buf[:n]}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer dst.Close()
+	for c := range q {
+		if d := time.Until(c.at); d > 0 {
+			t := time.NewTimer(d)
+			<-t.C
+		}
+		if _, err := dst.Write(c.data); err != nil {
+			_ = src.Close()
+			for range q {
+			}
+			return
+		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,15 +10,11 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -74,63 +69,6 @@ func cmdBenchScale(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return nil
 }
 
-// benchScheduler runs the bridge's jobs on its real cron schedule, except
-// while the bench holds it (a held turn is skipped, as a turn that finds
-// its job still running is), and lets the bench fire jobs itself.
-type benchScheduler struct {
-	inner   *bridge.CronScheduler
-	held    atomic.Bool
-	started chan struct{}
-
-	mu   sync.Mutex
-	jobs map[string]func()
-}
-
-func newBenchScheduler(log zerolog.Logger) *benchScheduler {
-	return &benchScheduler{inner: bridge.NewCronScheduler(clock.Real(), time.UTC, log),
-		started: make(chan struct{}), jobs: map[string]func(){}}
-}
-
-// Add implements bridge.Scheduler.
-func (s *benchScheduler) Add(name, spec string, job func()) error {
-	s.mu.Lock()
-	s.jobs[name] = job
-	s.mu.Unlock()
-	return s.inner.Add(name, spec, func() {
-		if !s.held.Load() {
-			job()
-		}
-	})
-}
-
-// Start implements bridge.Scheduler. The bridge starts its jobs once its
-// first reads are published, so this is also the end of start-up.
-func (s *benchScheduler) Start() {
-	s.inner.Start()
-	close(s.started)
-}
-
-// Stop implements bridge.Scheduler.
-func (s *benchScheduler) Stop() context.Context { return s.inner.Stop() }
-
-// fire runs the named jobs at once, each on its own goroutine as cron
-// would when their turns coincide, and returns when all have returned.
-func (s *benchScheduler) fire(names []string) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(names))
-	for i, n := range names {
-		s.mu.Lock()
-		job := s.jobs[n]
-		s.mu.Unlock()
-		if job == nil {
-			continue
-		}
-		wg.Go(func() { errs[i] = runGuarded("bench: job "+n, job) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
 // scaleRun is one run's moving parts.
 type scaleRun struct {
 	p     scaleParams
@@ -147,45 +85,6 @@ type scaleRun struct {
 	startState, startRead *tracker
 	// served notes when the simulator answered each device's last read.
 	served *servedReads
-}
-
-// servedReads notes, per car or site, when the simulator last answered its
-// vehicle_data or live_status: the one view of a polling round that does
-// not depend on the bridge publishing what it read.
-type servedReads struct {
-	wall clock.Clock
-	mu   sync.Mutex
-	at   map[string]time.Time
-}
-
-func (s *servedReads) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		h.ServeHTTP(w, req)
-		parts := strings.Split(req.URL.Path, "/")
-		// /api/1/vehicles/{vin}/vehicle_data, /api/1/energy_sites/{id}/live_status
-		if len(parts) == 6 && (parts[5] == "vehicle_data" || parts[5] == "live_status") {
-			now := s.wall.Now()
-			s.mu.Lock()
-			s.at[parts[4]] = now
-			s.mu.Unlock()
-		}
-	})
-}
-
-// since returns how many of names were read at or after t, and the last
-// such read.
-func (s *servedReads) since(names []string, t time.Time) (n int, last time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, name := range names {
-		if at := s.at[name]; !at.Before(t) {
-			n++
-			if at.After(last) {
-				last = at
-			}
-		}
-	}
-	return n, last
 }
 
 // runScale sets up simulator, daemon and observer, runs the phases and
@@ -436,13 +335,29 @@ func (r *scaleRun) idle(ctx context.Context) error {
 	return err
 }
 
-// steady measures the process under the default schedule.
+// steady measures the process under the default schedule, from the first
+// turn of the connectivity check (the minute's jobs start together), so
+// that a window of a minute holds one turn of every per-minute job.
 func (r *scaleRun) steady(ctx context.Context) error {
 	if r.p.duration <= 0 {
 		return nil
 	}
+	for len(r.sched.turns) > 0 {
+		<-r.sched.turns
+	}
 	r.sched.held.Store(false)
 	defer r.sched.held.Store(true)
+	t := r.wall.NewTimer(r.p.limit)
+	defer t.Stop()
+	for name := ""; name != pollJobs[0]; {
+		select {
+		case name = <-r.sched.turns:
+		case <-t.C():
+			return fmt.Errorf("bench scale: no %s turn within %s", pollJobs[0], r.p.limit)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	m, b, c, err := r.window(ctx)
 	r.rep.SteadyMsgs, r.rep.SteadyBytes, r.rep.SteadyCPU = m, b, c
 	return err
