@@ -142,7 +142,7 @@ func TestSchedulePresets(t *testing.T) {
 	dv, ev, rv := reflect.ValueOf(def), reflect.ValueOf(econ), reflect.ValueOf(resp)
 	for i := range dv.NumField() {
 		f := dv.Type().Field(i)
-		if f.Tag.Get("kind") == "duration" {
+		if f.Tag.Get("kind") != "" { // durations and the time zone are not cron specs
 			continue
 		}
 		d, e, r := every(dv.Field(i).String()), every(ev.Field(i).String()), every(rv.Field(i).String())

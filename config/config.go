@@ -65,6 +65,11 @@ type MQTT struct {
 	Password     string `toml:"password"`
 	PasswordFile string `toml:"password_file"`
 	ClientID     string `toml:"client_id"`
+	// ClientIDSuffix appends "-<random>" to ClientID on an external broker,
+	// so nobody who knows the configured id can kick the bridge off with an
+	// MQTT session takeover. The embedded broker refuses such a takeover
+	// itself, and keeps the id exact.
+	ClientIDSuffix bool `toml:"client_id_suffix"`
 	// CAFile, CertFile and KeyFile set up TLS to an external broker: the
 	// CAs that sign its certificate and a client certificate (PEM).
 	CAFile   string `toml:"ca_file"`
@@ -88,6 +93,12 @@ type Broker struct {
 	TLSAddr     string `toml:"tls_addr"`
 	TLSCertFile string `toml:"tls_cert_file"`
 	TLSKeyFile  string `toml:"tls_key_file"`
+	// MaxPacketSize bounds every MQTT packet, in bytes; a larger one ends
+	// the sender's connection.
+	MaxPacketSize int `toml:"max_packet_size"`
+	// MaxRetainedSize bounds a retained message from any client but the
+	// bridge, in bytes; a larger one is refused.
+	MaxRetainedSize int `toml:"max_retained_size"`
 }
 
 // BrokerUser is one [[broker.users]] entry.
@@ -102,7 +113,25 @@ type BrokerUser struct {
 type Vehicle struct {
 	VIN  string `toml:"vin"`
 	Name string `toml:"name"`
+	// BLE is the [vehicle.ble] table: talking to this car over Bluetooth
+	// from this machine while it is in range.
+	BLE VehicleBLE `toml:"ble"`
 }
+
+// VehicleBLE is one car's [vehicle.ble] table.
+type VehicleBLE struct {
+	// Enabled turns BLE on for this car (default false).
+	Enabled bool `toml:"enabled"`
+	// Adapter is the Bluetooth adapter: "hci0", "hci1"…; "" = the first.
+	Adapter string `toml:"adapter"`
+	// Route: "prefer" (BLE in range, Fleet API otherwise; the default when
+	// empty), "only" (never the Fleet API for this car) or "off" (watch the
+	// beacon and RSSI, route nothing over BLE).
+	Route string `toml:"route"`
+}
+
+// DefaultBLERoute is the route of a car whose [vehicle.ble] names none.
+const DefaultBLERoute = "prefer"
 
 // Site is one [[site]] entry.
 type Site struct {
@@ -192,6 +221,10 @@ type Entities struct {
 type HTTP struct {
 	// Addr is host:port to listen on; empty turns the server off.
 	Addr string `toml:"addr"`
+	// PasswordHash is a bcrypt hash from `tesla2mqtt hash-password`: the
+	// page asks for the password before it starts a Tesla login. Beyond
+	// loopback the page offers no login without it (it stays read-only).
+	PasswordHash string `toml:"password_hash"`
 }
 
 // Log is the [log] table.
@@ -255,9 +288,10 @@ func Default() Config {
 			DiscoveryPrefix: "homeassistant",
 			Discovery:       true,
 			ClientID:        "tesla2mqtt",
+			ClientIDSuffix:  true,
 			TeslaMatePrefix: "teslamate",
 		},
-		Broker: Broker{Addr: "127.0.0.1:1883"},
+		Broker: Broker{Addr: "127.0.0.1:1883", MaxPacketSize: 256 << 10, MaxRetainedSize: 64 << 10},
 		Schedule: Schedule{
 			Connectivity:        "@every 1m",
 			VehicleDataDriving:  "@every 1m",

@@ -29,6 +29,7 @@ func (c *Config) Validate() error {
 	c.MQTT.validate(&ps)
 	c.validateBroker(&ps)
 	c.validateDevices(&ps)
+	c.validateBLE(&ps)
 	c.Schedule.validate(&ps)
 	c.Commands.validate(&ps)
 	c.validateBudget(&ps)
@@ -38,6 +39,9 @@ func (c *Config) Validate() error {
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "console", "json")
 	if c.HTTP.Addr != "" {
 		validateHostPort(&ps, "http.addr", c.HTTP.Addr)
+	}
+	if c.HTTP.PasswordHash != "" && !isBcryptHash(c.HTTP.PasswordHash) {
+		ps.add("http.password_hash", "must be a bcrypt hash ($2b$…, 60 characters); make one with 'tesla2mqtt hash-password'")
 	}
 	return ps.err()
 }
@@ -295,6 +299,14 @@ const brokerBridgeUser = "tesla2mqtt-bridge"
 // broker with.
 func BrokerBridgeUser() string { return brokerBridgeUser }
 
+// MinBrokerPacketSize is the least broker.max_packet_size: below 64 KiB
+// the bridge's own larger messages (bridge/info with many devices) would
+// be refused and the bridge disconnected.
+const MinBrokerPacketSize = 64 << 10
+
+// MaxMQTTPacketSize is the largest packet MQTT can express (256 MiB).
+const MaxMQTTPacketSize = 268435455
+
 // validateBroker checks [broker]: addresses, TLS files and users with
 // bcrypt hashes.
 func (c *Config) validateBroker(ps *problems) {
@@ -307,6 +319,14 @@ func (c *Config) validateBroker(ps *problems) {
 		}
 	} else if b.TLSCertFile != "" || b.TLSKeyFile != "" {
 		ps.add("broker.tls_addr", "is empty, so broker.tls_cert_file and broker.tls_key_file are not used; set tls_addr such as \":8883\"")
+	}
+	// The bridge's own messages must fit: discovery configs and device
+	// state are a few KiB, bridge/info grows with the number of devices.
+	if b.MaxPacketSize < MinBrokerPacketSize || b.MaxPacketSize > MaxMQTTPacketSize {
+		ps.add("broker.max_packet_size", "must be from %d to %d bytes (MQTT's limit), got %d", MinBrokerPacketSize, MaxMQTTPacketSize, b.MaxPacketSize)
+	}
+	if b.MaxRetainedSize < 1 || b.MaxRetainedSize > b.MaxPacketSize {
+		ps.add("broker.max_retained_size", "must be from 1 to broker.max_packet_size (%d) bytes, got %d", b.MaxPacketSize, b.MaxRetainedSize)
 	}
 	seen := map[string]bool{}
 	for i, u := range b.Users {

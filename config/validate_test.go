@@ -55,6 +55,12 @@ func TestValidateRules(t *testing.T) {
 		{"broker port name", func(c *Config) { c.Broker.Addr = ":mqtt" }, []want{{"broker.addr", "0 to 65535"}}},
 		{"broker any port", func(c *Config) { c.Broker.Addr = ":0" }, nil},
 		{"broker ipv6", func(c *Config) { c.Broker.Addr = "[::1]:1883" }, nil},
+		{"http password not a hash", func(c *Config) { c.HTTP.PasswordHash = "hunter2" },
+			[]want{{"http.password_hash", "tesla2mqtt hash-password"}}},
+		{"http password hash", func(c *Config) {
+			c.HTTP.Addr, c.HTTP.PasswordHash = "0.0.0.0:8088", "$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+		}, nil},
+		{"http wildcard without password", func(c *Config) { c.HTTP.Addr = "0.0.0.0:8088" }, nil},
 		{"vin short", func(c *Config) { c.Vehicles = []Vehicle{{VIN: vin1}, {VIN: "5YJ3"}} },
 			[]want{{"vehicle[1].vin", "must be 17 characters, got 4"}}},
 		{"vin lower case", func(c *Config) { c.Vehicles = []Vehicle{{VIN: strings.ToLower(vin1)}} },

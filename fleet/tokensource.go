@@ -61,7 +61,7 @@ type TokenSource struct {
 	tok       *Token
 	dead      error     // set after login_required; cleared by Reload
 	nextTry   time.Time // no refresh before this after a transient failure
-	loadError error     // why tok is nil (ErrNoToken)
+	loadError error     // why tok is nil (ErrNoToken, ErrCorruptToken)
 }
 
 var (
@@ -70,9 +70,11 @@ var (
 	_ contextTokenSource = (*TokenSource)(nil)
 )
 
-// NewTokenSource loads the stored token. An empty store is not an error:
-// Token then returns ErrNoToken until Reload finds the token that
-// `tesla2mqtt login` wrote, so the bridge can start and wait for a login.
+// NewTokenSource loads the stored token. An empty store (ErrNoToken) or a
+// corrupt token file (ErrCorruptToken) is not an error: Token then returns
+// that error until Reload finds the token that `tesla2mqtt login` or the
+// status page wrote, so the bridge can start, say why, and wait for a
+// login instead of exiting into a restart loop.
 func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
 	if opts.Store == nil {
 		return nil, errors.New("token source: a store is required")
@@ -87,7 +89,7 @@ func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
 	opts.Clock = clock.OrReal(opts.Clock)
 	s := &TokenSource{opts: opts, log: opts.Logger, sem: make(chan struct{}, 1)}
 	t, err := opts.Store.Load()
-	if err != nil && !errors.Is(err, ErrNoToken) {
+	if err != nil && !errors.Is(err, ErrNoToken) && !errors.Is(err, ErrCorruptToken) {
 		return nil, fmt.Errorf("token source: %w", err)
 	}
 	s.tok, s.loadError = t, err

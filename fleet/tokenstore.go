@@ -17,6 +17,26 @@ import (
 // ErrNoToken: no token has been stored yet; the user must log in.
 var ErrNoToken = errors.New("no Tesla token stored: run tesla2mqtt login")
 
+// ErrCorruptToken: the token file exists but holds no token (truncated,
+// edited by hand, not JSON). Only a new login helps, so it also matches
+// ErrLoginRequired: the bridge runs on, reports login_required with this
+// reason, and waits for the login.
+var ErrCorruptToken = errors.New("token file is corrupt")
+
+// corruptTokenError names the corrupt file. Its text quotes nothing of the
+// file's content, which may hold a token.
+type corruptTokenError struct{ path string }
+
+// Error names the file and the remedy.
+func (e *corruptTokenError) Error() string {
+	return fmt.Sprintf("token file %s is corrupt: log in again (tesla2mqtt login, or the status page)", e.path)
+}
+
+// Is matches ErrCorruptToken and ErrLoginRequired.
+func (e *corruptTokenError) Is(target error) bool {
+	return target == ErrCorruptToken || target == ErrLoginRequired
+}
+
 // ErrInsecureFile: a secret file (token, private key) can be read by other
 // users. The error text carries the chmod that fixes it.
 var ErrInsecureFile = errors.New("secret file is readable by other users")
@@ -83,7 +103,7 @@ func (s *FileTokenStore) Load() (*Token, error) {
 	var t Token
 	// json's error text can quote file content, so it is not wrapped.
 	if err := json.Unmarshal(data, &t); err != nil || (t.AccessToken == "" && t.RefreshToken == "") {
-		return nil, fmt.Errorf("token file %s is corrupt: run tesla2mqtt login", path)
+		return nil, &corruptTokenError{path: path}
 	}
 	return &t, nil
 }

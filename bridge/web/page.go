@@ -19,14 +19,18 @@ type pages struct {
 	t *template.Template
 }
 
-func loadPages() (*pages, error) {
+// loadPages parses the templates; times are shown in loc.
+func loadPages(loc *time.Location) (*pages, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
-		"ago":     ago,
-		"value":   formatValue,
-		"usd":     func(f float64) string { return fmt.Sprintf("$%.2f", f) },
-		"join":    strings.Join,
-		"deref":   func(b *bool) bool { return b != nil && *b },
-		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"ago":   ago,
+		"value": formatValue,
+		"usd":   func(f float64) string { return fmt.Sprintf("$%.2f", f) },
+		"join":  strings.Join,
+		"deref": func(b *bool) bool { return b != nil && *b },
+		// when shows a time in the bridge's zone, with the zone, so that a
+		// reader abroad is not misled; iso is for datetime attributes.
+		"when": func(v any) string { return localTime(v, loc) },
+		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	}).ParseFS(assets, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -47,42 +51,116 @@ func (p *pages) render(w http.ResponseWriter, status int, name string, data any)
 	_, _ = buf.WriteTo(w)
 }
 
-// messageView is a short page with a title, a text and a way back.
-type messageView struct {
-	Title, Text string
-	Retry       bool
+// page is what every page's layout needs.
+type page struct {
+	Title string
+	// Base prefixes every link, form action and asset ("" outside Ingress).
+	Base string
+	// CSRF is the token the page's forms carry.
+	CSRF string
+	// Refresh is the seconds between fresh copies (0: the page stays as is).
+	Refresh int
 }
 
-func (s *Server) renderMessage(w http.ResponseWriter, status int, title, text string, retry bool) {
-	s.pages.render(w, status, "message.html", messageView{Title: title, Text: text, Retry: retry && s.opts.Login != nil})
+func (s *Server) page(w http.ResponseWriter, r *http.Request, title string) page {
+	return page{Title: title, Base: infoOf(r).base, CSRF: s.csrfToken(s.session(w, r))}
+}
+
+// messageView is a short page with a title, a text and a way back.
+type messageView struct {
+	page
+	Text string
+}
+
+func (s *Server) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, text string) {
+	s.pages.render(w, status, "message.html", messageView{page: s.page(w, r, title), Text: text})
 }
 
 // indexView is what the status page renders.
 type indexView struct {
+	page
 	bridge.Status
-	Health   Health
-	CanLogin bool
-	Cars     []bridge.DeviceStatus
-	Sites    []bridge.DeviceStatus
+	Health Health
+	Checks []checkLine
+	// Login is nil when no login is configured.
+	Login *gate
+	Cars  []deviceView
+	Sites []deviceView
 	// PairingQR is an inline SVG of the pairing link.
 	PairingQR template.HTML
 	Now       time.Time
+	// Chart is the month's spend per day (nil: no per-day data).
+	Chart *chartView
+}
+
+// checkLine is one line of the health card.
+type checkLine struct {
+	OK   bool
+	Text string
+}
+
+// deviceView is a car or site as a card: named as people know it.
+type deviceView struct {
+	bridge.DeviceStatus
+	// Title is Tesla's name for the device, else the configured name.
+	Title string
+	// Topic is the configured name (the MQTT topic segment) when it
+	// differs from Title and from the VIN or site id.
+	Topic string
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	st := s.opts.Bridge.Status()
-	v := indexView{Status: st, Health: health(st, s.opts.MQTTConnected), CanLogin: s.opts.Login != nil, Now: s.opts.Clock.Now()}
+	v := indexView{page: s.page(w, r, "Status"), Status: st, Health: health(st, s.opts.MQTTConnected), Now: s.opts.Clock.Now()}
+	v.Refresh = int(s.opts.Refresh / time.Second)
+	if s.opts.Login != nil {
+		g := s.gate(infoOf(r))
+		v.Login = &g
+	}
+	titles := map[string]string{}
 	for _, d := range st.Devices {
+		dv := deviceView{DeviceStatus: d, Title: d.Label}
+		if dv.Title == "" {
+			dv.Title = d.Name
+		}
+		if !strings.EqualFold(d.Name, dv.Title) && d.Name != d.ID {
+			dv.Topic = d.Name
+		}
+		titles[d.Name] = dv.Title
 		if d.Kind == "vehicle" {
-			v.Cars = append(v.Cars, d)
+			v.Cars = append(v.Cars, dv)
 		} else {
-			v.Sites = append(v.Sites, d)
+			v.Sites = append(v.Sites, dv)
 		}
 	}
+	v.Checks = healthLines(v.Health, titles)
 	if st.PairingURL != "" {
 		v.PairingQR = qrSVG(st.PairingURL)
 	}
+	if s.opts.SpendDays != nil {
+		v.Chart = spendChart(s.opts.SpendDays(), v.Now)
+	}
 	s.pages.render(w, http.StatusOK, "index.html", v)
+}
+
+// healthLines words the verdict for people, with devices by name.
+func healthLines(h Health, titles map[string]string) []checkLine {
+	lines := []checkLine{{h.MQTT.OK, "MQTT: " + h.MQTT.Detail}, {h.Token.OK, "Tesla token: " + h.Token.Detail}}
+	for _, d := range h.Devices {
+		name := titles[d.Name]
+		if name == "" {
+			name = d.Name
+		}
+		text := name + ": last read ok"
+		switch {
+		case !d.OK:
+			text = name + ": " + d.Detail
+		case d.State != "":
+			text += " (" + d.State + ")"
+		}
+		lines = append(lines, checkLine{d.OK, text})
+	}
+	return lines
 }
 
 // qrSVG draws the QR code of text as an inline SVG: one path of unit
@@ -108,6 +186,34 @@ func qrSVG(text string) template.HTML {
 	sb.WriteString(`"/></svg>`)
 	// Safe: built only from numbers and constant markup above.
 	return template.HTML(sb.String())
+}
+
+// localTime shows a time (a time.Time, or an RFC 3339 string as the bridge
+// keeps some) in loc: "Sun 29 Nov 13:00 CET". Unparseable strings are
+// shown as they are rather than hidden.
+func localTime(v any, loc *time.Location) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case *string:
+		if x == nil {
+			return ""
+		}
+		return localTime(*x, loc)
+	case string:
+		p, err := time.Parse(time.RFC3339, x)
+		if err != nil {
+			return x
+		}
+		t = p
+	default:
+		return fmt.Sprint(v)
+	}
+	if t.IsZero() {
+		return "never"
+	}
+	return t.In(loc).Format("Mon 2 Jan 15:04 MST")
 }
 
 // ago says how long ago t was, for people ("3 min ago").

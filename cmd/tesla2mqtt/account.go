@@ -66,7 +66,8 @@ func openAccount(cfg *config.Config, configPath string, clk clock.Clock, log zer
 		c, _ := fleet.ParseClaims(t.AccessToken)
 		a.tracker.tokenChanged(t, c, "")
 	} else {
-		a.tracker.noToken()
+		_, why := a.store.Load() // no file yet, or a corrupt one: the reason to show
+		a.tracker.noToken(why)
 	}
 	return a, nil
 }
@@ -120,6 +121,17 @@ func (a *account) watch(ctx context.Context, tick <-chan time.Time, hup <-chan o
 			_, _ = a.ts.TokenContext(ctx)
 		}
 	}
+}
+
+// savePageLogin stores the token of a login made on the status page and
+// takes it into use at once. It replaces whatever the file held, a corrupt
+// token included.
+func (a *account) savePageLogin(_ context.Context, t *fleet.Token) error {
+	if err := a.store.Save(t); err != nil {
+		return err
+	}
+	a.reloadIfNew()
+	return nil
 }
 
 // reloadIfNew reloads when the file holds another token than memory; our
@@ -270,12 +282,17 @@ func (a *accountTracker) setRegion(region, base string) {
 	a.mu.Unlock()
 }
 
-// noToken marks the start without a token.
-func (a *accountTracker) noToken() {
+// noToken marks the start without a usable token; why is the store's
+// reason (a corrupt file), or nil/ErrNoToken when there is none yet.
+func (a *accountTracker) noToken(why error) {
+	reason := fleet.ErrNoToken.Error()
+	if why != nil && !errors.Is(why, fleet.ErrNoToken) {
+		reason = why.Error()
+	}
 	a.mu.Lock()
-	a.st.LoginRequired, a.st.LoginError = true, fleet.ErrNoToken.Error()
+	a.st.LoginRequired, a.st.LoginError = true, reason
 	a.mu.Unlock()
-	a.emit(bridge.AccountEvent{Type: bridge.EventLoginRequired, Message: fleet.ErrNoToken.Error(),
+	a.emit(bridge.AccountEvent{Type: bridge.EventLoginRequired, Message: reason,
 		LoginCommand: "tesla2mqtt login -c " + a.configPath})
 }
 

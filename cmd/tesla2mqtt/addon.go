@@ -48,7 +48,7 @@ func cmdAddon(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return runBridge(ctx, cfg, env.options, *httpAddr,
+	return runBridge(ctx, cfg, env.options, *httpAddr, pageIngress,
 		"open the status page (Open Web UI, or the sidebar) and press Log in with Tesla", stderr)
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -200,7 +202,9 @@ func TestAddonRunsWithSupervisorBroker(t *testing.T) {
 	t.Cleanup(func() { _ = watch.Close(context.Background()) })
 
 	t.Setenv("SUPERVISOR_TOKEN", addonToken)
-	httpAddr := obFreeAddr(t)
+	// All interfaces, as in the add-on, so that the Ingress rules apply.
+	_, httpPort, _ := net.SplitHostPort(obFreeAddr(t))
+	httpAddr := "0.0.0.0:" + httpPort
 	logs := &notifyLog{notify: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -215,13 +219,27 @@ func TestAddonRunsWithSupervisorBroker(t *testing.T) {
 		t.Fatalf("bridge/state never online on the Supervisor's broker\n%s", strings.Join(logs.since(0), "\n"))
 	}
 	logs.waitFor(t, "tesla2mqtt running", done) // logged once the status page listens
-	resp, err := http.Get("http://" + httpAddr + "/healthz")
+	resp, err := http.Get("http://127.0.0.1:" + httpPort + "/healthz")
 	if err != nil {
 		t.Fatalf("status page: %v", err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable { // no Tesla login yet
 		t.Errorf("/healthz before a login: %d, want 503", resp.StatusCode)
+	}
+	// Only the Supervisor (172.30.32.2) is Ingress. Any other peer, here
+	// loopback, gets the read-only page, whatever Ingress header it sends.
+	req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:"+httpPort+"/", nil)
+	req.Header.Set("X-Ingress-Path", "/api/hassio_ingress/forged")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(page), "forged") || !strings.Contains(string(page), "through Home Assistant") ||
+		strings.Contains(string(page), `id="login-form"`) || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("the add-on page trusted a peer that is not the Supervisor:\n%s", page)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -112,7 +112,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer stopTelemetry()
 	}
-	stopAddons, err := startAddons(st, &cfg, *httpAddr, acct, log)
+	stopAddons, err := startAddons(st, &cfg, *httpAddr, acct, pageSelfCallback, log)
 	if err != nil {
 		st.shutdown(ctx)
 		return err

@@ -16,10 +16,11 @@ import (
 var hashPasswordInput io.Reader = os.Stdin
 
 // cmdHashPassword reads one password from standard input and prints its
-// bcrypt hash for [[broker.users]] password_hash. Reading stdin rather than a
+// bcrypt hash for [[broker.users]] password_hash or the status page's
+// [http] password_hash. Reading stdin rather than a
 // flag keeps the password out of the shell history and the process list.
 func cmdHashPassword(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("hash-password", "usage: echo -n 'password' | tesla2mqtt hash-password\n\nReads a password (the first line of standard input) and prints a bcrypt hash\nfor password_hash in [[broker.users]].", stderr)
+	fs := newFlagSet("hash-password", "usage: echo -n 'password' | tesla2mqtt hash-password\n\nReads a password (the first line of standard input) and prints a bcrypt hash\nfor password_hash in [[broker.users]] or [http].", stderr)
 	cost := fs.Int("cost", bcrypt.DefaultCost, "bcrypt cost (10–16; each step doubles the time of a login)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -49,5 +50,5 @@ func cmdHashPassword(_ context.Context, args []string, stdout, stderr io.Writer)
 // init registers the subcommand here rather than in main.go's table, whose
 // gofmt alignment the longer name would shift on every line.
 func init() {
-	commands["hash-password"] = command{"read a password on stdin and print its bcrypt hash for [[broker.users]]", cmdHashPassword}
+	commands["hash-password"] = command{"read a password on stdin and print its bcrypt hash for [[broker.users]] or [http]", cmdHashPassword}
 }

@@ -50,6 +50,7 @@ var commands = map[string]command{
 	"bench":        {"compare polling policies over a simulated day (bench economy); measure the daemon at scale (bench scale)", cmdBench},
 	"healthcheck":  {"ask a running bridge's /healthz (exit 0 when healthy)", cmdHealthcheck},
 	"telemetry":    {"configure Fleet Telemetry on the cars; status, errors, remove", cmdTelemetry},
+	"ble":          {"Bluetooth: scan for cars in range, pair the app's key with a car", cmdBLE},
 }
 
 func main() {

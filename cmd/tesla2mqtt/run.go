@@ -78,19 +78,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer stop()
 	}
-	return runBridge(ctx, cfg, *path, *httpAddr, "run 'tesla2mqtt login -c "+*path+"'", stderr)
+	return runBridge(ctx, cfg, *path, *httpAddr, pagePlain, "run 'tesla2mqtt login -c "+*path+"'", stderr)
 }
 
 // runBridge runs the bridge with a loaded config until ctx ends; run and
-// addon share it. loginHint says how to log in when there is no token yet.
-func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHint string, stderr io.Writer) error {
+// addon share it. page says how the status page is reached; loginHint says
+// how to log in when there is no token yet.
+func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr string, page pageMode, loginHint string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	acct, err := openAccount(cfg, path, clock.Real(), log)
 	if err != nil {
 		return err
 	}
 	if acct.ts.Current() == nil {
-		log.Warn().Str("state_dir", cfg.StateDir).Msgf("no Tesla token yet: %s; the bridge waits for it", loginHint)
+		log.Warn().Str("state_dir", cfg.StateDir).Str("reason", acct.tracker.AccountState().LoginError).
+			Msgf("no usable Tesla token: %s; the bridge waits for it", loginHint)
 	}
 	baseURL := acct.resolveRegion(ctx, cfg)
 	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: baseURL, scopes: acct.tracker.granted}, log)
@@ -98,7 +100,7 @@ func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr, loginHin
 		return err
 	}
 	acct.attach(ctx, st.bridge)
-	stopAddons, err := startAddons(st, cfg, httpAddr, acct, log)
+	stopAddons, err := startAddons(st, cfg, httpAddr, acct, page, log)
 	if err != nil {
 		st.shutdown(ctx)
 		return err

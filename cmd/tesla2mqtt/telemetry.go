@@ -329,17 +329,20 @@ func startTelemetry(ctx context.Context, cfg *config.Config, s *stack, log zerol
 	if u == "" {
 		return s.bridge.SubscribeTelemetry(nil)
 	}
-	c := mqtt.New(mqtt.Options{URL: u, ClientID: cfg.MQTT.ClientID + "-telemetry",
-		Logger: log.With().Str("component", "telemetry-mqtt").Logger()})
+	clog := log.With().Str("component", "telemetry-mqtt").Logger()
+	c := mqtt.New(mqtt.Options{URL: u, ClientID: clientID(cfg.MQTT.ClientID+"-telemetry", cfg.MQTT.ClientIDSuffix), Logger: clog})
 	if err := s.bridge.SubscribeTelemetry(c); err != nil {
 		return err
 	}
-	if err := c.Connect(ctx); err != nil {
+	stop, err := connectMQTT(ctx, c, u, 0, clock.Real(), clog)
+	if err != nil {
+		_ = c.Close(ctx)
 		return fmt.Errorf("telemetry.broker_url: %w", err)
 	}
 	go func() {
 		defer recoverTo(log, "telemetry client close")
 		<-ctx.Done()
+		stop()
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = c.Close(cctx)

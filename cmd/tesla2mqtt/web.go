@@ -15,7 +15,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/web"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 // addHTTPFlag adds --http-addr to run and demo.
@@ -23,10 +22,22 @@ func addHTTPFlag(fs *flag.FlagSet) *string {
 	return fs.String("http-addr", "", `address of the status page, /healthz and /metrics (overrides [http] addr; "off" disables)`)
 }
 
+// pageMode is how people reach the status page, beyond [http].
+type pageMode int
+
+const (
+	pagePlain pageMode = iota
+	// pageIngress: the add-on, behind Home Assistant's Ingress proxy.
+	pageIngress
+	// pageSelfCallback: the demo, whose simulator takes any redirect URI,
+	// sends the page's login back to the page's own /auth/callback.
+	pageSelfCallback
+)
+
 // startAddons starts what sits beside the bridge: Prometheus metrics, the
 // TeslaMate-compatible topics and the HTTP server. The returned stop
 // function shuts the server down.
-func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, log zerolog.Logger) (func(), error) {
+func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, mode pageMode, log zerolog.Logger) (func(), error) {
 	if cfg.MQTT.TeslaMateCompat {
 		st.bridge.EnableTeslaMate(cfg.MQTT.TeslaMatePrefix)
 	}
@@ -39,25 +50,33 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 	if addr == "" || addr == "off" {
 		return func() {}, nil
 	}
-	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
-		Logger: log.With().Str("component", "http").Logger()}
-	if acct != nil && cfg.Tesla.ClientID != "" {
-		opts.Login = &web.Login{Auth: authConfig(cfg), Save: func(_ context.Context, t *fleet.Token) error {
-			if err := acct.store.Save(t); err != nil {
-				return err
-			}
-			acct.reloadIfNew()
-			return nil
-		}}
-	}
-	srv, err := web.New(opts)
-	if err != nil {
-		return nil, err
-	}
-	bound, err := srv.Start(addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, usageErr("cannot serve the status page on %s: %v (change [http] addr or --http-addr)", addr, err)
 	}
+	bound := ln.Addr().String()
+	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
+		Access:   web.Access{Listen: addr, PasswordHash: cfg.HTTP.PasswordHash},
+		Location: pageLocation(cfg),
+		// SpendDays stays nil until the budget keeps per-day totals; the
+		// page then shows the month's totals without the chart.
+		Logger: log.With().Str("component", "http").Logger()}
+	if mode == pageIngress {
+		opts.Access.IngressPeer = web.SupervisorIngress
+	}
+	if acct != nil && cfg.Tesla.ClientID != "" {
+		auth := authConfig(cfg)
+		if mode == pageSelfCallback {
+			auth.RedirectURI = "http://" + bound + "/auth/callback"
+		}
+		opts.Login = &web.Login{Auth: auth, Save: acct.savePageLogin}
+	}
+	srv, err := web.New(opts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv.Serve(ln)
 	st.StatusURL = "http://" + bound + "/"
 	log.Info().Str("addr", st.StatusURL).Msg("status page, /healthz and /metrics")
 	return func() {
@@ -65,6 +84,18 @@ func startAddons(st *stack, cfg *config.Config, httpAddr string, acct *account, 
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// pageLocation is the zone the page shows times in: the schedules' zone
+// when the config names one, else the process's (TZ; the Supervisor sets
+// Home Assistant's zone for an add-on).
+func pageLocation(cfg *config.Config) *time.Location {
+	if cfg.Schedule.TimeZone != "" {
+		if loc, err := time.LoadLocation(cfg.Schedule.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.Local
 }
 
 // cmdHealthcheck is the container's HEALTHCHECK: GET /healthz, exit 0 when

@@ -33,6 +33,10 @@ type stack struct {
 	BrokerAddr string
 	// StatusURL is the status page's address ("" when the HTTP server is off).
 	StatusURL string
+	// clientID is the bridge's MQTT client id (with its suffix, if any).
+	clientID string
+	// stopConnect ends the retries of a first MQTT connection that failed.
+	stopConnect func()
 }
 
 // wiring is what differs between `run` and `demo`.
@@ -104,9 +108,10 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		return nil, err
 	}
 	base := cfg.MQTT.BaseTopic
+	s.clientID = clientID(cfg.MQTT.ClientID, cfg.MQTT.URL != "" && cfg.MQTT.ClientIDSuffix)
 	s.mqtt = mqtt.New(mqtt.Options{
 		URL:      url,
-		ClientID: cfg.MQTT.ClientID,
+		ClientID: s.clientID,
 		Username: mqttUser,
 		Password: mqttPass,
 		CAFile:   cfg.MQTT.CAFile,
@@ -133,7 +138,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		s.shutdown(ctx)
 		return nil, err
 	}
-	if err := s.mqtt.Connect(ctx); err != nil {
+	if s.stopConnect, err = connectMQTT(ctx, s.mqtt, url, w.reconnect, clock.Real(), log.With().Str("component", "mqtt").Logger()); err != nil {
 		s.shutdown(ctx)
 		return nil, err
 	}
@@ -215,6 +220,9 @@ func prices(cfg *config.Config) fleet.Prices {
 func (s *stack) shutdown(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
+	if s.stopConnect != nil {
+		s.stopConnect()
+	}
 	if s.mqtt != nil {
 		_ = s.mqtt.Close(ctx)
 	}
@@ -256,6 +264,7 @@ func newCommander(cfg *config.Config, w wiring, api *fleet.Client, rec fleet.Rec
 func embeddedBrokerOptions(cfg *config.Config, log zerolog.Logger) broker.Options {
 	o := broker.Options{Addr: cfg.Broker.Addr, TLSAddr: cfg.Broker.TLSAddr,
 		TLSCertFile: cfg.Broker.TLSCertFile, TLSKeyFile: cfg.Broker.TLSKeyFile,
+		MaxPacketSize: cfg.Broker.MaxPacketSize, MaxRetainedSize: cfg.Broker.MaxRetainedSize,
 		Bridge: broker.Credentials{Username: config.BrokerBridgeUser(), Password: rand.Text()},
 		ACL:    broker.ACL{BaseTopic: cfg.MQTT.BaseTopic, DiscoveryPrefix: cfg.MQTT.DiscoveryPrefix},
 		Logger: log.With().Str("component", "broker").Logger()}

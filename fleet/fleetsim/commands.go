@@ -22,6 +22,8 @@ import (
 
 // vehicleCmd is the context of one vehicle command.
 type vehicleCmd struct {
+	S    *Sim
+	R    *request // the request, for its time and whether it came over BLE
 	V    *vehicleSim
 	Args map[string]any // the JSON body
 }
@@ -98,7 +100,7 @@ func vehicleCommand(fn func(*vehicleCmd) (bool, string)) handlerFunc {
 			return apiError(http.StatusBadRequest, "invalid_request")
 		}
 		v.touch(r.Now)
-		result, reason := fn(&vehicleCmd{V: v, Args: args})
+		result, reason := fn(&vehicleCmd{S: s, R: r, V: v, Args: args})
 		return ok(map[string]any{"result": result, "reason": reason})
 	}
 }

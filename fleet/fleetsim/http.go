@@ -19,6 +19,10 @@ type request struct {
 	Vehicle *vehicleSim       // set when the pattern has {tag}
 	Site    *siteSim          // set when the pattern has {site_id}
 	BaseURL string            // scheme://host the request came in on
+	// BLE marks a message that came over the simulated Bluetooth link
+	// (ble.go) rather than signed_command: it is not metered, and reads
+	// and commands count as the car's activity here instead of in the route.
+	BLE bool
 }
 
 // response is what a handler returns. Body is JSON-encoded; Raw, when set,

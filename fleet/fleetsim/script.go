@@ -21,8 +21,9 @@ type ScriptEvent struct {
 // SleepStats tell how a car slept, for benchmarks of polling policies.
 type SleepStats struct {
 	// Wakes counts asleep-to-online transitions; APIWakes those that a
-	// wake_up request caused (the rest are the script's, i.e. the user's).
-	Wakes, APIWakes int
+	// wake_up request caused, BLEWakes those a wake over Bluetooth caused
+	// (the rest are the script's, i.e. the user's).
+	Wakes, APIWakes, BLEWakes int
 	// Sleeps counts online-to-asleep transitions.
 	Sleeps int
 	// ExtraAwake is how long the car stayed awake, free to sleep, beyond

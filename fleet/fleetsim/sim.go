@@ -3,7 +3,8 @@
 // http.Handler that speaks the real paths, JSON envelopes and error bodies
 // (FLEET_API.md §3, §5): cars that sleep, wake and charge, an energy site
 // with a solar curve, scopes enforced from the bearer token, and faults
-// (408/429/5xx, truncated JSON, latency) injected on demand.
+// (408/429/5xx, truncated JSON, latency) injected on demand. BLERadio
+// reaches the same cars over a simulated Bluetooth link (ble.go).
 //
 // All simulated state is computed lazily from a Clock on each request; the
 // simulator starts no goroutines. Every exported method is safe for
@@ -81,6 +82,8 @@ type Sim struct {
 	telemetryState *telemetryState
 	hiddenCars     map[string]hiddenCar
 	vcpState       *vcpState
+	// ble is the cars' Bluetooth side (ble.go).
+	ble bleState
 }
 
 // New returns a simulator with the default fleet: an online, charging
@@ -108,6 +111,7 @@ func New(opts Options) *Sim {
 		wall:     opts.Wall,
 		counts:   map[string]int{},
 		billable: map[fleet.Category]int{},
+		ble:      newBLEState(),
 	}
 	now := s.clock.Now()
 	if opts.Vehicles > 0 || opts.EnergySites > 0 {

@@ -272,8 +272,12 @@ func vcpFault(reply *universal.RoutableMessage, f universal.MessageFault_E) *uni
 }
 
 // keyPairedLocked reports whether pub is the app key and the user paired
-// it with vin. Callers hold s.mu.
+// it with vin, or a key approved with a key-card tap over BLE (TapKeyCard).
+// Callers hold s.mu.
 func (s *Sim) keyPairedLocked(vin string, pub []byte) bool {
+	if s.ble.keyApproved(vin, pub) {
+		return true
+	}
 	a := s.auth()
 	if !a.paired[vin] || a.appKey == nil {
 		return false

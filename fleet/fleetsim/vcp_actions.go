@@ -20,6 +20,7 @@ const vcpUnsupported = "not supported by fleetsim"
 type vcpCommand struct {
 	fn   func(*vehicleCmd) (bool, string)
 	args map[string]any
+	wake bool // the body controller's wake: not the car's own activity
 }
 
 // run applies the command to the car; a nil fn is an unsupported action.
@@ -30,22 +31,34 @@ func (c vcpCommand) run(s *Sim, r *request, v *vehicleSim) (bool, string) {
 	if c.args == nil {
 		c.args = map[string]any{}
 	}
-	return c.fn(&vehicleCmd{V: v, Args: c.args})
+	return c.fn(&vehicleCmd{S: s, R: r, V: v, Args: c.args})
 }
 
 // runInfotainment answers a CarServer.Action with a CarServer.Response.
 func runInfotainment(s *Sim, r *request, v *vehicleSim, plain []byte) []byte {
 	var action carserver.Action
 	result, reason := false, "decoding"
+	var data *carserver.VehicleData
 	if proto.Unmarshal(plain, &action) == nil {
-		result, reason = infotainmentCommand(action.GetVehicleAction()).run(s, r, v)
+		if get := action.GetVehicleAction().GetGetVehicleData(); get != nil {
+			// GetState: a read, which keeps an awake car awake like vehicle_data.
+			data, result = v.stateProto(r.Now, get), true
+			s.bleTouch(r, v, "get_state", false)
+		} else {
+			result, reason = infotainmentCommand(action.GetVehicleAction()).run(s, r, v)
+			s.bleTouch(r, v, "command", true)
+		}
 	}
 	status := &carserver.ActionStatus{Result: carserver.OperationStatus_E_OPERATIONSTATUS_OK}
 	if !result {
 		status.Result = carserver.OperationStatus_E_OPERATIONSTATUS_ERROR
 		status.ResultReason = &carserver.ResultReason{Reason: &carserver.ResultReason_PlainText{PlainText: reason}}
 	}
-	out, _ := proto.Marshal(&carserver.Response{ActionStatus: status})
+	resp := &carserver.Response{ActionStatus: status}
+	if data != nil {
+		resp.ResponseMsg = &carserver.Response_VehicleData{VehicleData: data}
+	}
+	out, _ := proto.Marshal(resp)
 	return out
 }
 
@@ -58,6 +71,11 @@ func runVCSEC(s *Sim, r *request, v *vehicleSim, plain []byte) []byte {
 		cmd = vcsecCommand(&msg)
 	}
 	var reply vcsec.FromVCSECMessage
+	kind := "command"
+	if cmd.wake {
+		kind = "wake"
+	}
+	s.bleTouch(r, v, kind, !cmd.wake)
 	if result, _ := cmd.run(s, r, v); !result {
 		reply.SubMessage = &vcsec.FromVCSECMessage_NominalError{NominalError: &verrors.NominalError{
 			GenericError: verrors.GenericError_E_GENERICERROR_UNKNOWN}}
@@ -74,6 +92,8 @@ func vcsecCommand(m *vcsec.UnsignedMessage) vcpCommand {
 			return vcpCommand{fn: cmdDoorLock}
 		case vcsec.RKEAction_E_RKE_ACTION_UNLOCK:
 			return vcpCommand{fn: cmdDoorUnlock}
+		case vcsec.RKEAction_E_RKE_ACTION_WAKE_VEHICLE:
+			return vcpCommand{fn: cmdRKEWake, wake: true}
 		}
 	case *vcsec.UnsignedMessage_ClosureMoveRequest:
 		c := sub.ClosureMoveRequest

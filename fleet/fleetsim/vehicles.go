@@ -118,6 +118,7 @@ type vehicleSim struct {
 	updated    time.Time // the simulation has been advanced up to here
 	lastActive time.Time // last vehicle_data, command or wake (idle timer)
 	wakeAt     time.Time // non-zero while a wake_up is pending
+	wakeByBLE  bool      // the pending wake came over Bluetooth (free)
 	// userActive is the last activity other than a read (driving,
 	// charging, a command, a wake, the script): the car would sleep
 	// SleepAfter later if nobody read it.
@@ -203,6 +204,7 @@ func (v *vehicleSim) wake(now time.Time, delay time.Duration) {
 	case fleet.StateAsleep:
 		if v.wakeAt.IsZero() {
 			v.wakeAt = now.Add(delay)
+			v.wakeByBLE = false
 		}
 	case fleet.StateOnline:
 		v.touch(now)
@@ -246,7 +248,12 @@ func (v *vehicleSim) advance(now time.Time, sleepAfter time.Duration) {
 		v.snap.State = fleet.StateOnline
 		v.lastActive, v.userActive, v.onlineAt = v.wakeAt, v.wakeAt, v.wakeAt
 		v.stats.Wakes++
-		v.stats.APIWakes++
+		if v.wakeByBLE {
+			v.stats.BLEWakes++
+		} else {
+			v.stats.APIWakes++
+		}
+		v.wakeByBLE = false
 		if v.wakeAt.After(from) {
 			from = v.wakeAt
 		}

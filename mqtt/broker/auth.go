@@ -41,65 +41,142 @@ type ACL struct {
 
 // authHook authenticates clients and applies the ACL. A broker without users
 // accepts anonymous clients; it only ever listens on loopback then (Start
-// refuses anything else). The bridge is recognised by its Credentials.
+// refuses anything else). The bridge is recognised by its Credentials, and
+// its username with any other password is refused in every mode, so no
+// client can borrow the bridge's rights.
 type authHook struct {
 	mochi.HookBase
-	users  map[string][]byte // username → bcrypt hash
-	bridge Credentials
-	acl    ACL
+	srv      *mochi.Server     // set before Serve; for the client id check
+	users    map[string][]byte // username → bcrypt hash
+	id       identity
+	acl      ACL
+	throttle *loginThrottle
+	warn     *warner
 }
 
 // ID names the hook in mochi's logs.
 func (h *authHook) ID() string { return "tesla2mqtt-auth" }
 
-// Provides declares the two checks the hook answers.
+// Provides declares the checks the hook answers.
 func (h *authHook) Provides(b byte) bool {
-	return b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+	return b == mochi.OnConnect || b == mochi.OnConnectAuthenticate || b == mochi.OnACLCheck
+}
+
+// OnConnect runs before authentication and refuses, with a CONNACK that
+// says why, an address that failed to log in too often and a client that
+// wants the bridge's client id while the bridge holds it. MQTT lets a
+// newcomer take over a client id, kicking the holder off; anyone could
+// otherwise disconnect the bridge at will.
+func (h *authHook) OnConnect(cl *mochi.Client, pk packets.Packet) error {
+	user := string(pk.Connect.Username)
+	if h.id.isBridgeLogin(user, pk.Connect.Password) {
+		// Never throttled: its per-run secret cannot be guessed, and
+		// throttling it would let anyone on this host lock the bridge out.
+		return nil
+	}
+	if h.throttle.blocked(cl.Net.Remote) {
+		return h.refuse(cl, user, packets.ErrServerUnavailable, "too many failed logins from this address; try again later")
+	}
+	if existing, ok := h.srv.Clients.Get(cl.ID); ok && h.id.isBridge(existing) {
+		return h.refuse(cl, user, packets.ErrClientIdentifierNotValid, "the client id belongs to the bridge")
+	}
+	return nil
+}
+
+// refuse answers a CONNACK with code, logs the refusal and returns code,
+// which makes mochi end the connection.
+func (h *authHook) refuse(cl *mochi.Client, user string, code packets.Code, reason string) error {
+	h.logRefusal(cl, user, reason)
+	_ = h.srv.SendConnack(cl, code, false, nil)
+	return code
 }
 
 // OnConnectAuthenticate checks the username and password, and refuses a
 // client other than the bridge whose last will would land on a protected
 // topic (mochi sends wills without an ACL check, so a will could otherwise
-// forge "offline" on the bridge's state).
+// forge "offline" on the bridge's state). Wrong passwords count towards
+// the address's login throttle.
 func (h *authHook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	user, pass := string(pk.Connect.Username), pk.Connect.Password
-	if h.isBridgeLogin(user, pass) {
+	if h.id.isBridgeLogin(user, pass) {
 		return true
+	}
+	if h.id.isBridgeUser(user) {
+		return h.fail(cl, user, "the bridge's own username with a wrong password")
 	}
 	if len(h.users) > 0 {
 		hash, ok := h.users[user]
-		if !ok || bcrypt.CompareHashAndPassword(hash, pass) != nil {
-			return false
+		if !ok {
+			return h.fail(cl, user, "unknown user")
+		}
+		if bcrypt.CompareHashAndPassword(hash, pass) != nil {
+			return h.fail(cl, user, "wrong password")
 		}
 	}
 	if pk.Connect.WillFlag && !h.othersMayWrite(pk.Connect.WillTopic) {
+		h.logRefusal(cl, user, "last will on a topic only the bridge may write")
 		return false
 	}
 	return true
 }
 
+// fail records a failed login for the client's address and refuses it.
+func (h *authHook) fail(cl *mochi.Client, user, reason string) bool {
+	h.throttle.fail(cl.Net.Remote)
+	h.logRefusal(cl, user, reason)
+	return false
+}
+
+// logRefusal logs a refused login with user, address and reason, at most
+// once a minute per address; the password never reaches the log.
+func (h *authHook) logRefusal(cl *mochi.Client, user, reason string) {
+	h.warn.event("login:"+throttleKey(cl.Net.Remote)).Str("user", clip(user)).Str("addr", cl.Net.Remote).
+		Str("client_id", clip(cl.ID)).Str("reason", reason).Msg("embedded broker refused a login")
+}
+
 // OnACLCheck lets everyone read, the bridge write everywhere, and the others
 // write only outside the protected namespace or to command topics.
 func (h *authHook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
-	if !write || h.isBridge(cl) {
+	if !write || h.id.isBridge(cl) {
 		return true
 	}
 	return h.othersMayWrite(topic)
 }
 
+// identity tells the bridge's connection from everyone else's.
+type identity struct {
+	bridge Credentials
+}
+
 // isBridgeLogin compares in constant time; an empty bridge password never matches.
-func (h *authHook) isBridgeLogin(user string, pass []byte) bool {
-	if h.bridge.Password == "" || user != h.bridge.Username {
+func (id identity) isBridgeLogin(user string, pass []byte) bool {
+	if id.bridge.Password == "" || user != id.bridge.Username {
 		return false
 	}
-	return subtle.ConstantTimeCompare(pass, []byte(h.bridge.Password)) == 1
+	return subtle.ConstantTimeCompare(pass, []byte(id.bridge.Password)) == 1
+}
+
+// isBridgeUser reports whether user is the bridge's username; that
+// account exists only with the bridge's per-run password.
+func (id identity) isBridgeUser(user string) bool {
+	return id.bridge.Username != "" && user == id.bridge.Username
 }
 
 // isBridge tells the bridge's connection by the username it authenticated
-// with; a user of the same name cannot exist (validated in the config) and
-// could not have passed authentication anyway.
-func (h *authHook) isBridge(cl *mochi.Client) bool {
-	return h.bridge.Password != "" && string(cl.Properties.Username) == h.bridge.Username
+// with: OnConnectAuthenticate refuses that username with any other
+// password, and no configured user may take it (validated in the config).
+func (id identity) isBridge(cl *mochi.Client) bool {
+	return id.bridge.Password != "" && id.isBridgeUser(string(cl.Properties.Username))
+}
+
+// clip keeps client-chosen strings in log lines short: a 64 KiB username
+// must not become a 64 KiB log line.
+func clip(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // othersMayWrite is the ACL for every client but the bridge.

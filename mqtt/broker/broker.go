@@ -16,6 +16,8 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/rs/zerolog"
+
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // DefaultAddr is where the broker listens when Options.Addr is empty:
@@ -44,9 +46,30 @@ type Options struct {
 	TLSAddr     string
 	TLSCertFile string
 	TLSKeyFile  string
-	// Logger receives mochi's log records.
+	// MaxPacketSize bounds every MQTT packet a client may send, the
+	// bridge's included (default DefaultMaxPacketSize). A larger packet
+	// ends the client's connection before its body is read, so it costs no
+	// memory.
+	MaxPacketSize int
+	// MaxRetainedSize bounds the payload of a retained message from anyone
+	// but the bridge (default DefaultMaxRetainedSize); a larger one is
+	// refused, not stored.
+	MaxRetainedSize int
+	// Clock drives the login throttle and the expiry of retained messages
+	// (default: the wall clock).
+	Clock clock.Clock
+	// Logger receives mochi's log records and the broker's own warnings;
+	// warnings are rate-limited per kind.
 	Logger zerolog.Logger
 }
+
+// DefaultMaxPacketSize is 256 KiB: far above the bridge's largest message
+// (discovery configs and state are a few KiB), far below what hurts a
+// Raspberry Pi (a 64 MiB publish used to cost 600 MB of RSS).
+const DefaultMaxPacketSize = 256 << 10
+
+// DefaultMaxRetainedSize is 64 KiB per retained message from other clients.
+const DefaultMaxRetainedSize = 64 << 10
 
 // ErrNoUsers is wrapped by Start's error when the broker would listen
 // beyond loopback without any user configured: anyone on the network could
@@ -58,6 +81,7 @@ var ErrNoUsers = errors.New("no broker users configured")
 type Broker struct {
 	opts      Options
 	srv       *mochi.Server
+	expiry    *expiryHook
 	addr      string
 	tlsAddr   string
 	closeOnce sync.Once
@@ -68,6 +92,13 @@ func New(opts Options) *Broker {
 	if opts.Addr == "" {
 		opts.Addr = DefaultAddr
 	}
+	if opts.MaxPacketSize <= 0 {
+		opts.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if opts.MaxRetainedSize <= 0 {
+		opts.MaxRetainedSize = DefaultMaxRetainedSize
+	}
+	opts.Clock = clock.OrReal(opts.Clock)
 	return &Broker{opts: opts}
 }
 
@@ -110,13 +141,20 @@ func (b *Broker) Start() error {
 		}
 	}
 
-	srv := mochi.New(&mochi.Options{
-		InlineClient: false, // the bridge connects over loopback like any client
-		Logger:       slog.New(zerolog.NewSlogHandler(b.opts.Logger)),
-	})
-	if err := srv.AddHook(hook, nil); err != nil {
-		closeAll()
-		return fmt.Errorf("broker: add auth hook: %w", err)
+	srv := mochi.New(b.mochiOptions())
+	hook.srv = srv
+	b.expiry = newExpiryHook(srv, b.opts.Clock, b.opts.Logger)
+	limits := &limitsHook{id: hook.id, maxRetained: b.opts.MaxRetainedSize, warn: hook.warn}
+	for _, h := range []mochi.Hook{hook, limits, b.expiry} {
+		if err := srv.AddHook(h, nil); err != nil {
+			closeAll()
+			return fmt.Errorf("broker: add hook %s: %w", h.ID(), err)
+		}
+	}
+	// The sweep is replaced by expiryHook, which looks only at the
+	// messages that can expire.
+	if err := stopRetainedSweep(srv); err != nil {
+		b.opts.Logger.Warn().Err(err).Msg("embedded broker: cannot stop mochi's retained-message sweep; it copies every retained message once a second")
 	}
 	for _, l := range lns {
 		if err := srv.AddListener(l); err != nil {
@@ -130,7 +168,22 @@ func (b *Broker) Start() error {
 	}
 	b.srv = srv
 	b.addr = ln.Addr().String()
+	b.expiry.start()
 	return nil
+}
+
+// mochiOptions are mochi's options for our use; sys.go explains the
+// housekeeping ones.
+func (b *Broker) mochiOptions() *mochi.Options {
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = uint32(b.opts.MaxPacketSize)
+	caps.MaximumMessageExpiryInterval = 0 // retained state must not vanish after a day
+	return &mochi.Options{
+		Capabilities:           caps,
+		SysTopicResendInterval: sysInterval,
+		InlineClient:           false, // the bridge connects over loopback like any client
+		Logger:                 slog.New(newLogHandler(b.opts.Logger, b.opts.Clock)),
+	}
 }
 
 // listen binds addr, explaining the one failure users actually hit.
@@ -148,7 +201,8 @@ func listen(addr string) (net.Listener, error) {
 // authHook builds the authentication and ACL hook, refusing an open broker
 // on a non-loopback address.
 func (b *Broker) authHook() (*authHook, error) {
-	h := &authHook{users: map[string][]byte{}, bridge: b.opts.Bridge, acl: b.opts.ACL}
+	h := &authHook{users: map[string][]byte{}, id: identity{bridge: b.opts.Bridge}, acl: b.opts.ACL,
+		throttle: newLoginThrottle(b.opts.Clock), warn: newWarner(b.opts.Logger, b.opts.Clock)}
 	for _, u := range b.opts.Users {
 		if u.Username == "" || !strings.HasPrefix(u.PasswordHash, "$2") {
 			return nil, fmt.Errorf("broker: user %q: password_hash must be a bcrypt hash (make one with 'tesla2mqtt hash-password')", u.Username)
@@ -195,6 +249,7 @@ func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
 		if b.srv != nil {
 			err = b.srv.Close()
+			b.expiry.stop()
 		}
 	})
 	return err
