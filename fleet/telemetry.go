@@ -71,20 +71,43 @@ type signalClass int
 
 const (
 	classState    signalClass = iota // bools and enums: sent only on change, so short intervals cost little
-	classDriving                     // position, speed, route
-	classCharging                    // battery and charging numbers
+	classDriving                     // speed, heading, route
+	classPosition                    // the car's position while it moves
+	classCharging                    // the battery level, and what a charge is doing
+	classEnergy                      // numbers that follow the battery level (ranges, kWh): slower, coarser
 	classSlow                        // odometer, tyres, temperatures, versions
 )
 
 // presetIntervals are the intervals (seconds) per class of each preset.
+//
+// Streaming is billed per signal ($1 per 150,000), so what a day costs is
+// how often each value moves by its minimum delta, capped by its interval.
+// The balanced preset keeps the staleness targets of `bench economy` (p95
+// 60 s driving, 5 min charging) on its reference day; the signals that cost
+// most there were the position (every 10 s while driving), the three ranges
+// and the energy counters (every mile or 0.1–0.2 kWh): the position now
+// goes every 30 s, the numbers that merely follow the battery level every
+// 5 minutes with deltas of a few miles or half a kWh. The battery level
+// itself keeps its minute and its half per cent.
 var presetIntervals = map[string]map[signalClass]int{
-	PresetEco:      {classState: 60, classDriving: 60, classCharging: 300, classSlow: 1800},
-	PresetBalanced: {classState: 5, classDriving: 10, classCharging: 60, classSlow: 600},
-	PresetLive:     {classState: 1, classDriving: 1, classCharging: 10, classSlow: 60},
+	PresetEco:      {classState: 60, classDriving: 60, classPosition: 120, classCharging: 300, classEnergy: 900, classSlow: 1800},
+	PresetBalanced: {classState: 5, classDriving: 10, classPosition: 30, classCharging: 60, classEnergy: 300, classSlow: 600},
+	PresetLive:     {classState: 1, classDriving: 1, classPosition: 2, classCharging: 10, classEnergy: 30, classSlow: 60},
 }
 
 // presetDeltaScale widens or narrows every minimum delta.
 var presetDeltaScale = map[string]float64{PresetEco: 5, PresetBalanced: 1, PresetLive: 0.5}
+
+// heartbeatField is resent every heartbeatSeconds while the car streams,
+// though it has not changed: a parked, awake car whose values stand still
+// would otherwise send nothing, and the bridge, taking the silence for a
+// dead stream after 10 minutes (telemetry quiet), would pay for a
+// vehicle_data read ($0.002, 300 signals' worth) and keep the car awake
+// with it. One signal every 4 minutes while awake costs far less.
+const (
+	heartbeatField   = "Locked"
+	heartbeatSeconds = 240
+)
 
 type signalPacing struct {
 	class signalClass
@@ -94,14 +117,14 @@ type signalPacing struct {
 // signalPacings knows Tesla's signals the bridge maps; an unlisted one is
 // paced as classSlow without a delta.
 var signalPacings = map[string]signalPacing{
-	"VehicleSpeed": {classDriving, 1}, "Location": {classDriving, 20}, "GpsHeading": {classDriving, 5},
+	"VehicleSpeed": {classDriving, 1}, "Location": {classPosition, 20}, "GpsHeading": {classDriving, 5},
 	"MilesToArrival": {classDriving, 0.5}, "MinutesToArrival": {classDriving, 1},
 	"ExpectedEnergyPercentAtTripArrival": {classDriving, 1},
-	"BatteryLevel":                       {classCharging, 0.5}, "Soc": {classCharging, 0.5},
-	"EstBatteryRange": {classCharging, 1}, "RatedRange": {classCharging, 1}, "IdealBatteryRange": {classCharging, 1},
-	"EnergyRemaining": {classCharging, 0.2}, "ACChargingPower": {classCharging, 0.2},
+	"BatteryLevel":                       {classCharging, 0.5}, "Soc": {classEnergy, 1},
+	"EstBatteryRange": {classEnergy, 3}, "RatedRange": {classEnergy, 3}, "IdealBatteryRange": {classEnergy, 3},
+	"EnergyRemaining": {classEnergy, 0.5}, "ACChargingPower": {classCharging, 0.2},
 	"ChargerVoltage": {classCharging, 5}, "ChargeAmps": {classCharging, 1}, "ChargeCurrentRequest": {classCharging, 1},
-	"ACChargingEnergyIn": {classCharging, 0.1}, "TimeToFullCharge": {classCharging, 0.1},
+	"ACChargingEnergyIn": {classEnergy, 0.5}, "TimeToFullCharge": {classEnergy, 0.25},
 	"Odometer": {classSlow, 0.5}, "InsideTemp": {classSlow, 0.5}, "OutsideTemp": {classSlow, 0.5},
 	"TpmsPressureFl": {classSlow, 0.05}, "TpmsPressureFr": {classSlow, 0.05},
 	"TpmsPressureRl": {classSlow, 0.05}, "TpmsPressureRr": {classSlow, 0.05},
@@ -141,6 +164,9 @@ func BuildTelemetryFields(fields []string, preset string, overrides map[string]T
 		if p.delta > 0 {
 			d := p.delta * presetDeltaScale[preset]
 			tf.MinimumDelta = &d
+		}
+		if f == heartbeatField {
+			tf.ResendIntervalSeconds = heartbeatSeconds
 		}
 		out[f] = tf
 	}

@@ -120,6 +120,14 @@ func TestTelemetryPresetsAndOverrides(t *testing.T) {
 	if *eco["BatteryLevel"].MinimumDelta <= *live["BatteryLevel"].MinimumDelta {
 		t.Error("eco does not widen the battery delta")
 	}
+	// Every preset resends one unchanging field as a heartbeat, well inside
+	// the 10 minutes after which the bridge takes a silent stream for dead.
+	for _, p := range fleet.TelemetryPresets() {
+		f, _ := fleet.BuildTelemetryFields(names, p, nil)
+		if r := f["Locked"].ResendIntervalSeconds; r <= 0 || r >= 600 {
+			t.Errorf("%s: Locked resend_interval_seconds = %d, want a heartbeat under 600 s", p, r)
+		}
+	}
 	zero, five := 0.0, 5.0
 	over, err := fleet.BuildTelemetryFields(names, "", map[string]fleet.TelemetryField{
 		"VehicleSpeed": {IntervalSeconds: 2, MinimumDelta: &five},

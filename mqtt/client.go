@@ -51,6 +51,7 @@ type Client struct {
 	callbacks []func()           // OnConnect callbacks
 
 	queue     chan Message  // inbound messages, drained by dispatchLoop
+	window    chan struct{} // one token per PublishAsync in flight (pipeline.go)
 	connected chan struct{} // cap 1: "a (re)connect happened", coalesced
 	ready     chan struct{} // closed after the first session setup
 	readyOnce sync.Once
@@ -66,7 +67,8 @@ type Client struct {
 	setupErr error
 }
 
-// ErrClosed is returned by Connect after Close.
+// ErrClosed is returned by Connect after Close, and (wrapped) for a
+// PublishAsync that Close cut short.
 var ErrClosed = errors.New("mqtt: the client is closed")
 
 // New builds a Client from opts, filling in defaults. It neither touches
@@ -86,11 +88,15 @@ func New(opts Options) *Client {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = defaultQueueSize
 	}
+	if opts.PublishWindow <= 0 {
+		opts.PublishWindow = defaultPublishWindow
+	}
 	c := &Client{
 		opts:      opts,
 		log:       opts.Logger,
 		handlers:  map[string]Handler{},
 		queue:     make(chan Message, opts.QueueSize),
+		window:    make(chan struct{}, opts.PublishWindow),
 		connected: make(chan struct{}, 1),
 		ready:     make(chan struct{}),
 		stop:      make(chan struct{}),

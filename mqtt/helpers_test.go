@@ -28,7 +28,7 @@ type testBroker struct {
 	once sync.Once
 }
 
-func startBroker(t *testing.T, addr string) *testBroker {
+func startBroker(t testing.TB, addr string) *testBroker {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

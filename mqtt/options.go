@@ -44,6 +44,10 @@ type Options struct {
 	// warning: blocking the network goroutine instead would stall keep-alive
 	// pings and, in the end, the whole connection.
 	QueueSize int
+	// PublishWindow is how many PublishAsync and PublishMany messages may
+	// await their acknowledgement at once (default 128). Publish, which
+	// waits for its own, does not count against it.
+	PublishWindow int
 	// Clock bounds the wait for the broker's acknowledgements (default: the
 	// wall clock; paho's own keep-alive and reconnect timing is wall time
 	// regardless).

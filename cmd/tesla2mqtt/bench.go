@@ -29,17 +29,20 @@ import (
 // cmdBench runs `tesla2mqtt bench economy`: the reference day in fleetsim
 // under the bridge's default policy and the peers' policies, as a table.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "scale" {
+		return cmdBenchScale(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tesla2mqtt bench economy\n\nReplays a simulated reference day (one car, one Powerwall site) under the\nbridge's default polling policy and two peers' policies, and prints what each\ncosts and how fresh its data is.")
+		fmt.Fprintln(stderr, "usage: tesla2mqtt bench economy | tesla2mqtt bench scale [flags]\n\nbench economy replays a simulated reference day (one car, one Powerwall site) under the\nbridge's default polling policy and two peers' policies, and prints what each\ncosts and how fresh its data is.")
 	}
 	if err := fs.Parse(args); err != nil {
 		return flagErr(err)
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "economy" {
 		fs.Usage()
-		return usageErr("bench: want the benchmark name \"economy\"")
+		return usageErr("bench: want the benchmark name \"economy\" or \"scale\"")
 	}
 	wall := clock.Real()
 	start := wall.Now()
@@ -92,6 +95,8 @@ type benchEnv struct {
 	stale map[string][]float64 // "drive_battery", "drive_location", "charge_battery", "charge_location"
 	// cmdWakes counts the wakes the day's commands caused.
 	cmdWakes int
+	// signals counts the streamed signals per Fleet Telemetry field.
+	signals map[string]int
 	// fwd also receives every request (the bridge's budget).
 	fwd fleet.Recorder
 	// cmdDone hears the bridge finish each command (OnCommandDone).
@@ -101,7 +106,7 @@ type benchEnv struct {
 }
 
 func newBenchEnv() (*benchEnv, error) {
-	e := &benchEnv{clock: clock.NewManual(benchDay), stale: map[string][]float64{}, cmdDone: make(chan struct{}, 1), wall: clock.Real()}
+	e := &benchEnv{clock: clock.NewManual(benchDay), stale: map[string][]float64{}, signals: map[string]int{}, cmdDone: make(chan struct{}, 1), wall: clock.Real()}
 	e.sim = fleetsim.New(fleetsim.Options{Clock: e.clock, SleepAfter: benchSleepAfter})
 	if err := e.sim.RunScript(benchVIN, benchDay, fleetsim.ReferenceDay()); err != nil {
 		return nil, err

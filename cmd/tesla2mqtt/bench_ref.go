@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -187,7 +188,19 @@ type benchRow struct {
 	Stale      map[string][2]float64
 	ExtraAwake time.Duration
 	MaxToSleep time.Duration
+	// CheckUSD is what the free checks would cost billed as data requests
+	// (FLEET_API.md §6.1 does not say which category they are in).
+	CheckUSD float64
+	// CommandUSD is what the day's user commands cost: the commands and
+	// the wakes they needed, the same under every policy.
+	CommandUSD float64
+	// Signals counts the streamed signals per Fleet Telemetry field.
+	Signals map[string]int
 }
+
+// ReadUSD is what keeping the data fresh cost: everything but the user's
+// commands and the wakes they needed.
+func (r benchRow) ReadUSD() float64 { return r.CarUSD - r.CommandUSD }
 
 // CarBillable is the car's billable requests of the day.
 func (r benchRow) CarBillable() int {
@@ -222,8 +235,11 @@ func summarize(name string, e *benchEnv, hasSite bool) benchRow {
 		r.Stale[k] = [2]float64{percentile(v, 0.50), percentile(v, 0.95)}
 	}
 	e.mu.Unlock()
+	r.Signals = maps.Clone(e.signals)
 	st := e.sim.SleepStats(benchVIN)
 	r.BridgeWake = st.APIWakes - e.cmdWakes
+	r.CheckUSD = float64(r.Checks) * price.Data
+	r.CommandUSD = float64(r.Car[fleet.CategoryCommand])*price.Command + float64(e.cmdWakes)*price.Wake
 	r.ExtraAwake, r.MaxToSleep = st.ExtraAwake, st.MaxToSleep
 	return r
 }
@@ -269,14 +285,15 @@ func fmtStale(v [2]float64) string {
 	return fmt.Sprintf("%.0f / %.0f s", v[0], v[1])
 }
 
-// write prints the markdown table, the site rows and the targets.
+// write prints the markdown table, the site rows, where the streamed
+// signals went, and the targets.
 func (rep *economyReport) write(w io.Writer) {
-	fmt.Fprintln(w, "| Policy | data | command | wake | billable/car-day | free checks | USD/day | wakes by bridge | battery driving p50/p95 | location driving p50/p95 | battery charging p50/p95 | location charging p50/p95 | awake beyond idle timer | longest activity→sleep |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| Policy | data | command | wake | billable/car-day | free checks | USD/day | USD/day, checks billed as data | of which reading | wakes by bridge | battery driving p50/p95 | location driving p50/p95 | battery charging p50/p95 | location charging p50/p95 | awake beyond idle timer | longest activity→sleep |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rep.Rows {
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | $%.3f | %d | %s | %s | %s | %s | %.0f min | %.0f min |\n",
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | $%.3f | $%.3f | $%.3f | %d | %s | %s | %s | %s | %.0f min | %.0f min |\n",
 			r.Name, r.Car[fleet.CategoryData], r.Car[fleet.CategoryCommand], r.Car[fleet.CategoryWake], r.CarBillable(), r.Checks, r.CarUSD,
-			r.BridgeWake, fmtStale(r.Stale["drive_battery"]), fmtStale(r.Stale["drive_location"]),
+			r.CarUSD+r.CheckUSD, r.ReadUSD(), r.BridgeWake, fmtStale(r.Stale["drive_battery"]), fmtStale(r.Stale["drive_location"]),
 			fmtStale(r.Stale["charge_battery"]), fmtStale(r.Stale["charge_location"]), r.ExtraAwake.Minutes(), r.MaxToSleep.Minutes())
 	}
 	for _, r := range rep.Rows {
@@ -287,9 +304,11 @@ func (rep *economyReport) write(w io.Writer) {
 		for _, v := range r.Site {
 			n += v
 		}
-		fmt.Fprintf(w, "| site: %s | %d | %d | 0 | %d (site) | – | $%.3f | – | – | – | – | – | – | – |\n",
-			r.Name, r.Site[fleet.CategoryData], r.Site[fleet.CategoryCommand], n, r.SiteUSD)
+		fmt.Fprintf(w, "| site: %s | %d | %d | 0 | %d (site) | – | $%.3f | $%.3f | $%.3f | – | – | – | – | – | – | – |\n",
+			r.Name, r.Site[fleet.CategoryData], r.Site[fleet.CategoryCommand], n, r.SiteUSD, r.SiteUSD, r.SiteUSD)
 	}
+	fmt.Fprintln(w, "\nUSD/day is the car's day at [prices] defaults, where the once-a-minute connectivity check is free; the next column bills each check as a data request (UNCONFIRMED either way, see [prices] connectivity). \"Of which reading\" leaves out the day's two user commands and the wake the first one needs ($0.022 under every policy).")
+	rep.writeSignals(w)
 	if len(rep.Rows) == 0 {
 		return
 	}
@@ -307,4 +326,35 @@ func (rep *economyReport) write(w io.Writer) {
 		math.Max(r.Stale["drive_location"][1], r.Stale["drive_battery"][1]))
 	fmt.Fprintf(w, "- p95 staleness at most 5 min charging: %s (%.0f s)\n", check(r.Stale["charge_battery"][1] <= 300), r.Stale["charge_battery"][1])
 	fmt.Fprintf(w, "- asleep within 40 min of the last activity: %s (%.0f min)\n", check(r.MaxToSleep <= 40*time.Minute), r.MaxToSleep.Minutes())
+	for _, t := range rep.Rows {
+		if len(t.Signals) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\nTargets for %s:\n", t.Name)
+		fmt.Fprintf(w, "- reading at most $0.02 per car-day: %s ($%.4f; $%.4f with the user's commands)\n", check(t.ReadUSD() <= 0.02), t.ReadUSD(), t.CarUSD)
+		fmt.Fprintf(w, "- p95 staleness at most 60 s driving: %s (%.0f s)\n", check(t.Stale["drive_location"][1] <= 60 && t.Stale["drive_battery"][1] <= 60),
+			math.Max(t.Stale["drive_location"][1], t.Stale["drive_battery"][1]))
+		fmt.Fprintf(w, "- p95 staleness at most 5 min charging: %s (%.0f s)\n", check(t.Stale["charge_battery"][1] <= 300), t.Stale["charge_battery"][1])
+	}
+}
+
+// writeSignals prints, for each policy that streamed, where its signals
+// went: the fields by count, with what they cost.
+func (rep *economyReport) writeSignals(w io.Writer) {
+	streaming := fleet.DefaultPrices().Streaming
+	for _, r := range rep.Rows {
+		if len(r.Signals) == 0 {
+			continue
+		}
+		fields := sortedKeys(r.Signals)
+		sort.SliceStable(fields, func(i, j int) bool { return r.Signals[fields[i]] > r.Signals[fields[j]] })
+		total := 0
+		for _, f := range fields {
+			total += r.Signals[f]
+		}
+		fmt.Fprintf(w, "\nStreamed signals, %s: %d a day, $%.4f\n\n| Field | signals | USD/day |\n|---|---:|---:|\n", r.Name, total, float64(total)*streaming)
+		for _, f := range fields {
+			fmt.Fprintf(w, "| %s | %d | $%.4f |\n", f, r.Signals[f], float64(r.Signals[f])*streaming)
+		}
+	}
 }

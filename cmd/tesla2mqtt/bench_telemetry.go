@@ -81,9 +81,19 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 			e.lastLoc = now
 			e.mu.Unlock()
 		}
+		if _, field, ok := strings.Cut(topic, "/v/"); ok {
+			e.mu.Lock()
+			e.signals[field]++
+			e.mu.Unlock()
+		}
 		pub.Send(topic, string(payload))
 	})
-	batDelta := 0.5 // BatteryLevel's balanced minimum delta (fleet.BuildTelemetryFields)
+	// The battery level counts as fresh while within its configured
+	// minimum delta of the car's, as the car sends nothing smaller.
+	batDelta := 0.0
+	if c := e.sim.TelemetryConfig(benchVIN); c != nil && c.Fields["BatteryLevel"].MinimumDelta != nil {
+		batDelta = *c.Fields["BatteryLevel"].MinimumDelta
+	}
 	stop, err := runBenchBridge(ctx, b, sched)
 	if err != nil {
 		return nil, err
@@ -94,8 +104,15 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 		}
 	}()
 	step := func(now time.Time) {
-		sched.RunDue(now)
+		// The stream runs before the jobs that fall on the same step: a car
+		// connects to its telemetry server within seconds of waking, and a
+		// connectivity check lands at any second of its minute. The script's
+		// events and the checks both fall on whole minutes, so the other
+		// order had every wake seen by a check before the stream, a
+		// vehicle_data read ($0.002) each that a real day mostly would not
+		// pay.
 		e.sim.TelemetryTick()
+		sched.RunDue(now)
 		if !b.StreamAlive(benchVIN) {
 			return
 		}

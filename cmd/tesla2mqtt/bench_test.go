@@ -41,6 +41,20 @@ func TestBenchEconomy(t *testing.T) {
 	if bridge.Car["command"] != 2 || bridge.Car["wake"] != 1 {
 		t.Errorf("the day's 2 commands and 1 wake = %v", bridge.Car)
 	}
+	// With Fleet Telemetry, keeping the data fresh costs at most 2 cents a
+	// car-day, and the user sees which fields the money goes to.
+	stream := rep.Rows[3]
+	if stream.ReadUSD() > 0.02 || len(stream.Signals) == 0 {
+		t.Errorf("telemetry: reading $%.4f/day, signals %v", stream.ReadUSD(), stream.Signals)
+	}
+	if !strings.Contains(out.String(), "| Location | ") {
+		t.Errorf("no per-field signal counts:\n%s", out.String())
+	}
+	// The pricing uncertainty is visible: the checks billed as data cost
+	// each policy its checks' worth more.
+	if got, want := bridge.CarUSD+bridge.CheckUSD, bridge.CarUSD+float64(bridge.Checks)*0.002; bridge.Checks == 0 || got != want {
+		t.Errorf("checks billed: $%.3f, want $%.3f", got, want)
+	}
 }
 
 // TestBenchEconomyIsDeterministic replays the bridge's day twice.

@@ -47,7 +47,7 @@ var commands = map[string]subcommand{
 	"register":     {"register the app's domain with Tesla in each region", cmdRegister},
 	"doctor":       {"check config, token, scopes, region, registration and key pairing", cmdDoctor},
 	"version":      {"print the version", cmdVersion},
-	"bench":        {"replay a simulated day and compare polling policies (bench economy)", cmdBench},
+	"bench":        {"compare polling policies over a simulated day (bench economy); measure the daemon at scale (bench scale)", cmdBench},
 	"healthcheck":  {"ask a running bridge's /healthz (exit 0 when healthy)", cmdHealthcheck},
 	"telemetry":    {"configure Fleet Telemetry on the cars; status, errors, remove", cmdTelemetry},
 	"ble":          {"Bluetooth: scan for cars in range, pair the app's key with a car", cmdBLE},

@@ -58,12 +58,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", "usage: tesla2mqtt run -c FILE\n\nRuns the bridge against your Tesla account. Log in first with 'tesla2mqtt login -c FILE'.\nThe bridge re-reads the token file every 30 s and on SIGHUP, so a new login needs no restart.", stderr)
 	path := fs.String("c", "config.toml", "config file")
 	httpAddr := addHTTPFlag(fs)
+	pprofAddr := fs.String("pprof", "", "serve Go's pprof profiles at this address, e.g. 127.0.0.1:6060 (off by default; loopback only)")
+	pprofRemote := fs.Bool("pprof-allow-remote", false, "let --pprof listen on a non-loopback address (profiles expose memory contents)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadStateConfig(*path)
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		stop, _, err := startPprof(*pprofAddr, *pprofRemote, newLogger(stderr, cfg.Log.Level, cfg.Log.Format))
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	return runBridge(ctx, cfg, *path, *httpAddr, pagePlain, "run 'tesla2mqtt login -c "+*path+"'", stderr)
 }

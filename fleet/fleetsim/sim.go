@@ -57,6 +57,11 @@ type Options struct {
 	// mode exists so a test can see a rotation the client used before it
 	// saved it, which the grace would hide.
 	StrictRefresh bool
+	// Vehicles and EnergySites, when either is > 0, replace the default
+	// account with that many generated cars and sites (GeneratedVIN,
+	// GeneratedSiteID, GeneratedMix): a deterministic fleet of any size for
+	// scale benchmarks.
+	Vehicles, EnergySites int
 }
 
 // Sim is the simulator. Create it with New; it implements http.Handler.
@@ -109,8 +114,13 @@ func New(opts Options) *Sim {
 		ble:      newBLEState(),
 	}
 	now := s.clock.Now()
-	s.vehicles = defaultVehicles(now)
-	s.sites = defaultSites(now)
+	if opts.Vehicles > 0 || opts.EnergySites > 0 {
+		s.vehicles = generatedVehicles(opts.Vehicles, now)
+		s.sites = generatedSites(opts.EnergySites, now)
+	} else {
+		s.vehicles = defaultVehicles(now)
+		s.sites = defaultSites(now)
+	}
 	return s
 }
 

@@ -173,8 +173,18 @@ func TestTelemetryStreamByIntervalDeltaAndSleep(t *testing.T) {
 	e.clock.Advance(10 * time.Minute)
 	e.sim.TelemetryTick()
 	got = rec.take()
-	if _, ok := got[red+"/v/BatteryLevel"]; !ok || len(got) != 1 {
-		t.Errorf("after 10 min of charging: %v, want BatteryLevel alone", got)
+	// Locked has not changed, but the preset resends it as the stream's
+	// heartbeat (resend_interval_seconds); the rest stood still.
+	if _, ok := got[red+"/v/BatteryLevel"]; !ok || got[red+"/v/Locked"] != true || len(got) != 2 {
+		t.Errorf("after 10 min of charging: %v, want BatteryLevel and the Locked heartbeat", got)
+	}
+	// Two more minutes of charging move the battery ~0.3 %: past the
+	// interval (60 s) but short of the delta (0.5), so it is not sent.
+	before := e.sim.Snapshot(vinRed).BatteryLevel
+	e.clock.Advance(2 * time.Minute)
+	e.sim.TelemetryTick()
+	if got, moved := rec.take(), e.sim.Snapshot(vinRed).BatteryLevel-before; got[red+"/v/BatteryLevel"] != nil || moved <= 0 || moved >= 0.5 {
+		t.Errorf("battery moved %.2f %% (delta 0.5): %v", moved, got)
 	}
 
 	// Driving: VehicleSpeed every interval, now and then as a string.
