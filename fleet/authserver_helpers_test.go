@@ -42,6 +42,8 @@ type authServer struct {
 	forms    []url.Values
 	issued   []string // every token string handed out, for leak checks
 	fail     int      // answer this many requests with 500
+	// life is the lifetime of the access tokens it issues (0: Tesla's 8 h).
+	life time.Duration
 }
 
 func newAuthServer(t *testing.T, clock *clock.Manual) *authServer {
@@ -90,17 +92,21 @@ func (s *authServer) secrets() []string {
 func (s *authServer) issueLocked(l *authLineage) *tokenResponse {
 	s.seq++
 	now := s.clock.Now()
+	life := s.life
+	if life == 0 {
+		life = 8 * time.Hour
+	}
 	rt := fmt.Sprintf("EU_refresh-%03d-f00d", s.seq)
 	at := authJWT(s.t, map[string]any{
 		"iss": "https://auth.tesla.com/oauth2/v3/nts", "azp": "client-1", "sub": "user-1",
 		"aud": []string{BaseURLNA, BaseURLEU}, "scp": []string{"openid", "offline_access", "vehicle_device_data"},
-		"ou_code": "EU", "iat": now.Unix(), "exp": now.Add(8 * time.Hour).Unix(), "n": s.seq,
+		"ou_code": "EU", "iat": now.Unix(), "exp": now.Add(life).Unix(), "n": s.seq,
 	})
 	id := fmt.Sprintf("idtoken-%03d", s.seq)
 	l.head = rt
 	s.lineages[rt] = l
 	s.issued = append(s.issued, rt, at, id)
-	return &tokenResponse{AccessToken: at, RefreshToken: rt, IDToken: id, TokenType: "Bearer", ExpiresIn: 28800}
+	return &tokenResponse{AccessToken: at, RefreshToken: rt, IDToken: id, TokenType: "Bearer", ExpiresIn: int64(life / time.Second)}
 }
 
 func (s *authServer) handle(w http.ResponseWriter, r *http.Request) {

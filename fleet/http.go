@@ -37,12 +37,42 @@ type call struct {
 }
 
 // do sends one request, meters it, classifies failures and decodes the
-// response into cl.out. It never retries: every attempt may be billed.
+// response into cl.out. It retries once only after a 401 that a forced
+// token refresh answered with a new token (a 401 ran nothing); every other
+// attempt may be billed and is never repeated.
 func (c *Client) do(ctx context.Context, cl call) error {
 	tok, err := c.token(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: access token: %w", cl.endpoint, err)
 	}
+	err = c.send(ctx, cl, tok)
+	fr, ok := c.ts.(forceRefresher)
+	if !ok || !errors.Is(err, ErrUnauthorized) || tok == nil {
+		return err
+	}
+	renewed, ferr := fr.ForceRefresh(ctx, tok.AccessToken)
+	if ferr != nil {
+		// login_required and friends: the caller sees why the token is dead.
+		return fmt.Errorf("%w (token refresh: %w)", err, ferr)
+	}
+	if !renewed {
+		return err
+	}
+	if tok, err = c.token(ctx); err != nil {
+		return fmt.Errorf("%s: access token: %w", cl.endpoint, err)
+	}
+	return c.send(ctx, cl, tok)
+}
+
+// forceRefresher is implemented by token sources that can refresh ahead of
+// the expiry when a 401 says the token was revoked (our TokenSource).
+type forceRefresher interface {
+	ForceRefresh(ctx context.Context, rejected string) (bool, error)
+}
+
+// send sends one request with tok, once.
+func (c *Client) send(ctx context.Context, cl call, tok *oauth2.Token) error {
+	var err error
 	if tok == nil || tok.AccessToken == "" {
 		return fmt.Errorf("%s: access token: token source returned no token", cl.endpoint)
 	}

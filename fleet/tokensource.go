@@ -24,8 +24,10 @@ type TokenSourceOptions struct {
 	TokenURL string
 	// HTTPClient defaults to a client with a 30 s timeout.
 	HTTPClient *http.Client
-	// RefreshBefore: refresh once the access token has less than this left
-	// (default 5 min), so no request goes out with a token about to die.
+	// RefreshBefore: refresh once the access token has less than this left,
+	// so no request goes out with a token about to die. Zero takes a tenth
+	// of the token's lifetime, at most MaxRefreshMargin: a fixed 5 min
+	// margin would refresh a token that lives 5 min before every call.
 	RefreshBefore time.Duration
 	// Clock decides when the access token is due (default: the wall clock).
 	Clock clock.Clock
@@ -46,6 +48,14 @@ type TokenSourceOptions struct {
 // hammered by every API call.
 const retryPause = time.Minute
 
+// MaxRefreshMargin caps the proportional refresh margin: an 8 h token is
+// refreshed 5 min before its end, a 10 min token 1 min before.
+const MaxRefreshMargin = 5 * time.Minute
+
+// forcePause spaces refreshes forced by 401s: a 401 that a fresh token does
+// not cure (mobile access disabled) must not refresh at every call.
+const forcePause = time.Minute
+
 // TokenSource hands out the user's access token and refreshes it before it
 // expires. Tesla refresh tokens are single use and rotate, so it serialises
 // refreshes and saves each rotated token before handing it out: a crash can
@@ -62,6 +72,7 @@ type TokenSource struct {
 	dead      error     // set after login_required; cleared by Reload
 	nextTry   time.Time // no refresh before this after a transient failure
 	loadError error     // why tok is nil (ErrNoToken, ErrCorruptToken)
+	forcedAt  time.Time // the last refresh a 401 forced (ForceRefresh)
 }
 
 var (
@@ -83,9 +94,6 @@ func NewTokenSource(opts TokenSourceOptions) (*TokenSource, error) {
 		return nil, errors.New("token source: a client id is required")
 	}
 	opts.TokenURL = orDefault(opts.TokenURL, DefaultTokenURL)
-	if opts.RefreshBefore <= 0 {
-		opts.RefreshBefore = 5 * time.Minute
-	}
 	opts.Clock = clock.OrReal(opts.Clock)
 	s := &TokenSource{opts: opts, log: opts.Logger, sem: make(chan struct{}, 1)}
 	t, err := opts.Store.Load()
@@ -140,12 +148,75 @@ func (s *TokenSource) cached() (*oauth2.Token, bool, error) {
 		return nil, true, s.dead
 	case s.tok == nil:
 		return nil, true, s.loadError
-	case s.tok.Expiry.Sub(now) > s.opts.RefreshBefore:
+	case s.tok.Expiry.Sub(now) > s.margin(s.tok):
 		return s.tok.OAuth2(), true, nil
 	case now.Before(s.nextTry) && now.Before(s.tok.Expiry):
 		return s.tok.OAuth2(), true, nil
 	}
 	return nil, false, nil
+}
+
+// margin is how long before t's expiry it is refreshed: RefreshBefore when
+// set, else a tenth of its lifetime (from ObtainedAt, else Tesla's 8 h),
+// capped at MaxRefreshMargin.
+func (s *TokenSource) margin(t *Token) time.Duration {
+	if s.opts.RefreshBefore > 0 {
+		return s.opts.RefreshBefore
+	}
+	life := 8 * time.Hour
+	if !t.ObtainedAt.IsZero() && t.Expiry.After(t.ObtainedAt) {
+		life = t.Expiry.Sub(t.ObtainedAt)
+	}
+	return min(life/10, MaxRefreshMargin)
+}
+
+// ForceRefresh refreshes now because the Fleet API answered 401 to
+// rejected, an access token that has not expired by our clock: Tesla
+// revoked it (password change, consent withdrawn). If Tesla refuses the
+// refresh token too, the source turns dead and OnLoginRequired fires, so
+// the revocation is reported at once instead of when the token would have
+// expired. It reports whether a new access token is ready to retry with.
+// A token already replaced since rejected needs no refresh, and forced
+// refreshes are spaced by a minute so a 401 that a new token does not cure
+// cannot make every call a refresh.
+func (s *TokenSource) ForceRefresh(ctx context.Context, rejected string) (bool, error) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	var after func()
+	defer func() {
+		<-s.sem
+		if after != nil {
+			after()
+		}
+	}()
+	s.mu.Lock()
+	now := s.opts.Clock.Now()
+	switch {
+	case s.dead != nil:
+		s.mu.Unlock()
+		return false, s.dead
+	case s.tok == nil:
+		s.mu.Unlock()
+		return false, s.loadError
+	case s.tok.AccessToken != rejected:
+		s.mu.Unlock()
+		return true, nil // another caller refreshed meanwhile
+	case !s.forcedAt.IsZero() && now.Sub(s.forcedAt) < forcePause:
+		s.mu.Unlock()
+		return false, nil
+	}
+	s.forcedAt = now
+	s.mu.Unlock()
+	s.log.Warn().Msg("the Fleet API refused the access token before its expiry; refreshing it now")
+	t, cb, err := s.refresh(ctx)
+	after = cb
+	if err != nil {
+		return false, err
+	}
+	return t != nil && t.AccessToken != rejected, nil
 }
 
 // refresh runs with the semaphore held. It returns the callback to run once
