@@ -296,7 +296,7 @@ func (a *accountTracker) noToken(why error) {
 	a.st.LoginRequired, a.st.LoginError = true, reason
 	a.mu.Unlock()
 	a.emit(bridge.AccountEvent{Type: bridge.EventLoginRequired, Message: reason,
-		LoginCommand: "tesla2mqtt login -c " + a.configPath})
+		LoginCommand: a.loginCommand()})
 }
 
 // loginRequired is the token source's OnLoginRequired.
@@ -305,7 +305,27 @@ func (a *accountTracker) loginRequired(err error) {
 	a.st.LoginRequired, a.st.LoginError = true, err.Error()
 	a.mu.Unlock()
 	a.emit(bridge.AccountEvent{Type: bridge.EventLoginRequired, Message: err.Error(),
-		LoginCommand: "tesla2mqtt login -c " + a.configPath, ConsentURL: fleet.ConsentURL(a.clientID, "")})
+		LoginCommand: a.loginCommand(), ConsentURL: fleet.ConsentURL(a.clientID, "")})
+}
+
+// setLoginCommand replaces what bridge/status, the login_required event and
+// the status page tell the user to do: in the add-on there is no shell to
+// run 'tesla2mqtt login -c /data/options.json' in, the page logs in.
+func (a *accountTracker) setLoginCommand(cmd string) {
+	a.mu.Lock()
+	a.st.LoginCommand = cmd
+	for i := range a.pending {
+		if a.pending[i].LoginCommand != "" {
+			a.pending[i].LoginCommand = cmd
+		}
+	}
+	a.mu.Unlock()
+}
+
+func (a *accountTracker) loginCommand() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.st.LoginCommand
 }
 
 // tokenChanged records a refreshed or newly logged-in token. source is

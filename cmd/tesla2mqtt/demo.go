@@ -31,10 +31,14 @@ type simulator struct {
 }
 
 // startSimulator serves a fresh fleetsim at addr ("127.0.0.1:0" = a free port).
-func startSimulator(addr string, speed float64, log zerolog.Logger) (*simulator, error) {
+func startSimulator(addr string, speed float64, log zerolog.Logger, tune ...func(*fleetsim.Options)) (*simulator, error) {
 	wall := clock.Real()
 	simClock := clock.NewScaled(wall, wall.Now(), speed)
-	sim := fleetsim.New(fleetsim.Options{Clock: simClock, Wall: wall})
+	opts := fleetsim.Options{Clock: simClock, Wall: wall}
+	for _, f := range tune {
+		f(&opts)
+	}
+	sim := fleetsim.New(opts)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, usageErr("cannot listen on %s for the simulator: %v", addr, err)

@@ -86,6 +86,9 @@ func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr string, p
 		return err
 	}
 	log, acct := s.log, s.acct
+	if page == pageIngress {
+		acct.tracker.setLoginCommand(loginHint)
+	}
 	if acct.ts.Current() == nil {
 		log.Warn().Str("state_dir", cfg.StateDir).Str("reason", acct.tracker.AccountState().LoginError).
 			Msgf("no usable Tesla token: %s; the bridge waits for it", loginHint)

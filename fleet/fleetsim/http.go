@@ -126,6 +126,9 @@ func (s *Sim) serveLocked(rt *route, req *request) response {
 		}
 		req.Token = claims
 		s.tokenUsed(claims)
+		if resp, refused := s.accountRefusal(req); refused {
+			return resp
+		}
 	}
 	// Cars and sites evolve independently, so a request about one of them
 	// advances only that one: with a generated fleet of thousands, advancing

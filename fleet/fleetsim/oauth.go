@@ -120,7 +120,9 @@ func (s *Sim) SetKeyPaired(vin string, paired bool) {
 }
 
 // RevokeTokens kills every refresh token lineage, as a password change does:
-// the next refresh answers 401 login_required.
+// the access tokens they issued answer 401 at once, however long they had
+// left, and the next refresh answers 401 login_required. Tokens from
+// MintToken belong to no lineage and stay valid.
 func (s *Sim) RevokeTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -291,12 +293,16 @@ func (s *Sim) issueLocked(l *lineage, now time.Time) response {
 	if !slices.Contains(scopes, fleet.ScopeOfflineAccess) {
 		refresh = ""
 	}
-	access := s.MintToken(scopes, accessTTL)
+	ttl := accessTTL
+	if s.opts.AccessTokenTTL > 0 {
+		ttl = s.opts.AccessTokenTTL
+	}
+	access := s.MintToken(scopes, ttl)
 	if c, ok := parseToken(access); ok {
 		l.headJTI, l.received = c.Jti, false
 		a.byJTI[c.Jti] = l
 	}
-	return tokenBody(access, refresh, accessTTL)
+	return tokenBody(access, refresh, ttl)
 }
 
 func tokenBody(access, refresh string, ttl time.Duration) response {

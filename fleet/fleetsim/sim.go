@@ -57,6 +57,9 @@ type Options struct {
 	// mode exists so a test can see a rotation the client used before it
 	// saved it, which the grace would hide.
 	StrictRefresh bool
+	// AccessTokenTTL is the lifetime of the access tokens the token
+	// endpoint issues (default Tesla's 8 h), to watch short tokens refresh.
+	AccessTokenTTL time.Duration
 	// Vehicles and EnergySites, when either is > 0, replace the default
 	// account with that many generated cars and sites (GeneratedVIN,
 	// GeneratedSiteID, GeneratedMix): a deterministic fleet of any size for
@@ -84,6 +87,8 @@ type Sim struct {
 	vcpState       *vcpState
 	// ble is the cars' Bluetooth side (ble.go).
 	ble bleState
+	// account is what the account-level dead ends play (account.go).
+	account accountState
 }
 
 // New returns a simulator with the default fleet: an online, charging
