@@ -54,6 +54,9 @@ func TestRemovedDeviceIsClearedAndReturns(t *testing.T) {
 	if len(ff.sent()) != before {
 		t.Fatal("a command ran for a removed car")
 	}
+	if r := pub.waitResult(t); r.Code() != command.CodeUnknownDevice {
+		t.Fatalf("set for the removed car: %+v, want unknown_device", r)
+	}
 
 	ff.set(func() { ff.products = all }) // back again
 	sched.Fire("products")

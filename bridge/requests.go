@@ -91,6 +91,10 @@ func (b *Bridge) onGet(m mqtt.Message) {
 	if name == "bridge" {
 		return
 	}
+	if b.reg.Device(name) == nil {
+		b.unknownDevice(name, m.Topic, m.Payload)
+		return
+	}
 	if _, err := b.refresh(name); err != nil {
 		b.log.Info().Str("device", name).Str("code", err.Code).Msg("get refused: " + err.Message)
 	}

@@ -193,6 +193,10 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		pauser:      &economy.Pause{},
 	}
 	send, cmdr := command.Sender(api), opts.Commander
+	var canSign func() bool
+	if s, ok := cmdr.(interface{ CanSign() bool }); ok {
+		canSign = s.CanSign
+	}
 	if opts.Budget != nil {
 		b.pauser = opts.Budget
 		send = command.Capped(api, opts.Budget)
@@ -206,7 +210,9 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 	b.exec = command.NewExecutor(command.Options{Allow: opts.Commands.Allow, Deny: opts.Commands.Deny,
 		RateLimitPerMinute: opts.Commands.RateLimitPerMinute, WakeTimeout: opts.Commands.WakeTimeout,
 		Domain: opts.Domain, ClientID: opts.ClientID, Granted: b.granted, Clock: opts.Clock, Logger: b.log})
-	b.reg = device.New(b.deviceOptions(send, cmdr), api, host{b})
+	do := b.deviceOptions(send, cmdr)
+	do.CanSign = canSign
+	b.reg = device.New(do, api, host{b})
 	if err := b.subscribe(); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func (b *Bridge) onSet(m mqtt.Message) {
 	name := parts[0]
 	d := b.reg.Device(name)
 	if d == nil {
-		b.log.Info().Str("device", name).Msg("set message for an unknown device ignored")
+		b.unknownDevice(name, m.Topic, m.Payload)
 		return
 	}
 	var items []command.Item

@@ -113,6 +113,11 @@ func (cm *Commander) SetSigningRequired(vin string, required bool) {
 	}
 }
 
+// CanSign reports whether a car that only takes signed commands can get
+// one from here: a private key is configured, or a command proxy signs.
+// Without either, waking such a car for a command is a wake wasted.
+func (cm *Commander) CanSign() bool { return cm.signer != nil || cm.proxy != nil }
+
 // SignsCommands reports whether commands to vin currently go signed.
 func (cm *Commander) SignsCommands(vin string) bool {
 	cm.mu.Lock()

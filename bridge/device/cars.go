@@ -93,6 +93,11 @@ func (c *car) confirm(ctx context.Context) {
 // send wakes the car when needed and sends the command on the car's route.
 func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
 	online, rt := c.online(), c.route()
+	if !online {
+		if err := c.futileWake(cmd); err != nil {
+			return nil, false, err
+		}
+	}
 	if cmd.Name == "wake_up" {
 		if online {
 			return &fleet.CommandResult{Result: true, Reason: "already online"}, false, nil

@@ -94,6 +94,10 @@ type Options struct {
 	// sends vehicle commands, both behind the budget's hard cap.
 	Send      command.Sender
 	Commander command.Commander
+	// CanSign reports whether a signed command can be made (a key or a
+	// command proxy); nil when unknown. A car that needs signing is not
+	// woken for a command when it is false.
+	CanSign func() bool
 	// Budget prices the connectivity check (nil: unbudgeted); Pauser keeps
 	// the EXCEEDED_LIMIT pause.
 	Budget    *economy.Budget

@@ -1,0 +1,37 @@
+package device
+
+import (
+	"fmt"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+)
+
+// No futile wakes. A wake costs $0.02 and about 20 s of the car's battery;
+// before one is sent for a command, what the bridge already knows is
+// checked: a car that is offline (no connection, not asleep) cannot be
+// reached by a wake at all; a car that only takes signed commands cannot
+// run one when no key is configured, nor when fleet_status says our key is
+// not paired. Each answers at once with its own result code and woke:false.
+// A missing scope is refused earlier, by the executor's admission.
+
+// futileWake returns why a command to this sleeping car cannot succeed
+// once it is awake, or nil when waking it is worth it.
+func (c *car) futileWake(cmd fleet.Command) error {
+	r := c.cs.r
+	r.mu.Lock()
+	state, signing, paired := c.v.State, c.v.CommandSigning, c.v.KeyPaired
+	r.mu.Unlock()
+	if state == fleet.StateOffline {
+		return fmt.Errorf("%w; no wake_up sent: a wake cannot reach a car without a connection", fleet.ErrOffline)
+	}
+	if cmd.Name == "wake_up" || signing != "required" {
+		return nil
+	}
+	if can := r.opts.CanSign; can != nil && !can() {
+		return fmt.Errorf("%w; no wake_up sent", fleet.ErrSigningRequired)
+	}
+	if paired != nil && !*paired {
+		return fmt.Errorf("%w; no wake_up sent", fleet.ErrKeyNotPaired)
+	}
+	return nil
+}
