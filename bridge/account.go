@@ -20,7 +20,17 @@ func (b *Bridge) account() AccountStatus {
 func (b *Bridge) accountInfo() *AccountInfo {
 	a := b.account()
 	if a == nil {
-		return nil
+		// Without an AccountStatus the bridge still says why nothing works,
+		// and then that it works again.
+		b.mu.Lock()
+		seen := b.problemSeen
+		b.mu.Unlock()
+		if !seen {
+			return nil
+		}
+		inf := b.scopeOnlyAccount()
+		inf.Problem = b.accountProblem()
+		return &inf
 	}
 	st := a.AccountState()
 	inf := &AccountInfo{LoginNeeded: st.LoginRequired, LoginError: st.LoginError, Region: st.Region,
@@ -42,6 +52,7 @@ func (b *Bridge) accountInfo() *AccountInfo {
 		}
 	}
 	inf.MissingCount = len(inf.MissingScopes)
+	inf.Problem = b.accountProblem()
 	return inf
 }
 
@@ -57,7 +68,7 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 	if !b.opts.Discovery {
 		return
 	}
-	for _, c := range b.bridgeDevice().AccountComponents() {
+	for _, c := range b.bridgeDevice().AccountComponents(problemSensors) {
 		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)
 		if err != nil {
 			continue

@@ -28,6 +28,9 @@ type Bridge struct {
 	// pauser is the EXCEEDED_LIMIT pause the registry keeps; the jobs and
 	// bridge/info read it.
 	pauser economy.Pauser
+	// deadEnds is the account's dead end (412, 421, billing) and its
+	// back-off; the registry reports to it, bridge/status shows it.
+	deadEnds *economy.DeadEnds
 	// calls and births hand work that arrives over MQTT to Run, which owns
 	// the context it runs on; halted is closed when Run stops taking it.
 	calls  chan call
@@ -45,6 +48,9 @@ type Bridge struct {
 	// budget's bridge/info was last published.
 	ticks    map[string]int
 	lastInfo time.Time
+	// problemSeen: an account dead end happened, so bridge/status is
+	// published even without an AccountStatus.
+	problemSeen bool
 }
 
 // published is the bridge's memory of one device on MQTT.

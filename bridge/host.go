@@ -72,6 +72,13 @@ func (h host) Paused(now, until time.Time, err error) {
 	b.publishInfoOnly()
 }
 
+// Problem implements device.Host: an account dead end on bridge/event,
+// bridge/status and bridge/info.
+func (h host) Problem(p *economy.Problem, fresh bool) { h.b.announceProblem(p, fresh) }
+
+// ProblemCleared implements device.Host.
+func (h host) ProblemCleared(p *economy.Problem) { h.b.announceCleared(p) }
+
 // publishDeviceEvent publishes a device event on <base>/bridge/event.
 func (b *Bridge) publishDeviceEvent(typ string, d *device.Device) {
 	payload, err := json.Marshal(deviceEvent{Type: typ, Device: d.Name(), ID: d.UID(), At: b.now().UTC().Format("2006-01-02T15:04:05Z")})

@@ -85,6 +85,9 @@ type Options struct {
 	Domain string
 	// ClientID is the app's client id, for the consent link in missing_scope results.
 	ClientID string
+	// RegisterCommand is what registers the app in the account's region,
+	// the remedy of a 412 (default "tesla2mqtt register").
+	RegisterCommand string
 	// DisabledEntities are keys not to publish or discover.
 	DisabledEntities []string
 	// EntityNames rename entities in discovery, by key.

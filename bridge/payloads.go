@@ -201,6 +201,23 @@ type AccountInfo struct {
 	MissingScopes []MissingScope `json:"missing_scopes"`
 	MissingCount  int            `json:"missing_scope_count"`
 	ConsentURL    string         `json:"consent_url,omitempty"`
+	// Problem is the account's dead end (not registered in the region,
+	// wrong region, billing limit, app disabled, payment required), null
+	// when there is none.
+	Problem *AccountProblem `json:"problem"`
+}
+
+// AccountProblem is an account-level dead end on bridge/status: what Tesla
+// answered, what to do, and when the bridge tries again (its back-off
+// doubles from 30 s to 30 min; the first success clears it).
+type AccountProblem struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Remedy    string `json:"remedy"`
+	URL       string `json:"url,omitempty"`
+	Since     string `json:"since"`
+	NextRetry string `json:"next_retry"`
+	Failures  int    `json:"failures"`
 }
 
 // EventDeviceRemoved is the bridge/event type for a device that left the

@@ -39,13 +39,17 @@ func (b *Bridge) Run(ctx context.Context) error {
 		<-execDone
 		work.Wait()
 	}
-	for {
+	// The first product list backs off exponentially (30 s → 30 min): each
+	// answer below 500 is billed, and a dead end such as a 412 will not go
+	// away by asking every 30 s.
+	for attempt := 0; ; attempt++ {
 		err := b.reg.Discover(ctx)
 		if err == nil {
 			break
 		}
-		b.log.Error().Err(err).Msg("cannot list the account's products; retrying in 30s")
-		if !b.wait(ctx, 30*time.Second) {
+		wait := b.reg.RetryIn(attempt)
+		b.log.Error().Err(err).Dur("retry_in", wait).Msg("cannot list the account's products")
+		if !b.wait(ctx, wait) {
 			stopped()
 			return nil
 		}
@@ -191,6 +195,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		lastRefresh: map[string]time.Time{},
 		ticks:       map[string]int{},
 		pauser:      &economy.Pause{},
+		deadEnds:    &economy.DeadEnds{Register: opts.RegisterCommand},
 	}
 	send, cmdr := command.Sender(api), opts.Commander
 	var canSign func() bool
@@ -211,7 +216,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		RateLimitPerMinute: opts.Commands.RateLimitPerMinute, WakeTimeout: opts.Commands.WakeTimeout,
 		Domain: opts.Domain, ClientID: opts.ClientID, Granted: b.granted, Clock: opts.Clock, Logger: b.log})
 	do := b.deviceOptions(send, cmdr)
-	do.CanSign = canSign
+	do.CanSign, do.DeadEnds = canSign, b.deadEnds
 	b.reg = device.New(do, api, host{b})
 	if err := b.subscribe(); err != nil {
 		return nil, err

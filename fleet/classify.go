@@ -62,6 +62,8 @@ func classify(endpoint string, status int, h http.Header, body []byte, now time.
 			e.Kind = ErrExceededLimit
 		case strings.Contains(hay, "missing scopes") || errText == "invalid_scope":
 			e.Kind = ErrMissingScopes
+		case strings.Contains(hay, "disabled"):
+			e.Kind = ErrAppDisabled
 		default:
 			e.Kind = ErrForbidden
 		}

@@ -494,6 +494,7 @@ func TestStatusClassification(t *testing.T) {
 		{"missing scopes", 403, `{"response":null,"error":"Unauthorized missing scopes","error_description":""}`, fleet.ErrMissingScopes, ""},
 		{"invalid scope", 403, `{"error":"invalid_scope"}`, fleet.ErrMissingScopes, "invalid_scope"},
 		{"forbidden", 403, `{"error":"unsupported vehicle"}`, fleet.ErrForbidden, "unsupported vehicle"},
+		{"app disabled", 403, `{"response":null,"error":"application disabled","error_description":"billing"}`, fleet.ErrAppDisabled, "application disabled"},
 		{"not found", 404, `{"response":null,"error":"not_found","error_description":""}`, fleet.ErrNotFound, "not_found"},
 		{"not registered", 412, `{"error":"Account abc must be registered in the current region"}`, fleet.ErrNotRegistered, ""},
 		{"bad request", 400, `{"response":{"result":false,"reason":"missing percent param"},"error":"","error_description":""}`, fleet.ErrBadRequest, "missing percent param"},

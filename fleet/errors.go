@@ -47,6 +47,11 @@ var (
 // ErrForState.
 var ErrOffline = errors.New("vehicle offline: the car has no connection")
 
+// ErrAppDisabled: 403 saying the developer app is disabled (Tesla disables
+// apps past their billing limit or without a payment method); nothing
+// works until the owner acts on developer.tesla.com.
+var ErrAppDisabled = errors.New("the developer application is disabled")
+
 // ErrNetwork: no HTTP response arrived (DNS, connect, TLS, connection reset,
 // cancelled context). Kept apart from ErrServer because nothing was billed and
 // nothing reached Tesla, so the bridge can report "offline" rather than

@@ -73,6 +73,9 @@ type TokenSource struct {
 	nextTry   time.Time // no refresh before this after a transient failure
 	loadError error     // why tok is nil (ErrNoToken, ErrCorruptToken)
 	forcedAt  time.Time // the last refresh a 401 forced (ForceRefresh)
+	// marginOf is the access token whose refresh margin marginVal holds.
+	marginOf  string
+	marginVal time.Duration
 }
 
 var (
@@ -157,17 +160,25 @@ func (s *TokenSource) cached() (*oauth2.Token, bool, error) {
 }
 
 // margin is how long before t's expiry it is refreshed: RefreshBefore when
-// set, else a tenth of its lifetime (from ObtainedAt, else Tesla's 8 h),
-// capped at MaxRefreshMargin.
+// set, else a tenth of its lifetime, capped at MaxRefreshMargin. The
+// lifetime is the access token's own (exp - iat), else the time from
+// ObtainedAt to Expiry, else Tesla's 8 h. Callers hold s.mu; the answer is
+// kept per access token, so the claims are decoded once.
 func (s *TokenSource) margin(t *Token) time.Duration {
 	if s.opts.RefreshBefore > 0 {
 		return s.opts.RefreshBefore
 	}
+	if s.marginOf == t.AccessToken && s.marginVal > 0 {
+		return s.marginVal
+	}
 	life := 8 * time.Hour
-	if !t.ObtainedAt.IsZero() && t.Expiry.After(t.ObtainedAt) {
+	if c, err := ParseClaims(t.AccessToken); err == nil && !c.IssuedAt.IsZero() && c.ExpiresAt.After(c.IssuedAt) {
+		life = c.ExpiresAt.Sub(c.IssuedAt)
+	} else if !t.ObtainedAt.IsZero() && t.Expiry.After(t.ObtainedAt) {
 		life = t.Expiry.Sub(t.ObtainedAt)
 	}
-	return min(life/10, MaxRefreshMargin)
+	s.marginOf, s.marginVal = t.AccessToken, min(life/10, MaxRefreshMargin)
+	return s.marginVal
 }
 
 // ForceRefresh refreshes now because the Fleet API answered 401 to

@@ -30,7 +30,7 @@ func TestTokenShortLivedRefreshedAtASaneRate(t *testing.T) {
 	if n := f.srv.calls(); n < 12 || n > 14 {
 		t.Errorf("%d refreshes in 2 h of a 10 min token; want about 13", n)
 	}
-	if got := ts.margin(&Token{ObtainedAt: f.clock.Now(), Expiry: f.clock.Now().Add(8 * time.Hour)}); got != MaxRefreshMargin {
+	if got := ts.margin(&Token{AccessToken: "opaque", ObtainedAt: f.clock.Now(), Expiry: f.clock.Now().Add(8 * time.Hour)}); got != MaxRefreshMargin {
 		t.Errorf("margin of an 8 h token = %s, want %s", got, MaxRefreshMargin)
 	}
 }

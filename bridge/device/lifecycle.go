@@ -2,7 +2,9 @@ package device
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -26,7 +28,11 @@ func New(opts Options, api FleetAPI, host Host) *Registry {
 // Discover reads the products of the account, adds the devices it finds
 // and removes those that left the account (removal.go).
 func (r *Registry) Discover(ctx context.Context) error {
+	if now := r.now(); r.accountBlocked(now) {
+		return fmt.Errorf("list products: %w", errAccountBlocked)
+	}
 	products, err := r.fleet.Products(ctx)
+	r.accountOutcome(err, r.now())
 	if err != nil {
 		return fmt.Errorf("list products: %w", err)
 	}
@@ -66,6 +72,22 @@ func (r *Registry) Discover(ctx context.Context) error {
 		r.host.Info()
 	}
 	return nil
+}
+
+// errAccountBlocked is a product list held back by the account's dead end.
+var errAccountBlocked = errors.New("held back: the account's problem has not been fixed yet")
+
+// RetryIn is how long the first product list waits after a failure: the
+// dead end's back-off, else DeadEnd's exponential schedule by attempt.
+func (r *Registry) RetryIn(attempt int) time.Duration {
+	if de := r.opts.DeadEnds; de != nil {
+		if p := de.Current(); p != nil {
+			if d := p.RetryAt.Sub(r.now()); d > 0 {
+				return d
+			}
+		}
+	}
+	return min(economy.DeadEndFirst<<min(attempt, 10), economy.DeadEndMax)
 }
 
 // Start reads every kind's devices once, after the first discovery.

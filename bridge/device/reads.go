@@ -16,14 +16,18 @@ import (
 // readAllowed reports whether the read key (device uid + endpoint) may run
 // now: no EXCEEDED_LIMIT pause, no back-off of its own.
 func (r *Registry) readAllowed(key string, now time.Time) bool {
-	return !r.pollingPaused(now) && r.gates.Allows(key, now)
+	return !r.pollingPaused(now) && !r.accountBlocked(now) && r.gates.Allows(key, now)
 }
 
 // readDone records the outcome of a read of key; EXCEEDED_LIMIT pauses
 // every poll.
 func (r *Registry) readDone(key, device string, err error, now time.Time) {
+	dead := r.accountOutcome(err, now)
 	if errors.Is(err, fleet.ErrExceededLimit) {
 		r.pausePolling(now, err)
+		return
+	}
+	if dead {
 		return
 	}
 	r.gates.Done(key, device, err, now)

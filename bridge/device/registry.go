@@ -58,6 +58,10 @@ type Host interface {
 	Checked(now time.Time)
 	// Paused announces a polling pause that Tesla's EXCEEDED_LIMIT started.
 	Paused(now, until time.Time, err error)
+	// Problem announces an account-level dead end, fresh when it started
+	// (or changed) now rather than failed its retry; ProblemCleared its end.
+	Problem(p *economy.Problem, fresh bool)
+	ProblemCleared(p *economy.Problem)
 	// Within runs fn on the bridge's running context (false: it is
 	// stopping and fn did not run), for jobs scheduled from outside Run.
 	Within(fn func(ctx context.Context)) bool
@@ -102,6 +106,9 @@ type Options struct {
 	// the EXCEEDED_LIMIT pause.
 	Budget    *economy.Budget
 	Pauser    economy.Pauser
+	// DeadEnds tracks the account's dead ends (412, 421, billing); nil
+	// tracks none.
+	DeadEnds *economy.DeadEnds
 	Scheduler schedule.Scheduler
 	Clock     clock.Clock
 	Logger    zerolog.Logger

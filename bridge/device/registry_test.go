@@ -2,6 +2,7 @@ package device
 
 import (
 	"context"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"slices"
 	"sync"
 	"testing"
@@ -56,7 +57,10 @@ type host struct {
 
 func (h *host) State(*Device, bool) { h.mu.Lock(); h.states++; h.mu.Unlock() }
 func (h *host) Discovery(*Device)   {}
-func (h *host) Appeared(*Device)    {}
+
+func (h *host) Problem(*economy.Problem, bool)  {}
+func (h *host) ProblemCleared(*economy.Problem) {}
+func (h *host) Appeared(*Device)                {}
 func (h *host) Added(d *Device) {
 	h.mu.Lock()
 	h.added = append(h.added, d.Name()+"/"+d.Kind())

@@ -10,11 +10,17 @@ type BridgeDevice struct {
 	Origin        *hass.Origin
 }
 
+// ProblemSensor is one account dead end's problem sensor: on while
+// bridge/status's problem has Code.
+type ProblemSensor struct {
+	Code, Name string
+}
+
 // AccountComponents are the bridge device's account entities, read from
 // bridge/status: a problem sensor that turns on when Tesla needs a new
-// login, the count of missing scopes (the list and what each disables as
-// attributes), and the token's expiry.
-func (b BridgeDevice) AccountComponents() []hass.Component {
+// login, one per account dead end (problems), the count of missing scopes
+// (the list and what each disables as attributes), and the token's expiry.
+func (b BridgeDevice) AccountComponents(problems []ProblemSensor) []hass.Component {
 	status := b.Base + "/bridge/status"
 	base := b.component(status)
 	login := base("login_required", "Login required", hass.BinarySensor)
@@ -34,7 +40,18 @@ func (b BridgeDevice) AccountComponents() []hass.Component {
 	expiry := base("token_expiry", "Token expiry", hass.Sensor)
 	expiry.DeviceClass = hass.DCTimestamp
 	expiry.ValueTemplate = "{{ value_json.token_expiry }}"
-	return []hass.Component{login, missing, expiry}
+	out := []hass.Component{login, missing, expiry}
+	for _, p := range problems {
+		c := base("problem_"+p.Code, p.Name, hass.BinarySensor)
+		c.DeviceClass = hass.DCProblem
+		c.ValueTemplate = "{{ 'ON' if value_json.problem and value_json.problem.code == '" + p.Code + "' else 'OFF' }}"
+		c.PayloadOn, c.PayloadOff = "ON", "OFF"
+		c.JSONAttrTopic = status
+		c.JSONAttrTemplate = "{{ (value_json.problem if value_json.problem and value_json.problem.code == '" + p.Code +
+			"' else {}) | tojson }}"
+		out = append(out, c)
+	}
+	return out
 }
 
 // BudgetComponents are the bridge device's budget sensors, read from

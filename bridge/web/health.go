@@ -12,10 +12,14 @@ import (
 type Health struct {
 	// Status is "ok" or "fail".
 	Status string `json:"status"`
-	// Failing names the failing parts: "mqtt", "token", "device:<name>".
-	Failing []string      `json:"failing"`
-	MQTT    Check         `json:"mqtt"`
-	Token   Check         `json:"token"`
+	// Failing names the failing parts: "mqtt", "token", "account",
+	// "device:<name>".
+	Failing []string `json:"failing"`
+	MQTT    Check    `json:"mqtt"`
+	Token   Check    `json:"token"`
+	// Account fails while the account is at a dead end (not registered in
+	// the region, wrong region, billing limit, app disabled, payment).
+	Account Check         `json:"account"`
 	Devices []DeviceCheck `json:"devices"`
 }
 
@@ -55,12 +59,21 @@ func health(st bridge.Status, mqttConnected func() bool) Health {
 		if a.LoginError != "" {
 			detail += ": " + a.LoginError
 		}
+		if a.LoginCommand != "" {
+			detail += "; " + a.LoginCommand
+		}
 		h.Token = Check{Detail: detail}
 		h.Failing = append(h.Failing, "token")
 	case !st.AccountKnown:
 		h.Token = Check{OK: true, Detail: "valid (not tracked)"}
 	default:
 		h.Token = Check{OK: true, Detail: "valid"}
+	}
+	if p := a.Problem; p != nil {
+		h.Account = Check{Detail: p.Code + ": " + p.Remedy}
+		h.Failing = append(h.Failing, "account")
+	} else {
+		h.Account = Check{OK: true, Detail: "no problem known"}
 	}
 	for _, d := range st.Devices {
 		c := DeviceCheck{Name: d.Name, State: d.FleetState, OK: d.LastError == ""}

@@ -146,6 +146,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 // healthLines words the verdict for people, with devices by name.
 func healthLines(h Health, titles map[string]string) []checkLine {
 	lines := []checkLine{{h.MQTT.OK, "MQTT: " + h.MQTT.Detail}, {h.Token.OK, "Tesla token: " + h.Token.Detail}}
+	if !h.Account.OK {
+		lines = append(lines, checkLine{false, "Tesla account: " + h.Account.Detail})
+	}
 	for _, d := range h.Devices {
 		name := titles[d.Name]
 		if name == "" {

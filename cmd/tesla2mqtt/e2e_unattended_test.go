@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
 	"net/http/httptest"
 	"slices"
@@ -13,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -45,6 +49,9 @@ type unattendedSetup struct {
 	reuseSim  *fleetsim.Sim
 	simURL    string
 	brokerURL string
+	// noWait returns before the first product list succeeded (a dead end
+	// at start keeps the scheduler from starting).
+	noWait bool
 }
 
 func startUnattended(t *testing.T, u unattendedSetup) *unattended {
@@ -79,7 +86,14 @@ func startUnattended(t *testing.T, u unattendedSetup) *unattended {
 	if u.sim != nil {
 		u.sim(t, sim, &wr)
 	}
-	_, ctx, sched, stopStack := e2eStack(t, &cfg, clk, simURL, wr)
+	var ctx context.Context
+	var sched *schedule.Manual
+	var stopStack func()
+	if u.noWait {
+		ctx, sched, stopStack = e2eStackNoWait(t, &cfg, clk, simURL, wr)
+	} else {
+		_, ctx, sched, stopStack = e2eStack(t, &cfg, clk, simURL, wr)
+	}
 	sender := mqtt.New(mqtt.Options{URL: url, ClientID: fmt.Sprintf("e2e-sender-%p", w), Logger: zerolog.Nop()})
 	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
 	defer ccancel()
@@ -90,6 +104,47 @@ func startUnattended(t *testing.T, u unattendedSetup) *unattended {
 	stop := func() { once.Do(func() { _ = sender.Close(context.Background()); stopStack() }) }
 	t.Cleanup(stop)
 	return &unattended{e2e: &e2e{sim: sim, clock: clk, sched: sched, w: w, stop: stop}, url: url, srvURL: simURL, cfg: &cfg, send: sender}
+}
+
+// e2eStackNoWait is e2eStack without the wait for the first reads.
+func e2eStackNoWait(t *testing.T, cfg *config.Config, clk *clock.Manual, simURL string, w wiring) (context.Context, *schedule.Manual, func()) {
+	t.Helper()
+	sched := schedule.NewManual()
+	w.baseURL, w.scheduler, w.clock = simURL, sched, clk
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := startStack(ctx, cfg, w, zerolog.Nop())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = st.run(ctx); close(done) }()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return ctx, sched, stop
+}
+
+// problem waits for bridge/status to carry a problem for which ok holds.
+func (u *unattended) problem(t *testing.T, ok func(p map[string]any) bool) map[string]any {
+	t.Helper()
+	st := u.w.waitJSON(t, "tesla2mqtt/bridge/status", func(m map[string]any) bool {
+		p, _ := m["problem"].(map[string]any)
+		return p != nil && ok(p)
+	})
+	return st["problem"].(map[string]any)
+}
+
+// nextWait waits until the bridge waits on the clock and returns for how long.
+func (u *unattended) nextWait(t *testing.T) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := u.clock.BlockUntil(ctx, 1); err != nil {
+		t.Fatal("the bridge is not waiting on the clock")
+	}
+	at, _ := u.clock.NextDeadline()
+	return at.Sub(u.clock.Now())
 }
 
 // set publishes a set message with a fresh transaction and returns the
@@ -200,4 +255,201 @@ func TestEndToEndUnknownDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.w.waitJSON(t, "tesla2mqtt/blue_y/result", func(m map[string]any) bool { return resultCode(m) == "unknown_device" })
+}
+
+// An app not registered in the account's region: every call answers 412.
+// bridge/status says so with the remedy, the bridge backs off exponentially
+// instead of asking every 30 s, and once the app is registered the next try
+// clears the problem and the devices appear.
+func TestEndToEndNotRegisteredBacksOffThenClears(t *testing.T) {
+	u := startUnattended(t, unattendedSetup{noWait: true, simOpts: nil,
+		sim: func(t *testing.T, s *fleetsim.Sim, _ *wiring) { s.RequireRegistration(true) }})
+	p := u.problem(t, func(p map[string]any) bool { return p["code"] == "region_not_registered" })
+	if r, _ := p["remedy"].(string); !strings.Contains(r, "tesla2mqtt register") {
+		t.Errorf("remedy = %q", r)
+	}
+	u.w.waitJSON(t, "tesla2mqtt/bridge/event", func(m map[string]any) bool {
+		return m["type"] == "account_problem" && m["code"] == "region_not_registered"
+	})
+	for i, want := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		if got := u.nextWait(t); got != want {
+			t.Fatalf("retry %d waits %s, want %s", i+1, got, want)
+		}
+		if n := u.sim.Counts()["products"]; n != i+1 {
+			t.Fatalf("%d product lists after %d failures", n, i+1)
+		}
+		u.clock.Advance(want)
+		u.problem(t, func(p map[string]any) bool { return p["failures"] == float64(i+2) })
+	}
+
+	// The user runs 'tesla2mqtt register' (here: the partner call it makes).
+	registerApp(t, u.sim, u.srvURL)
+	u.clock.Advance(u.nextWait(t))
+	u.w.waitJSON(t, "tesla2mqtt/bridge/status", func(m map[string]any) bool { _, has := m["problem"]; return has && m["problem"] == nil })
+	u.w.waitJSON(t, "tesla2mqtt/bridge/event", func(m map[string]any) bool { return m["type"] == "account_problem_cleared" })
+	u.w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["battery_level"] != nil })
+}
+
+// registerApp registers a domain with the simulator the way
+// 'tesla2mqtt register' does: a partner token, then partner_accounts.
+func registerApp(t *testing.T, sim *fleetsim.Sim, url string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.SetAppPublicKey(fleet.PublicKeyPEM(priv)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ac := fleet.AuthConfig{ClientID: "app", ClientSecret: "sekret", TokenURL: url + "/oauth2/v3/token", Audience: url}
+	partner, err := fleet.PartnerToken(ctx, ac, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fleet.New(fleet.Options{BaseURL: url, TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: partner})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterPartnerAccount(ctx, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A 421 that does not go away (the account lives in another region) while
+// the bridge runs: bridge/status names the region's host, polling backs off
+// (a poll during the back-off sends nothing), and it clears when fixed.
+func TestEndToEndWrongRegionPersistsAndBacksOff(t *testing.T) {
+	u := startUnattended(t, unattendedSetup{})
+	u.sim.SetWrongRegion(fleet.BaseURLEU)
+	u.sched.Fire("connectivity")
+	p := u.problem(t, func(p map[string]any) bool { return p["code"] == "wrong_region" })
+	if r, _ := p["remedy"].(string); !strings.Contains(r, fleet.BaseURLEU) {
+		t.Errorf("remedy = %q, want the account's host", r)
+	}
+	calls := u.sim.Counts()["vehicles"]
+	for _, d := range []time.Duration{0, 10 * time.Second, 19 * time.Second} {
+		u.clock.Advance(d)
+		u.sched.Fire("connectivity")
+		u.sched.Fire("vehicle_data_charging")
+	}
+	if n := u.sim.Counts()["vehicles"] - calls; n != 0 {
+		t.Fatalf("%d connectivity checks during the 30 s back-off", n)
+	}
+	u.clock.Advance(time.Second) // 30 s after the first 421
+	u.sched.Fire("connectivity")
+	p = u.problem(t, func(p map[string]any) bool { return p["failures"] == 2.0 })
+	since, _ := time.Parse(time.RFC3339, p["since"].(string))
+	next, _ := time.Parse(time.RFC3339, p["next_retry"].(string))
+	if got := next.Sub(u.clock.Now()); got != time.Minute || since.IsZero() {
+		t.Errorf("second back-off = %s, want 1m (since %s)", got, since)
+	}
+	u.sim.SetWrongRegion("")
+	u.clock.Advance(time.Minute)
+	u.sched.Fire("connectivity")
+	u.w.waitJSON(t, "tesla2mqtt/bridge/status", func(m map[string]any) bool { _, has := m["problem"]; return has && m["problem"] == nil })
+}
+
+// loggedIn is a bridge run the way `run` runs it: a real login against the
+// simulator's OAuth, the rotating token source, the account tracker.
+type loggedIn struct {
+	sim   *fleetsim.Sim
+	clock *clock.Manual
+	sched *schedule.Manual
+	w     *watcher
+	acct  *account
+}
+
+func startLoggedIn(t *testing.T, simOpts fleetsim.Options) *loggedIn {
+	t.Helper()
+	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	simOpts.Clock = clk
+	sim := fleetsim.New(simOpts)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	cfg := obConfig(t, srv.URL)
+	if _, err := loginHeadless(context.Background(), loginParams{cfg: cfg, configPath: "c", out: newObSyncBuf(), now: clk.Now}); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := openAccount(cfg, "config.toml", clk, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct.tick = make(chan time.Time) // the token watcher stays idle: only polls use the token
+	cfg.MQTT.URL = testBroker(t)
+	w := newWatcher(t, cfg.MQTT.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	sched := schedule.NewManual()
+	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: srv.URL, scopes: acct.tracker.granted, scheduler: sched, clock: clk}, zerolog.Nop())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	st.attach(acct)
+	done := make(chan struct{})
+	go func() { _ = st.run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-sched.Started():
+	case <-time.After(10 * time.Second):
+		t.Fatal("bridge did not start")
+	}
+	return &loggedIn{sim: sim, clock: clk, sched: sched, w: w, acct: acct}
+}
+
+// Tesla revokes the login (password change) while the access token has
+// hours left: the next poll's 401 forces a refresh, Tesla answers
+// login_required, and bridge/status, the event and the login command say
+// so within that one poll; then polling sends nothing (no 401 storm).
+func TestEndToEndRevokedLoginWithinOnePoll(t *testing.T) {
+	l := startLoggedIn(t, fleetsim.Options{})
+	l.w.waitJSON(t, "tesla2mqtt/bridge/status", func(m map[string]any) bool { return m["login_needed"] == false })
+	l.sim.RevokeTokens()
+	l.clock.Advance(time.Minute)
+	l.sched.Fire("connectivity") // one poll interval
+	st := l.w.waitJSON(t, "tesla2mqtt/bridge/status", func(m map[string]any) bool { return m["login_needed"] == true })
+	if st["login_command"] != "tesla2mqtt login -c config.toml" {
+		t.Errorf("login_command = %v", st["login_command"])
+	}
+	l.w.waitJSON(t, "tesla2mqtt/bridge/event", func(m map[string]any) bool {
+		return m["type"] == "login_required" && m["login_command"] == "tesla2mqtt login -c config.toml"
+	})
+	if car := l.w.waitJSON(t, "tesla2mqtt/"+model3, func(map[string]any) bool { return true }); car["battery_level"] == nil {
+		t.Errorf("the car's values were lost: %v", car)
+	}
+	before := sumCounts(l.sim.Counts())
+	for range 10 {
+		l.clock.Advance(time.Minute)
+		l.sched.Fire("connectivity")
+		l.sched.Fire("vehicle_data_charging")
+		l.sched.Fire("live_status")
+	}
+	if n := sumCounts(l.sim.Counts()) - before; n != 0 {
+		t.Errorf("%d Fleet API requests in 10 minutes without a login, want 0", n)
+	}
+}
+
+func sumCounts(c map[string]int) int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// Access tokens that live 10 minutes are refreshed about every 9 minutes
+// while the bridge polls every minute, not before almost every poll.
+func TestEndToEndShortTokensRefreshedAtASaneRate(t *testing.T) {
+	l := startLoggedIn(t, fleetsim.Options{AccessTokenTTL: 10 * time.Minute})
+	_, before := l.sim.AuthStats()
+	for range 120 {
+		l.clock.Advance(time.Minute)
+		l.sched.Fire("connectivity")
+	}
+	_, after := l.sim.AuthStats()
+	// 120 min / 9 min ≈ 13; a fixed 5 min margin would make it 24.
+	if n := after - before; n < 12 || n > 14 {
+		t.Errorf("%d refreshes in 2 h of 10 min tokens, want about 13", n)
+	}
+	l.w.waitJSON(t, "tesla2mqtt/bridge/status", func(m map[string]any) bool { return m["login_needed"] == false })
 }
