@@ -104,11 +104,11 @@ type Options struct {
 	CanSign func() bool
 	// Budget prices the connectivity check (nil: unbudgeted); Pauser keeps
 	// the EXCEEDED_LIMIT pause.
-	Budget    *economy.Budget
-	Pauser    economy.Pauser
+	Budget *economy.Budget
+	Pauser economy.Pauser
 	// DeadEnds tracks the account's dead ends (412, 421, billing); nil
 	// tracks none.
-	DeadEnds *economy.DeadEnds
+	DeadEnds  *economy.DeadEnds
 	Scheduler schedule.Scheduler
 	Clock     clock.Clock
 	Logger    zerolog.Logger
