@@ -36,7 +36,7 @@ func (b *Bridge) onSet(m mqtt.Message) {
 			Error: &command.ResultError{Code: perr.Code, Message: perr.Message}})
 		return
 	}
-	for _, it := range items {
+	for i, it := range items {
 		b.mu.Lock()
 		j, perr := command.Prepare(d.Name(), d.Entity(it.Key), d.View(), it)
 		b.mu.Unlock()
@@ -50,7 +50,7 @@ func (b *Bridge) onSet(m mqtt.Message) {
 			b.publishResult(d, command.Result{Transaction: transaction, Key: it.Key, Status: command.StatusError, Error: re})
 			continue
 		}
-		j.Transaction = transaction
+		j.Transaction, j.More = transaction, i < len(items)-1
 		b.exec.Enqueue(target{b, d}, j)
 	}
 }

@@ -41,3 +41,7 @@ func (t target) Settle(ctx context.Context, r command.Result, confirm bool) {
 		h.OnCommandDone(t.d.Name(), r)
 	}
 }
+
+// Confirm reads the device once, for a burst of commands whose last job's
+// Settle did not (the executor's late read, confirm.go).
+func (t target) Confirm(ctx context.Context) { t.d.Confirm(ctx) }

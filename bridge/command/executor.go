@@ -45,6 +45,9 @@ type queue struct {
 	gone     bool
 	working  bool
 	cmdTimes []time.Time
+	// confirm: a confirming read is pending for the burst in progress;
+	// confirmMore: the last job said more of its message follow (confirm.go).
+	confirm, confirmMore bool
 }
 
 // NewExecutor returns an Executor; nothing runs until Run.
@@ -172,11 +175,17 @@ func (e *Executor) work(ctx context.Context, q *queue) {
 			return
 		default:
 		}
+		settle := e.settleTimer(q)
 		select {
 		case j := <-q.jobs:
 			e.guard(q.t, func() { e.runGraced(ctx, q, j) })
+		case <-timerC(settle):
+			e.guard(q.t, func() { e.flushConfirm(ctx, q) })
 		case <-ctx.Done():
 		case <-q.left:
+		}
+		if settle != nil {
+			settle.Stop()
 		}
 	}
 }
@@ -241,14 +250,14 @@ func (e *Executor) runJob(ctx context.Context, q *queue, j Job) {
 	if re := e.admit(q, j); re != nil {
 		res.Status, res.Error = StatusError, re
 		t.Publish(res)
-		t.Settle(ctx, res, false)
+		t.Settle(ctx, res, e.confirmNow(q, j, false))
 		return
 	}
 	cr, woke, err := t.Send(ctx, j.Cmd)
 	res.Woke = woke
 	classify(e.opts, t, cr, err, &res)
 	t.Publish(res)
-	t.Settle(ctx, res, res.Status != StatusError || res.Error == nil || res.Error.Code == CodeCarRefused)
+	t.Settle(ctx, res, e.confirmNow(q, j, res.Status != StatusError || res.Error == nil || res.Error.Code == CodeCarRefused))
 }
 
 // admit applies the safety rails before any Fleet call: allow/deny, the

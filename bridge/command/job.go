@@ -21,6 +21,9 @@ type Job struct {
 	// Scopes are the token scopes the command needs (any one of them).
 	Scopes      []string
 	Transaction any
+	// More says more jobs of the same set message follow, so the device's
+	// confirming read waits for them (confirm.go).
+	More bool
 }
 
 // Prepare turns one key/value of a set message into a job through the

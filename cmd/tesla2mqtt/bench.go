@@ -51,6 +51,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	rep.write(stdout)
+	bursts, err := runBursts(ctx)
+	if err != nil {
+		return err
+	}
+	writeBursts(stdout, bursts)
 	fmt.Fprintf(stdout, "\n(simulated day replayed in %s)\n", clock.Since(wall, start).Round(100*time.Millisecond))
 	return nil
 }
@@ -103,6 +108,8 @@ type benchEnv struct {
 	cmdDone chan struct{}
 	// wall bounds the waits for the bridge in real time.
 	wall clock.Clock
+	// gate, when set, holds command requests (bench_burst.go).
+	gate *burstGate
 }
 
 func newBenchEnv() (*benchEnv, error) {
@@ -134,6 +141,9 @@ func (e *benchEnv) Record(r fleet.Request) {
 type benchTransport struct{ e *benchEnv }
 
 func (t benchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if g := t.e.gate; g != nil {
+		g.wait(req)
+	}
 	rec := httptest.NewRecorder()
 	t.e.sim.ServeHTTP(rec, req)
 	if strings.HasSuffix(req.URL.Path, "/"+benchVIN+"/vehicle_data") && rec.Code == http.StatusOK {

@@ -453,3 +453,26 @@ func TestEndToEndShortTokensRefreshedAtASaneRate(t *testing.T) {
 	}
 	l.w.waitJSON(t, "tesla2mqtt/bridge/status", func(m map[string]any) bool { return m["login_needed"] == false })
 }
+
+// A set with three keys costs three commands and one confirming read, not
+// three.
+func TestEndToEndThreeKeySetCostsOneRead(t *testing.T) {
+	u := startUnattended(t, unattendedSetup{})
+	u.w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" && m["battery_level"] != nil })
+	before := u.sim.Counts()
+	tr := "three-keys"
+	body := `{"charge_limit": 70, "charge_current": 12, "sentry_mode": "ON", "transaction": "` + tr + `"}`
+	if err := u.send.Publish("tesla2mqtt/"+model3+"/set", []byte(body), false); err != nil {
+		t.Fatal(err)
+	}
+	u.w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool {
+		return m["charge_limit"] == 70.0 && m["charge_current"] == 12.0 && m["sentry_mode"] == true
+	})
+	after := u.sim.Counts()
+	if n := after["command"] - before["command"]; n != 3 {
+		t.Errorf("%d commands, want 3", n)
+	}
+	if n := after["vehicle_data"] - before["vehicle_data"]; n != 1 {
+		t.Errorf("%d vehicle_data reads after a 3-key set, want 1", n)
+	}
+}
