@@ -51,6 +51,19 @@ type Bridge struct {
 	// problemSeen: an account dead end happened, so bridge/status is
 	// published even without an AccountStatus.
 	problemSeen bool
+	// savedMemory is the devices' memory as last read or written (memory.go).
+	savedMemory []byte
+	// starting holds discovery back until the first reads are done, so a
+	// device's config goes out once, with its firmware, not once without
+	// and again with it.
+	starting bool
+}
+
+// holdingDiscovery reports whether discovery waits for the first reads.
+func (b *Bridge) holdingDiscovery() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.starting
 }
 
 // published is the bridge's memory of one device on MQTT.

@@ -30,8 +30,12 @@ func (h host) Added(d *device.Device) { h.b.publishDevice(d) }
 // Info implements device.Host.
 func (h host) Info() { h.b.publishInfo() }
 
-// Checked implements device.Host: the budget's tick.
-func (h host) Checked(now time.Time) { h.b.budgetTick(now) }
+// Checked implements device.Host: the budget's tick, and the devices'
+// memory saved when it changed.
+func (h host) Checked(now time.Time) {
+	h.b.budgetTick(now)
+	h.b.saveMemory()
+}
 
 // Within implements device.Host.
 func (h host) Within(fn func(ctx context.Context)) bool { return h.b.within(fn) }

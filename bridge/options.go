@@ -85,6 +85,9 @@ type Options struct {
 	Domain string
 	// ClientID is the app's client id, for the consent link in missing_scope results.
 	ClientID string
+	// MemoryPath is the file in the state directory that keeps what each
+	// device knew across restarts ("" keeps nothing).
+	MemoryPath string
 	// RegisterCommand is what registers the app in the account's region,
 	// the remedy of a 412 (default "tesla2mqtt register").
 	RegisterCommand string

@@ -87,7 +87,7 @@ func (b *Bridge) discoveryTopics(d *device.Device, rows []*entity.Spec) []string
 // publishDiscovery publishes the device's HA discovery configs, and clears
 // (empty retained payload) configs it published before but no longer offers.
 func (b *Bridge) publishDiscovery(d *device.Device) {
-	if !b.opts.Discovery {
+	if !b.opts.Discovery || b.holdingDiscovery() {
 		return
 	}
 	type msg struct {

@@ -28,6 +28,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer halt()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	b.mu.Lock()
+	b.starting = true
+	b.mu.Unlock()
 	execDone := make(chan struct{})
 	go func() {
 		defer close(execDone)
@@ -55,6 +58,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 	}
 	b.reg.Start(ctx)
+	b.mu.Lock()
+	b.starting = false
+	b.mu.Unlock()
+	for _, d := range b.reg.Devices() {
+		b.publishDiscovery(d)
+	}
 	b.publishInfo()
 	if err := b.schedule(ctx); err != nil {
 		stopped()
@@ -98,6 +107,7 @@ loop:
 	}
 	work.Wait()
 	b.setAllAvailability("offline")
+	b.saveMemory()
 	if err := b.opts.Budget.Save(); err != nil {
 		b.log.Warn().Err(err).Msg("cannot save the budget counters")
 	}
@@ -217,6 +227,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		Domain: opts.Domain, ClientID: opts.ClientID, Granted: b.granted, Clock: opts.Clock, Logger: b.log})
 	do := b.deviceOptions(send, cmdr)
 	do.CanSign, do.DeadEnds = canSign, b.deadEnds
+	do.Recall = recall(b.loadMemory())
 	b.reg = device.New(do, api, host{b})
 	if err := b.subscribe(); err != nil {
 		return nil, err

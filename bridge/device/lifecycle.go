@@ -47,6 +47,7 @@ func (r *Registry) Discover(ctx context.Context) error {
 			}
 			if _, ok := r.byUID[uid]; !ok {
 				d := build()
+				r.recallLocked(d)
 				r.bind(d)
 				r.register(d)
 				added = append(added, d)

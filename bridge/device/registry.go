@@ -106,6 +106,9 @@ type Options struct {
 	// the EXCEEDED_LIMIT pause.
 	Budget *economy.Budget
 	Pauser economy.Pauser
+	// Recall returns what a device knew before a restart (memory.go); nil
+	// starts every device blank.
+	Recall func(uid string) (Memory, bool)
 	// DeadEnds tracks the account's dead ends (412, 421, billing); nil
 	// tracks none.
 	DeadEnds  *economy.DeadEnds

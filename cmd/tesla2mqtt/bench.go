@@ -221,7 +221,7 @@ func (e *benchEnv) loop(step func(now time.Time), send func(c benchCommand) erro
 func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *schedule.Cron, error) {
 	sched := schedule.NewCron(e.clock, time.UTC, zerolog.Nop()).Stepped()
 	opts := bridgeOptions(cfg, wiring{scheduler: sched, clock: e.clock}, nil, zerolog.Nop())
-	opts.Discovery = false
+	opts.Discovery, opts.MemoryPath = false, ""
 	// The day goes on once a command has its result and its confirming read.
 	opts.Hooks = append(opts.Hooks, benchDone{ch: e.cmdDone})
 	bo := budgetOptions(cfg, wiring{clock: e.clock})

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -474,5 +476,41 @@ func TestEndToEndThreeKeySetCostsOneRead(t *testing.T) {
 	}
 	if n := after["vehicle_data"] - before["vehicle_data"]; n != 1 {
 		t.Errorf("%d vehicle_data reads after a 3-key set, want 1", n)
+	}
+}
+
+// A restart while a car sleeps: the car is not read (that would wake it),
+// yet its state keeps the last values with state "asleep" and last_seen,
+// its availability is online, and its climate has a temperature.
+func TestEndToEndRestartKeepsASleepingCarsValues(t *testing.T) {
+	stateDir := t.TempDir()
+	keep := func(c *config.Config) { c.StateDir = stateDir }
+	first := startUnattended(t, unattendedSetup{cfg: keep})
+	before := first.w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["battery_level"] != nil })
+	first.putToSleep(t, model3, fleet.StateAsleep)
+	first.stop()
+
+	// The same account and clock, a new bridge on a new broker (nothing
+	// retained from the first run).
+	reads := first.sim.Counts()["vehicle_data"]
+	second := startUnattended(t, unattendedSetup{cfg: keep, clock: first.clock, reuseSim: first.sim, simURL: first.srvURL})
+	car := second.w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "asleep" })
+	for _, k := range []string{"battery_level", "charge_limit", "odometer", "inside_temp", "locked", "last_seen", "updated_at"} {
+		if car[k] == nil || car[k] != before[k] {
+			t.Errorf("%s after the restart = %v, before = %v", k, car[k], before[k])
+		}
+	}
+	if cl, _ := car["climate"].(map[string]any); cl == nil || cl["current_temperature"] == nil {
+		t.Errorf("the sleeping car's climate has no temperature: %v", car["climate"])
+	}
+	if a := string(second.w.get("tesla2mqtt/" + model3 + "/availability")); a != "online" {
+		t.Errorf("availability = %q, want online", a)
+	}
+	if n := second.sim.Counts()["vehicle_data"] - reads; n != 0 {
+		t.Errorf("%d vehicle_data reads of the sleeping car after the restart", n)
+	}
+	fi, err := os.Stat(filepath.Join(stateDir, "devices.json"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("devices.json: %v, mode %v; want 0600", err, fi)
 	}
 }

@@ -179,6 +179,7 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 		GrantedScopes:    w.scopes,
 		Meter:            meter,
 		BirthDelay:       2 * time.Second,
+		MemoryPath:       memoryPath(cfg),
 		Clock:            w.clock,
 		Scheduler:        w.scheduler,
 		Logger:           log,
@@ -235,6 +236,15 @@ func teslaMateOptions(cfg *config.Config, pub teslamate.Publisher, clk clock.Clo
 func prices(cfg *config.Config) fleet.Prices {
 	p := cfg.Prices
 	return fleet.Prices{Data: p.Data, Command: p.Command, Wake: p.Wake, Streaming: p.Streaming, Connectivity: p.Connectivity, EnergyData: p.EnergyData}
+}
+
+// memoryPath is where the bridge keeps what each device knew across
+// restarts ("" without a state directory).
+func memoryPath(cfg *config.Config) string {
+	if cfg.StateDir == "" {
+		return ""
+	}
+	return filepath.Join(cfg.StateDir, "devices.json")
 }
 
 // budgetOptions maps [budget] and [prices] onto the bridge's budget, kept
