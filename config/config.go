@@ -219,7 +219,7 @@ type Entities struct {
 
 // HTTP is the [http] table: the status page, /healthz and /metrics.
 type HTTP struct {
-	// Addr is host:port to listen on; empty turns the server off.
+	// Addr is host:port to listen on; empty or HTTPOff turns the server off.
 	Addr string `toml:"addr"`
 	// PasswordHash is a bcrypt hash from `tesla2mqtt hash-password`: the
 	// page asks for the password before it starts a Tesla login. Beyond
@@ -315,3 +315,6 @@ func Default() Config {
 			SafetyRead: "@every 6h"},
 	}
 }
+
+// HTTPOff as [http] addr (or --http-addr) turns the HTTP server off.
+const HTTPOff = "off"

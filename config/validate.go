@@ -37,7 +37,7 @@ func (c *Config) Validate() error {
 	c.validateTelemetry(&ps)
 	oneOf(&ps, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "console", "json")
-	if c.HTTP.Addr != "" {
+	if c.HTTP.Addr != "" && c.HTTP.Addr != HTTPOff {
 		validateHostPort(&ps, "http.addr", c.HTTP.Addr)
 	}
 	if c.HTTP.PasswordHash != "" && !isBcryptHash(c.HTTP.PasswordHash) {

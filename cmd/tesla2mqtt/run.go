@@ -50,6 +50,13 @@ func cmdCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return &exitError{code: 2, err: fmt.Errorf("")}
 	}
+	// OK only when run can start: what run needs beyond a valid file.
+	if err := cfg.ValidateRun(); err != nil {
+		for _, p := range config.Problems(err) {
+			fmt.Fprintf(stdout, "%s: %s (run cannot start)\n", *path, p)
+		}
+		return &exitError{code: 2, err: fmt.Errorf("")}
+	}
 	fmt.Fprintf(stdout, "OK: %s (%d vehicles, %d sites configured)\n", *path, len(cfg.Vehicles), len(cfg.Sites))
 	return nil
 }
@@ -81,6 +88,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // addon share it. page says how the status page is reached; loginHint says
 // how to log in when there is no token yet.
 func runBridge(ctx context.Context, cfg *config.Config, path, httpAddr string, page pageMode, loginHint string, stderr io.Writer) error {
+	if err := cfg.ValidateRun(); err != nil {
+		return usageErr("%s: %v", path, err)
+	}
 	s, err := openSession(cfg, path, stderr)
 	if err != nil {
 		return err

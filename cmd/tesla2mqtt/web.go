@@ -51,7 +51,7 @@ func addons(st *stack, cfg *config.Config, httpAddr string, acct *account, mode 
 	if httpAddr != "" {
 		addr = httpAddr
 	}
-	if addr == "" || addr == "off" {
+	if addr == "" || addr == config.HTTPOff {
 		return nil, nil
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -131,6 +131,9 @@ func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 			target = cfg.HTTP.Addr
 		}
+	}
+	if target == "" || target == config.HTTPOff {
+		return usageErr("the bridge's HTTP server is off ([http] addr = %q): there is no /healthz to ask", target)
 	}
 	url, err := healthURL(target)
 	if err != nil {
