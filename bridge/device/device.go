@@ -164,14 +164,23 @@ func (d *Device) writable() bool {
 	return false
 }
 
-// All returns the device's rows plus the bridge's own diagnostic of a
-// writable device (the last command result), which every kind has.
+// All returns the device's rows plus the bridge's own rows: the last
+// command result of a writable device, and the Refresh button of a car or
+// site (the get topic).
 func (d *Device) All() []*entity.Spec {
-	if !d.writable() {
+	refresh := d.Kind() == "vehicle" || d.Kind() == "energy_site"
+	if !d.writable() && !refresh {
 		return d.rows
 	}
-	out := make([]*entity.Spec, 0, len(d.rows)+1)
-	return append(append(out, d.rows...), entity.LastCommandRow())
+	out := make([]*entity.Spec, 0, len(d.rows)+2)
+	out = append(out, d.rows...)
+	if d.writable() {
+		out = append(out, entity.LastCommandRow())
+	}
+	if refresh {
+		out = append(out, entity.RefreshRow())
+	}
+	return out
 }
 
 // StateJSON builds the device's state object: every entity key (null when

@@ -14,7 +14,17 @@ var (
 	siteTable          = Compile(siteEntities)
 	wallConnectorTable = Compile(wallConnectorEntities)
 	lastCommandRow     = Compile(lastCommandEntities)[0]
+	refreshRow         = Compile(refreshEntities)[0]
 )
+
+// RefreshRow is the Refresh button of every car and site: it presses
+// <base>/<device>/get, the read on request, rate-limited like the topic.
+func RefreshRow() *Spec { return refreshRow }
+
+var refreshEntities = []Entity[any]{
+	{Meta: Meta{Key: "refresh", Platform: hass.Button, Name: "Refresh", Icon: "mdi:refresh", Source: SourceBridge,
+		Configure: func(c *hass.Component, t Topics) { c.CommandTopic = t.State + "/get" }}},
+}
 
 // VehicleTable is every row a car may offer, before the user's and the
 // token's filter. The slice is shared: callers copy it before changing it.

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -512,5 +513,39 @@ func TestEndToEndRestartKeepsASleepingCarsValues(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(stateDir, "devices.json"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("devices.json: %v, mode %v; want 0600", err, fi)
+	}
+}
+
+// The car's Refresh button presses its get topic: one read, and a second
+// press within 30 s is refused like any get (every read costs money).
+func TestEndToEndRefreshButton(t *testing.T) {
+	u := startUnattended(t, unattendedSetup{})
+	raw := u.w.get("homeassistant/button/tesla2mqtt_" + model3 + "_refresh/config")
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil || c["command_topic"] != "tesla2mqtt/"+model3+"/get" || c["payload_press"] != "PRESS" {
+		t.Fatalf("refresh button config = %s", raw)
+	}
+	before := u.sim.Counts()["vehicle_data"]
+	u.clock.Advance(time.Minute)
+	press := func() {
+		if err := u.send.Publish("tesla2mqtt/"+model3+"/get", []byte("PRESS"), false); err != nil {
+			t.Fatal(err)
+		}
+		// A request after the get goes through the same router, so when it
+		// is answered the get has been handled.
+		tr := fmt.Sprintf("after-%d", u.n)
+		u.n++
+		if err := u.send.Publish("tesla2mqtt/bridge/request/republish", []byte(`{"transaction":"`+tr+`"}`), false); err != nil {
+			t.Fatal(err)
+		}
+		u.w.waitJSON(t, "tesla2mqtt/bridge/response/republish", func(m map[string]any) bool { return m["transaction"] == tr })
+	}
+	press()
+	if n := u.sim.Counts()["vehicle_data"] - before; n != 1 {
+		t.Fatalf("%d reads after a press, want 1", n)
+	}
+	press()
+	if n := u.sim.Counts()["vehicle_data"] - before; n != 1 {
+		t.Errorf("%d reads after two presses within 30 s, want 1", n)
 	}
 }
