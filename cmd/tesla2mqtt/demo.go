@@ -115,6 +115,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	st.attach(acct)
+	// On the user's own broker the simulated devices must not outlive the
+	// demo in their Home Assistant.
+	st.forget = *mqttURL != ""
 	if *withTelemetry {
 		stream, err := startDemoTelemetry(ctx, demoTelemetry{sim: sim.sim, simURL: sim.URL, st: st, cfg: &cfg,
 			tokens: acct.ts, key: signingKey, out: stdout, log: log})
@@ -130,7 +133,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	printDemoHelp(stdout, sim.URL, st, &cfg)
 	err = st.run(ctx)
-	fmt.Fprintln(stdout, "tesla2mqtt demo stopped; bridge/state is offline.")
+	if st.forget {
+		fmt.Fprintln(stdout, "tesla2mqtt demo stopped; its retained topics and discovery configs are cleared, bridge/state is offline.")
+	} else {
+		fmt.Fprintln(stdout, "tesla2mqtt demo stopped; bridge/state is offline.")
+	}
 	return err
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,5 +35,38 @@ func TestCheckConfigOnlyOKWhenRunCanStart(t *testing.T) {
 	err = cmdRun(context.Background(), []string{"-c", write("state_dir = \"" + dir + "\"\n")}, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "tesla.client_id") {
 		t.Fatalf("run without a client id: %v", err)
+	}
+}
+
+// demo --mqtt-url on the user's broker clears what it retained when it
+// stops: no simulated device is left in their Home Assistant.
+func TestDemoOnUsersBrokerClearsItsRetainedTopics(t *testing.T) {
+	url := testBroker(t)
+	w := newWatcher(t, url)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() { done <- cmdDemo(ctx, []string{"--mqtt-url", url, "--http-addr", "off"}, &out, io.Discard) }()
+	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["battery_level"] != nil })
+	w.waitJSON(t, "homeassistant/sensor/tesla2mqtt_"+model3+"_battery_level/config", func(map[string]any) bool { return true })
+	w.waitJSON(t, "homeassistant/binary_sensor/tesla2mqtt_bridge_login_required/config", func(map[string]any) bool { return true })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	// A fresh client gets every retained message on subscribing, before a
+	// marker published after its subscription.
+	after, c := dialWatcher(t, url, "after-demo", 0, "#")
+	if err := c.Publish("marker/after-demo", []byte(`{"m":1}`), false); err != nil {
+		t.Fatal(err)
+	}
+	after.waitJSON(t, "marker/after-demo", func(map[string]any) bool { return true })
+	after.mu.Lock()
+	defer after.mu.Unlock()
+	for topic, payload := range after.last {
+		if len(payload) == 0 || strings.HasSuffix(topic, "/availability") || topic == "tesla2mqtt/bridge/state" || strings.HasPrefix(topic, "marker/") {
+			continue
+		}
+		t.Errorf("left retained after the demo: %s", topic)
 	}
 }

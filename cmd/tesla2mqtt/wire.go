@@ -53,6 +53,9 @@ type stack struct {
 	clientID string
 	// stopConnect ends the retries of a first MQTT connection that failed.
 	stopConnect func()
+	// forget clears the bridge's retained topics at shutdown (the demo on
+	// a user's broker).
+	forget bool
 }
 
 // wiring is what differs between `run` and `demo`.
@@ -284,6 +287,9 @@ func (s *stack) shutdown(ctx context.Context) {
 	defer cancel()
 	if s.stopConnect != nil {
 		s.stopConnect()
+	}
+	if s.forget && s.bridge != nil {
+		s.bridge.Forget()
 	}
 	if s.mqtt != nil {
 		_ = s.mqtt.Close(ctx)
