@@ -38,4 +38,3 @@ func (b *Bridge) Forget() {
 	}
 	b.log.Info().Msg("retained topics cleared")
 }
-
