@@ -68,6 +68,17 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 	if !b.opts.Discovery {
 		return
 	}
+	if b.deviceMode() {
+		b.publishBridgeDeviceConfig()
+		return
+	}
+	b.mu.Lock()
+	back := b.leaveDeviceMode(bridgeDeviceID, bridgeDeviceID)
+	b.mu.Unlock()
+	if back != "" {
+		b.publish(back, hass.MigratePayload, true)
+		defer b.publish(back, nil, true)
+	}
 	for _, c := range b.bridgeDevice().AccountComponents(problemSensors) {
 		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)
 		if err != nil {

@@ -53,6 +53,9 @@ type Bridge struct {
 	problemSeen bool
 	// savedMemory is the devices' memory as last read or written (memory.go).
 	savedMemory []byte
+	// migrated are the devices (uids, and the bridge device) whose
+	// discovery is device-based on the broker (devicediscovery.go).
+	migrated map[string]bool
 	// starting holds discovery back until the first reads are done, so a
 	// device's config goes out once, with its firmware, not once without
 	// and again with it.

@@ -25,6 +25,12 @@ func (b *Bridge) Forget() {
 			b.publish(topic, nil, true)
 		}
 		b.publish(t.State, nil, true)
+		if b.deviceMode() {
+			b.publish(b.deviceTopic(deviceObjectID(d)), nil, true)
+		}
+	}
+	if b.deviceMode() {
+		b.publish(b.deviceTopic(bridgeDeviceID), nil, true)
 	}
 	bd := b.bridgeDevice()
 	comps := append(bd.AccountComponents(problemSensors), bd.BudgetComponents()...)

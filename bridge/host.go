@@ -59,6 +59,10 @@ func (h host) Removed(d *device.Device) {
 	for _, topic := range topics {
 		b.publish(topic, nil, true)
 	}
+	if b.deviceMode() {
+		// An empty device config removes the device and all its entities.
+		b.publish(b.deviceTopic(deviceObjectID(d)), nil, true)
+	}
 	b.publish(t.State, nil, true)
 	b.publishDeviceEvent(EventDeviceRemoved, d)
 }

@@ -105,8 +105,8 @@ func (b *Bridge) publishBudgetEvent(ev economy.BudgetEvent) {
 
 // publishBudgetDiscovery offers the budget sensors of the bridge device.
 func (b *Bridge) publishBudgetDiscovery() {
-	if !b.opts.Discovery || b.opts.Budget == nil {
-		return
+	if !b.opts.Discovery || b.opts.Budget == nil || b.deviceMode() {
+		return // device mode: the bridge device's config carries them
 	}
 	for _, c := range b.bridgeDevice().BudgetComponents() {
 		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)

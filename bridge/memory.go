@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/atomicfile"
@@ -25,6 +26,9 @@ const maxMemoryBytes = 4 << 20
 type memoryFile struct {
 	Version int                      `json:"version"`
 	Devices map[string]device.Memory `json:"devices"`
+	// DeviceDiscovery lists the devices whose discovery was moved to a
+	// device config (devicediscovery.go).
+	DeviceDiscovery []string `json:"device_discovery,omitempty"`
 }
 
 // loadMemory reads the memory file; a missing file is an empty memory, a
@@ -57,6 +61,9 @@ func (b *Bridge) loadMemory() map[string]device.Memory {
 	}
 	b.mu.Lock()
 	b.savedMemory = raw
+	for _, id := range mf.DeviceDiscovery {
+		b.migrated[id] = true
+	}
 	b.mu.Unlock()
 	return mf.Devices
 }
@@ -77,7 +84,14 @@ func (b *Bridge) saveMemory() {
 	if path == "" {
 		return
 	}
-	raw, err := json.Marshal(memoryFile{Version: 1, Devices: b.reg.Memories()})
+	b.mu.Lock()
+	moved := make([]string, 0, len(b.migrated))
+	for id := range b.migrated {
+		moved = append(moved, id)
+	}
+	b.mu.Unlock()
+	slices.Sort(moved)
+	raw, err := json.Marshal(memoryFile{Version: 1, Devices: b.reg.Memories(), DeviceDiscovery: moved})
 	if err != nil {
 		b.log.Warn().Err(err).Msg("cannot encode the devices' memory")
 		return

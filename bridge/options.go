@@ -72,6 +72,10 @@ type Options struct {
 	DiscoveryPrefix string
 	// Discovery turns Home Assistant discovery on.
 	Discovery bool
+	// DiscoveryMode is DiscoveryDevice (one config per device, HA
+	// 2024.12+) or DiscoveryEntity (one per entity; the default here, cmd
+	// defaults to device).
+	DiscoveryMode string
 	// Units is entity.UnitsNative, UnitsMetric or UnitsImperial.
 	Units    string
 	Version  string

@@ -9,6 +9,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // publishDevice publishes everything about a new device.
@@ -90,12 +91,20 @@ func (b *Bridge) publishDiscovery(d *device.Device) {
 	if !b.opts.Discovery || b.holdingDiscovery() {
 		return
 	}
+	if b.deviceMode() {
+		b.publishDeviceConfig(d)
+		return
+	}
 	type msg struct {
 		topic   string
 		payload []byte
 	}
 	var out []msg
 	b.mu.Lock()
+	back := b.leaveDeviceMode(deviceObjectID(d), d.UID())
+	if back != "" {
+		out = append(out, msg{back, hass.MigratePayload})
+	}
 	disc := b.discovery(d)
 	all := d.All()
 	offered := make([]*entity.Spec, 0, len(all))
@@ -124,6 +133,9 @@ func (b *Bridge) publishDiscovery(d *device.Device) {
 		out = append(out, msg{topic, nil})
 	}
 	memo.discovered = offered
+	if back != "" {
+		out = append(out, msg{back, nil})
+	}
 	b.mu.Unlock()
 	for _, m := range out {
 		b.publish(m.topic, m.payload, true)

@@ -163,6 +163,12 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 	if opts.DiscoveryPrefix == "" {
 		opts.DiscoveryPrefix = "homeassistant"
 	}
+	if opts.DiscoveryMode == "" {
+		opts.DiscoveryMode = DiscoveryEntity
+	}
+	if opts.DiscoveryMode != DiscoveryEntity && opts.DiscoveryMode != DiscoveryDevice {
+		return nil, errors.New(`bridge: DiscoveryMode must be "device" or "entity"`)
+	}
 	if opts.Units == "" {
 		opts.Units = entity.UnitsNative
 	}
@@ -206,6 +212,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		ticks:       map[string]int{},
 		pauser:      &economy.Pause{},
 		deadEnds:    &economy.DeadEnds{Register: opts.RegisterCommand},
+		migrated:    map[string]bool{},
 	}
 	send, cmdr := command.Sender(api), opts.Commander
 	var canSign func() bool

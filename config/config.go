@@ -60,11 +60,14 @@ type MQTT struct {
 	BaseTopic       string `toml:"base_topic"`
 	DiscoveryPrefix string `toml:"discovery_prefix"`
 	// Discovery turns Home Assistant discovery on or off.
-	Discovery    bool   `toml:"discovery"`
-	Username     string `toml:"username"`
-	Password     string `toml:"password"`
-	PasswordFile string `toml:"password_file"`
-	ClientID     string `toml:"client_id"`
+	Discovery bool `toml:"discovery"`
+	// DiscoveryMode is "device" (one config per device, Home Assistant
+	// 2024.12 and later) or "entity" (one per entity, for older releases).
+	DiscoveryMode string `toml:"discovery_mode"`
+	Username      string `toml:"username"`
+	Password      string `toml:"password"`
+	PasswordFile  string `toml:"password_file"`
+	ClientID      string `toml:"client_id"`
 	// ClientIDSuffix appends "-<random>" to ClientID on an external broker,
 	// so nobody who knows the configured id can kick the bridge off with an
 	// MQTT session takeover. The embedded broker refuses such a takeover
@@ -287,6 +290,7 @@ func Default() Config {
 			BaseTopic:       "tesla2mqtt",
 			DiscoveryPrefix: "homeassistant",
 			Discovery:       true,
+			DiscoveryMode:   "device",
 			ClientID:        "tesla2mqtt",
 			ClientIDSuffix:  true,
 			TeslaMatePrefix: "teslamate",

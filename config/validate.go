@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 	c.validateBudget(&ps)
 	validateEntities(&ps, c.Entities)
 	c.validateTelemetry(&ps)
+	oneOf(&ps, "mqtt.discovery_mode", c.MQTT.DiscoveryMode, "device", "entity")
 	oneOf(&ps, "log.level", c.Log.Level, "trace", "debug", "info", "warn", "error")
 	oneOf(&ps, "log.format", c.Log.Format, "auto", "console", "json")
 	if c.HTTP.Addr != "" && c.HTTP.Addr != HTTPOff {

@@ -33,7 +33,7 @@ func startSiteE2E(t *testing.T) (*e2e, *mqtt.Client) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	url := "tcp://" + b.Addr()
-	e := startE2E(t, url)
+	e := startE2E(t, url, entityDiscovery)
 	c := mqtt.New(mqtt.Options{URL: url, ClientID: "e2e-site-setter", Logger: zerolog.Nop()})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

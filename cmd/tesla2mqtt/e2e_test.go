@@ -167,7 +167,11 @@ type e2e struct {
 	stop  func()
 }
 
-func startE2E(t *testing.T, brokerURL string) *e2e {
+// entityDiscovery runs a stack with the per-entity discovery layout, whose
+// goldens stay for Home Assistant before 2024.12.
+func entityDiscovery(c *config.Config) { c.MQTT.DiscoveryMode = "entity" }
+
+func startE2E(t *testing.T, brokerURL string, mods ...func(*config.Config)) *e2e {
 	t.Helper()
 	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
@@ -182,6 +186,9 @@ func startE2E(t *testing.T, brokerURL string) *e2e {
 	cfg.StateDir = t.TempDir()
 	cfg.Broker.Addr = "127.0.0.1:0"
 	cfg.MQTT.URL = brokerURL
+	for _, m := range mods {
+		m(&cfg)
+	}
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
 	_, _, sched, stop := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens})
 	return &e2e{sim: sim, clock: clock, sched: sched, w: w, stop: stop}
@@ -189,7 +196,7 @@ func startE2E(t *testing.T, brokerURL string) *e2e {
 
 func TestEndToEndStateAndDiscovery(t *testing.T) {
 	buildVersion = "test"
-	e := startE2E(t, "")
+	e := startE2E(t, "", entityDiscovery)
 	car := e.w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" })
 	snap := e.sim.Snapshot(model3)
 	if car["battery_level"] != float64(int(snap.BatteryLevel)) && car["battery_level"] != snap.BatteryLevel {

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -520,10 +519,10 @@ func TestEndToEndRestartKeepsASleepingCarsValues(t *testing.T) {
 // press within 30 s is refused like any get (every read costs money).
 func TestEndToEndRefreshButton(t *testing.T) {
 	u := startUnattended(t, unattendedSetup{})
-	raw := u.w.get("homeassistant/button/tesla2mqtt_" + model3 + "_refresh/config")
-	var c map[string]any
-	if err := json.Unmarshal(raw, &c); err != nil || c["command_topic"] != "tesla2mqtt/"+model3+"/get" || c["payload_press"] != "PRESS" {
-		t.Fatalf("refresh button config = %s", raw)
+	dev := u.w.waitJSON(t, "homeassistant/device/tesla2mqtt_"+model3+"/config", func(m map[string]any) bool { return m["cmps"] != nil })
+	c, _ := dev["cmps"].(map[string]any)["refresh"].(map[string]any)
+	if c["platform"] != "button" || c["command_topic"] != "tesla2mqtt/"+model3+"/get" || c["payload_press"] != "PRESS" {
+		t.Fatalf("refresh button component = %v", c)
 	}
 	before := u.sim.Counts()["vehicle_data"]
 	u.clock.Advance(time.Minute)

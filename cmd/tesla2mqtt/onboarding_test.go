@@ -337,7 +337,7 @@ func TestRunLoginRequiredAndRecovery(t *testing.T) {
 	if car["latitude"] != nil {
 		t.Errorf("location published without vehicle_location: %v", car["latitude"])
 	}
-	if w.get("homeassistant/binary_sensor/tesla2mqtt_bridge_login_required/config") == nil {
+	if !bytes.Contains(w.get("homeassistant/device/tesla2mqtt_bridge/config"), []byte(`"unique_id":"tesla2mqtt_bridge_login_required"`)) {
 		t.Error("no Login required problem sensor")
 	}
 

@@ -78,13 +78,19 @@ func TestBrokerRestartRepublishesEverything(t *testing.T) {
 	b1 := relBroker(t, "127.0.0.1:0")
 	addr := b1.Addr()
 	url := "tcp://" + addr
-	cfgTopic := "homeassistant/number/tesla2mqtt_" + model3 + "_charge_limit/config"
+	// The car's device config (device-based discovery, the default).
+	cfgTopic := "homeassistant/device/tesla2mqtt_" + model3 + "/config"
+	hasChargeLimit := func(m map[string]any) bool {
+		cmps, _ := m["cmps"].(map[string]any)
+		cl, _ := cmps["charge_limit"].(map[string]any)
+		return cl != nil && cl["unique_id"] == "tesla2mqtt_"+model3+"_charge_limit"
+	}
 	topics := []string{"tesla2mqtt/bridge/state", "tesla2mqtt/" + model3 + "/availability", "tesla2mqtt/" + model3,
 		cfgTopic, "tesla2mqtt/" + siteID, "tesla2mqtt/" + model3 + "/result"}
 	before := newRelClient(t, url, "rel-before", topics...)
 	e := relStart(t, url)
 	before.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" })
-	before.waitJSON(t, cfgTopic, func(m map[string]any) bool { return m["unique_id"] != nil })
+	before.waitJSON(t, cfgTopic, hasChargeLimit)
 
 	_ = b1.Close()
 	relBroker(t, addr) // same port, empty: nothing retained
@@ -92,7 +98,7 @@ func TestBrokerRestartRepublishesEverything(t *testing.T) {
 	w.waitRaw(t, "tesla2mqtt/bridge/state", "online")
 	w.waitRaw(t, "tesla2mqtt/"+model3+"/availability", "online")
 	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" && m["charge_limit"] != nil })
-	w.waitJSON(t, cfgTopic, func(m map[string]any) bool { return m["unique_id"] == "tesla2mqtt_"+model3+"_charge_limit" })
+	w.waitJSON(t, cfgTopic, hasChargeLimit)
 	w.waitJSON(t, "tesla2mqtt/"+siteID, func(m map[string]any) bool { return m["grid_status"] != nil })
 
 	// Resubscribed: a set message after the restart runs.
@@ -119,7 +125,7 @@ func TestBrokerRestartRepublishesEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(5 * time.Second)
-	w.waitJSON(t, cfgTopic, func(m map[string]any) bool { return m["unique_id"] != nil })
+	w.waitJSON(t, cfgTopic, hasChargeLimit)
 	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["state"] == "online" })
 }
 

@@ -48,8 +48,8 @@ func TestDemoOnUsersBrokerClearsItsRetainedTopics(t *testing.T) {
 	var out bytes.Buffer
 	go func() { done <- cmdDemo(ctx, []string{"--mqtt-url", url, "--http-addr", "off"}, &out, io.Discard) }()
 	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["battery_level"] != nil })
-	w.waitJSON(t, "homeassistant/sensor/tesla2mqtt_"+model3+"_battery_level/config", func(map[string]any) bool { return true })
-	w.waitJSON(t, "homeassistant/binary_sensor/tesla2mqtt_bridge_login_required/config", func(map[string]any) bool { return true })
+	w.waitJSON(t, "homeassistant/device/tesla2mqtt_"+model3+"/config", func(map[string]any) bool { return true })
+	w.waitJSON(t, "homeassistant/device/tesla2mqtt_bridge/config", func(map[string]any) bool { return true })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo: %v", err)

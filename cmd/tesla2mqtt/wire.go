@@ -175,6 +175,7 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 		BaseTopic:        cfg.MQTT.BaseTopic,
 		DiscoveryPrefix:  cfg.MQTT.DiscoveryPrefix,
 		Discovery:        cfg.MQTT.Discovery,
+		DiscoveryMode:    cfg.MQTT.DiscoveryMode,
 		Units:            cfg.Units,
 		Version:          version(),
 		DisabledEntities: cfg.Entities.Disable,
