@@ -30,7 +30,9 @@ func TestDeviceDiscoveryMigratesOnceAndBack(t *testing.T) {
 		return out
 	}
 	migrate := func(topic string) func(string, []byte) bool {
-		return func(tp string, p []byte) bool { return tp == topic && bytes.Contains(p, []byte(`"migrate_discovery":true`)) }
+		return func(tp string, p []byte) bool {
+			return tp == topic && bytes.Contains(p, []byte(`"migrate_discovery":true`))
+		}
 	}
 	config := func(topic string) func(string, []byte) bool {
 		return func(tp string, p []byte) bool { return tp == topic && bytes.Contains(p, []byte(`"unique_id"`)) }
