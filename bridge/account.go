@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
@@ -65,32 +64,28 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 	if payload, err := json.Marshal(inf); err == nil {
 		b.publish(b.opts.BaseTopic+"/bridge/status", payload, true)
 	}
-	if !b.opts.Discovery {
-		return
-	}
-	if b.deviceMode() {
-		b.publishBridgeDeviceConfig()
-		return
-	}
-	b.mu.Lock()
-	back := b.leaveDeviceMode(bridgeDeviceID, bridgeDeviceID)
-	b.mu.Unlock()
-	if back != "" {
-		b.publish(back, hass.MigratePayload, true)
-		defer b.publish(back, nil, true)
-	}
-	for _, c := range b.bridgeDevice().AccountComponents(problemSensors) {
-		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)
-		if err != nil {
-			continue
-		}
-		if payload, err := json.Marshal(c); err == nil {
-			b.publish(topic, payload, true)
-		}
-	}
+	b.publishBridgeDiscovery()
 }
 
-// bridgeDevice describes the "tesla2mqtt bridge" HA device.
-func (b *Bridge) bridgeDevice() entity.BridgeDevice {
-	return entity.BridgeDevice{Base: b.opts.BaseTopic, Version: b.opts.Version, Origin: &b.origin}
+// scopeOnlyAccount describes the account from the granted scopes when no
+// AccountStatus is attached (tests, older wiring): missing scopes are those
+// of the default set.
+func (b *Bridge) scopeOnlyAccount() AccountInfo {
+	inf := AccountInfo{GrantedScopes: []string{}, MissingScopes: []MissingScope{}}
+	if b.opts.GrantedScopes == nil {
+		return inf
+	}
+	inf.GrantedScopes = append(inf.GrantedScopes, b.opts.GrantedScopes()...)
+	for _, s := range fleet.MissingScopes(inf.GrantedScopes, fleet.DefaultScopes()) {
+		ms := MissingScope{Scope: s}
+		if si, ok := fleet.LookupScope(s); ok {
+			ms.Title, ms.Disables = si.Title, si.Disables
+		}
+		inf.MissingScopes = append(inf.MissingScopes, ms)
+	}
+	inf.MissingCount = len(inf.MissingScopes)
+	if inf.MissingCount > 0 && b.opts.ClientID != "" {
+		inf.ConsentURL = fleet.ConsentURL(b.opts.ClientID, "")
+	}
+	return inf
 }

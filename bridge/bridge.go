@@ -172,3 +172,8 @@ func (b *Bridge) granted() map[string]bool {
 	}
 	return set
 }
+
+// bridgeDevice describes the "tesla2mqtt bridge" HA device.
+func (b *Bridge) bridgeDevice() entity.BridgeDevice {
+	return entity.BridgeDevice{Base: b.opts.BaseTopic, Version: b.opts.Version, Origin: &b.origin}
+}

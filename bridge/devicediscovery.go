@@ -29,6 +29,57 @@ const (
 // bridgeDeviceID is the bridge device's object id in device mode.
 const bridgeDeviceID = "tesla2mqtt_bridge"
 
+// publishDevice publishes everything about a new device.
+func (b *Bridge) publishDevice(d *device.Device) {
+	b.publishDiscovery(d)
+	b.publishAvailability(d)
+	b.publishState(d, true)
+}
+
+// publishDiscovery publishes the device's Home Assistant discovery in the
+// configured layout (nothing while the first reads run, see starting).
+func (b *Bridge) publishDiscovery(d *device.Device) {
+	if !b.opts.Discovery || b.holdingDiscovery() {
+		return
+	}
+	if b.deviceMode() {
+		b.publishDeviceConfig(d)
+		return
+	}
+	b.mu.Lock()
+	back := b.leaveDeviceMode(deviceObjectID(d), d.UID())
+	b.mu.Unlock()
+	b.publishEntityConfigs(d, back)
+}
+
+// publishBridgeDiscovery publishes the bridge device's discovery: its
+// account entities (and, in device mode, the budget's too).
+func (b *Bridge) publishBridgeDiscovery() {
+	if !b.opts.Discovery {
+		return
+	}
+	if b.deviceMode() {
+		b.publishBridgeDeviceConfig()
+		return
+	}
+	b.mu.Lock()
+	back := b.leaveDeviceMode(bridgeDeviceID, bridgeDeviceID)
+	b.mu.Unlock()
+	if back != "" {
+		b.publish(back, hass.MigratePayload, true)
+		defer b.publish(back, nil, true)
+	}
+	for _, c := range b.bridgeDevice().AccountComponents(problemSensors) {
+		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)
+		if err != nil {
+			continue
+		}
+		if payload, err := json.Marshal(c); err == nil {
+			b.publish(topic, payload, true)
+		}
+	}
+}
+
 // deviceMode reports whether discovery is device-based.
 func (b *Bridge) deviceMode() bool { return b.opts.DiscoveryMode == DiscoveryDevice }
 

@@ -12,8 +12,11 @@
 //
 // Inside, the files stand on each other, bottom to top, and refer only
 // downwards: payloads.go (what is published, as types), hooks.go,
-// options.go, bridge.go (the Bridge and its primitives), account.go,
-// publish.go, target.go, info.go, status.go, host.go (the registry's view
-// of the bridge), sets.go, republish.go, and requests.go and run.go (New
-// and Run) on top.
+// options.go, bridge.go (the Bridge and its primitives), publish.go,
+// target.go, unknown.go (sets and gets for no device), memory.go (what the
+// devices knew, across restarts), problems.go (the account's dead ends on
+// bridge/status), devicediscovery.go (discovery per device or per entity),
+// sets.go, account.go, host.go (the registry's view of the bridge),
+// forget.go, info.go, status.go, republish.go, problemevents.go, and
+// requests.go and run.go (New and Run) on top.
 package bridge

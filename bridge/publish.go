@@ -12,13 +12,6 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
-// publishDevice publishes everything about a new device.
-func (b *Bridge) publishDevice(d *device.Device) {
-	b.publishDiscovery(d)
-	b.publishAvailability(d)
-	b.publishState(d, true)
-}
-
 // publishState publishes the device's state object if it changed (or always
 // when force is set, for republishing after a reconnect), then tells the
 // hooks.
@@ -85,26 +78,20 @@ func (b *Bridge) discoveryTopics(d *device.Device, rows []*entity.Spec) []string
 	return out
 }
 
-// publishDiscovery publishes the device's HA discovery configs, and clears
-// (empty retained payload) configs it published before but no longer offers.
-func (b *Bridge) publishDiscovery(d *device.Device) {
-	if !b.opts.Discovery || b.holdingDiscovery() {
-		return
-	}
-	if b.deviceMode() {
-		b.publishDeviceConfig(d)
-		return
-	}
+// publishEntityConfigs publishes the device's per-entity discovery
+// configs, and clears (empty retained payload) configs it published before
+// but no longer offers. back, when set, is the device config they migrate
+// out of: it is told to migrate first and cleared last.
+func (b *Bridge) publishEntityConfigs(d *device.Device, back string) {
 	type msg struct {
 		topic   string
 		payload []byte
 	}
 	var out []msg
-	b.mu.Lock()
-	back := b.leaveDeviceMode(deviceObjectID(d), d.UID())
 	if back != "" {
 		out = append(out, msg{back, hass.MigratePayload})
 	}
+	b.mu.Lock()
 	disc := b.discovery(d)
 	all := d.All()
 	offered := make([]*entity.Spec, 0, len(all))

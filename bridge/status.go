@@ -39,29 +39,6 @@ func (b *Bridge) Status() Status {
 	return st
 }
 
-// scopeOnlyAccount describes the account from the granted scopes when no
-// AccountStatus is attached (tests, older wiring): missing scopes are those
-// of the default set.
-func (b *Bridge) scopeOnlyAccount() AccountInfo {
-	inf := AccountInfo{GrantedScopes: []string{}, MissingScopes: []MissingScope{}}
-	if b.opts.GrantedScopes == nil {
-		return inf
-	}
-	inf.GrantedScopes = append(inf.GrantedScopes, b.opts.GrantedScopes()...)
-	for _, s := range fleet.MissingScopes(inf.GrantedScopes, fleet.DefaultScopes()) {
-		ms := MissingScope{Scope: s}
-		if si, ok := fleet.LookupScope(s); ok {
-			ms.Title, ms.Disables = si.Title, si.Disables
-		}
-		inf.MissingScopes = append(inf.MissingScopes, ms)
-	}
-	inf.MissingCount = len(inf.MissingScopes)
-	if inf.MissingCount > 0 && b.opts.ClientID != "" {
-		inf.ConsentURL = fleet.ConsentURL(b.opts.ClientID, "")
-	}
-	return inf
-}
-
 // deviceStatus copies one device. Callers hold b.mu.
 func (b *Bridge) deviceStatus(d *device.Device) DeviceStatus {
 	hd, f := d.HassDevice(), d.Facts()
