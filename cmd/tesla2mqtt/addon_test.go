@@ -223,9 +223,14 @@ func TestAddonRunsWithSupervisorBroker(t *testing.T) {
 	if err != nil {
 		t.Fatalf("status page: %v", err)
 	}
+	health, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable { // no Tesla login yet
 		t.Errorf("/healthz before a login: %d, want 503", resp.StatusCode)
+	}
+	// The add-on has no shell to run 'tesla2mqtt login -c /data/options.json' in.
+	if !strings.Contains(string(health), "Log in with Tesla") || strings.Contains(string(health), "tesla2mqtt login -c") {
+		t.Errorf("/healthz login hint in the add-on: %s", health)
 	}
 	// Only the Supervisor (172.30.32.2) is Ingress. Any other peer, here
 	// loopback, gets the read-only page, whatever Ingress header it sends.
