@@ -13,6 +13,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -38,7 +39,7 @@ func (r *streamRec) n() int {
 // broker, a clock the test moves and a meter for streaming signals.
 func newStreamBridge(t *testing.T, safety string) (*Bridge, *fakeFleet, *fakePub, *schedule.Manual, *clock.Manual, *streamRec) {
 	t.Helper()
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	rec := &streamRec{}
 	b, ff, pub, sched := newTestBridge(t, func(o *Options) {
 		o.Clock = clk

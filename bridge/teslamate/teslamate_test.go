@@ -8,7 +8,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
 
@@ -153,7 +153,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
 	pub := mqtttest.NewRouter()
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	tm := New(Options{Publisher: pub, Clock: clk, VINs: []string{"7SAYGDEE1PF000002", testVIN}})
 	car := teslaMateCar()
 	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})

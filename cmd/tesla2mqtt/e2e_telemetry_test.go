@@ -13,7 +13,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 // lockedBuf collects the configure report (written before the test reads it).
@@ -26,7 +26,7 @@ func (l *lockedBuf) Write(p []byte) (int, error) { return l.sb.Write(p) }
 // stream through a real MQTT client into the broker, and the
 // bridge ingests it from there; polling stops while the stream is alive.
 func TestEndToEndTelemetryStream(t *testing.T) {
-	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	key, err := sim.SetupSignedDemo()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 const (
@@ -21,7 +22,7 @@ const (
 )
 
 // t0 is 10:00 in Berlin (CEST, UTC+2).
-var t0 = time.Date(2026, 6, 15, 8, 0, 0, 0, time.UTC)
+var t0 = clocktest.Start(time.Date(2026, 6, 15, 8, 0, 0, 0, time.UTC))
 
 var allScopes = []string{
 	fleet.ScopeOpenID, fleet.ScopeOfflineAccess, fleet.ScopeUserData, fleet.ScopeVehicleDeviceData,
