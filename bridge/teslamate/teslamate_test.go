@@ -168,7 +168,7 @@ func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
 	if got := retained(pub, "teslamate/cars/2/state"); got != "charging" {
 		t.Errorf("state = %q, want charging", got)
 	}
-	if got := retained(pub, "teslamate/cars/2/since"); got != "2026-11-29T12:00:00Z" {
+	if got := retained(pub, "teslamate/cars/2/since"); got != clocktest.Start(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)).Format(time.RFC3339) {
 		t.Errorf("since = %q", got)
 	}
 	if got := retained(pub, "teslamate/cars/2/healthy"); got != "true" {
@@ -187,7 +187,7 @@ func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
 	if n := pub.Count("teslamate/cars/2/battery_level"); n != before {
 		t.Errorf("an unchanged value was published again (%d → %d)", before, n)
 	}
-	if retained(pub, "teslamate/cars/2/healthy") != "false" || retained(pub, "teslamate/cars/2/since") != "2026-11-29T12:00:00Z" {
+	if retained(pub, "teslamate/cars/2/healthy") != "false" || retained(pub, "teslamate/cars/2/since") != clocktest.Start(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)).Format(time.RFC3339) {
 		t.Errorf("healthy = %q, since = %q", retained(pub, "teslamate/cars/2/healthy"), retained(pub, "teslamate/cars/2/since"))
 	}
 	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})

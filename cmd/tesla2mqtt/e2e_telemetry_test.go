@@ -75,7 +75,7 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 	car := w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool {
 		return m["data_source"] == "telemetry" && m["locked"] == false
 	})
-	if car["telemetry_at"] != "2026-11-29T12:00:02Z" {
+	if car["telemetry_at"] != clocktest.Start(time.Date(2026, 11, 29, 12, 0, 2, 0, time.UTC)).Format(time.RFC3339) {
 		t.Errorf("telemetry_at = %v", car["telemetry_at"])
 	}
 	if !st.bridge.StreamAlive(model3) {
