@@ -17,6 +17,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 // pairingFleet answers fleet_status from a test-controlled pairing state.
@@ -83,7 +84,7 @@ func newPairingEnv(t *testing.T, cmdErr error) *pairingEnv {
 	ff.data[testVIN] = &fleet.VehicleData{VIN: testVIN, State: "online"}
 	pub := newFakePub()
 	sched := schedule.NewManual()
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	cmdr := &pairingCommander{err: cmdErr, required: map[string]bool{}}
 	b, err := New(Options{BaseTopic: "t2m", Domain: "example.com", Version: "test",
 		Schedule:  Schedule{Connectivity: "@every 1m", FleetStatus: "@every 6h"},

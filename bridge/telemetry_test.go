@@ -13,6 +13,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -38,7 +39,7 @@ func (r *streamRec) n() int {
 // broker, a clock the test moves and a meter for streaming signals.
 func newStreamBridge(t *testing.T, safety string) (*Bridge, *fakeFleet, *fakePub, *schedule.Manual, *clock.Manual, *streamRec) {
 	t.Helper()
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	rec := &streamRec{}
 	b, ff, pub, sched := newTestBridge(t, func(o *Options) {
 		o.Clock = clk
@@ -79,7 +80,7 @@ func TestTelemetryFieldsLandInTheCarsEntities(t *testing.T) {
 		"charging_state": "Complete", "charging": false, "shift_state": "D", "sentry_mode": true,
 		"door_front_left": true, "door_rear_left": false, "trunk": true, "window_front_left": true,
 		"inside_temp": 19.5, "climate_keeper_mode": "camp",
-		"data_source": "telemetry", "telemetry_at": "2026-11-29T12:01:00Z",
+		"data_source": "telemetry", "telemetry_at": testAt(time.Minute),
 	}
 	for k, v := range want {
 		if s[k] != v {
@@ -120,7 +121,7 @@ func TestPollAndStreamMergeNewestWins(t *testing.T) {
 	ff.set(func() { ff.data[testVIN].Charge.BatteryLevel = entity.Ptr(71.0) })
 	b.reg.Device(testVIN).Confirm(context.Background()) // the car is online: one read
 	s := pub.state(t, carTopic)
-	if s["battery_level"] != 71.0 || s["data_source"] != "poll" || s["telemetry_at"] != "2026-11-29T12:01:00Z" {
+	if s["battery_level"] != 71.0 || s["data_source"] != "poll" || s["telemetry_at"] != testAt(time.Minute) {
 		t.Errorf("after the poll: battery %v source %v telemetry_at %v", s["battery_level"], s["data_source"], s["telemetry_at"])
 	}
 	// A datum after the poll wins its one field; the others keep the poll's values.
@@ -235,4 +236,9 @@ func TestPolicyStopsPollingWhileStreamAlive(t *testing.T) {
 	if reads() != n+1 {
 		t.Errorf("after the stream went quiet: %d reads, want 1", reads()-n)
 	}
+}
+
+// testAt is the test clock's start plus d, as the bridge formats times.
+func testAt(d time.Duration) string {
+	return clocktest.Start(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)).Add(d).Format(time.RFC3339)
 }

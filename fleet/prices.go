@@ -22,6 +22,30 @@ func DefaultPrices() Prices {
 	return Prices{Data: 0.002, Command: 0.001, Wake: 0.02, Streaming: 1.0 / 150000}
 }
 
+// Price buckets beyond the billing categories: the endpoints Prices prices
+// apart from their category.
+const (
+	BucketConnectivity = "connectivity"
+	BucketEnergyData   = "energy_data"
+)
+
+// Bucket names the price a response is charged at, so a breakdown of the
+// spend adds up to the total: BucketConnectivity, BucketEnergyData, or its
+// billing category.
+func (p Prices) Bucket(r Request) string {
+	switch r.Endpoint {
+	case CallVehicles, CallVehicle:
+		return BucketConnectivity
+	case CallLiveStatus, CallSiteInfo, CallCalendarHistory:
+		return BucketEnergyData
+	}
+	c := r.Category
+	if c == "" {
+		c = CategoryOf(r.Endpoint)
+	}
+	return string(c)
+}
+
 // Of returns what one response costs: nothing when Tesla does not bill it
 // (Request.Billable), else the price of its endpoint or billing category.
 // A Request without a Category is priced by CategoryOf its endpoint.

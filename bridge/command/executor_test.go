@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 // target records what the executor makes of its jobs. send, when set,
@@ -56,7 +56,7 @@ func (t *target) next(tb testing.TB) Result {
 func run(t *testing.T, o Options) (*Executor, context.CancelFunc, <-chan struct{}) {
 	t.Helper()
 	if o.Clock == nil {
-		o.Clock = clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+		o.Clock = clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	}
 	if o.RateLimitPerMinute == 0 {
 		o.RateLimitPerMinute = 10
@@ -114,7 +114,7 @@ func TestExecutorAdmission(t *testing.T) {
 // A full queue, a device that left and a bridge that stops: every job
 // still gets exactly one result, and nothing waits behind a stuck car.
 func TestExecutorAnswersEveryJobOnce(t *testing.T) {
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	e, cancel, done := run(t, Options{Clock: clk, RateLimitPerMinute: 100})
 	started := make(chan struct{}, 1)
 	stuck := newTarget("stuck")
@@ -234,7 +234,7 @@ func TestClassify(t *testing.T) {
 // A device removed before its worker started has its commands answered by
 // Remove itself.
 func TestExecutorRemoveBeforeRun(t *testing.T) {
-	e := NewExecutor(Options{Clock: clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)), Logger: zerolog.Nop()})
+	e := NewExecutor(Options{Clock: clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)), Logger: zerolog.Nop()})
 	tg := newTarget("car")
 	e.Enqueue(tg, job("a", "honk_horn", "horn_lights"))
 	e.Remove(tg)

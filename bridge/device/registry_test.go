@@ -12,7 +12,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 const vin = "5YJ3E1EA7PF000001"
@@ -87,7 +87,7 @@ func TestRegistryKindsAndRemoval(t *testing.T) {
 		{EnergySiteID: 42, SiteName: "Home", Components: &fleet.SiteComponents{Battery: entity.Ptr(true)}},
 	}}
 	h := &host{}
-	r := New(Options{Lock: &mu, SiteNames: map[int64]string{42: "home"}, Clock: clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)),
+	r := New(Options{Lock: &mu, SiteNames: map[int64]string{42: "home"}, Clock: clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)),
 		Pauser: noPause{}, Logger: zerolog.Nop()}, api, h)
 	ctx := context.Background()
 	if err := r.Discover(ctx); err != nil {

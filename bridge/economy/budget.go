@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type budgetState struct {
 	SteppedAt     time.Time     `json:"stepped_at"`
 	Warned        map[int]bool  `json:"warned"` // percent thresholds already announced
 	Paused        *budgetPaused `json:"paused,omitempty"`
+	// Days is this month's spend per UTC date ("2026-12-05") and price
+	// bucket (fleet.Prices.Bucket), for the status page's chart.
+	Days map[string]map[string]float64 `json:"days,omitempty"`
 }
 
 type budgetHour struct {
@@ -134,6 +138,16 @@ func (b *Budget) Record(r fleet.Request) {
 	b.st.RequestsToday++
 	if b.st.Since.IsZero() {
 		b.st.Since = at
+	}
+	if usd > 0 {
+		day := at.UTC().Format(time.DateOnly)
+		if b.st.Days == nil {
+			b.st.Days = map[string]map[string]float64{}
+		}
+		if b.st.Days[day] == nil {
+			b.st.Days[day] = map[string]float64{}
+		}
+		b.st.Days[day][b.opts.Prices.Bucket(r)] += usd
 	}
 	h := at.Unix() / 3600
 	if n := len(b.st.Hours); n > 0 && b.st.Hours[n-1].Hour == h {
@@ -362,4 +376,36 @@ func (b *Budget) Prices() fleet.Prices {
 		return fleet.Prices{}
 	}
 	return b.opts.Prices
+}
+
+// DaySpend is one UTC day's spend by price bucket.
+type DaySpend struct {
+	Day time.Time // midnight UTC
+	USD map[string]float64
+}
+
+// Days returns this month's spend per UTC day, oldest first; days without
+// spend are left out. Safe on a nil Budget.
+func (b *Budget) Days() []DaySpend {
+	if b == nil {
+		return nil
+	}
+	now := b.opts.Clock.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rollLocked(now)
+	out := make([]DaySpend, 0, len(b.st.Days))
+	for day, usd := range b.st.Days {
+		t, err := time.Parse(time.DateOnly, day)
+		if err != nil {
+			continue // a hand-edited file; the day is skipped, not the chart
+		}
+		cp := make(map[string]float64, len(usd))
+		for k, v := range usd {
+			cp[k] = v
+		}
+		out = append(out, DaySpend{Day: t, USD: cp})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Day.Before(out[j].Day) })
+	return out
 }

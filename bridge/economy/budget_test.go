@@ -125,3 +125,52 @@ func TestBudgetLeapDayRollover(t *testing.T) {
 		t.Errorf("on 1 March: %+v", st)
 	}
 }
+
+// TestBudgetDaysForTheChart: the status page's chart adds up to the
+// month's spend, per UTC day and price bucket, survives a restart, and
+// starts empty in a new month.
+func TestBudgetDaysForTheChart(t *testing.T) {
+	clk := clock.NewManual(time.Date(2026, 12, 30, 23, 30, 0, 0, time.UTC))
+	path := filepath.Join(t.TempDir(), "budget.json")
+	prices := fleet.DefaultPrices()
+	prices.Connectivity = 0.0001
+	bud, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Clock: clk})
+	bud.Record(budgetReq(fleet.CallVehicleData, 200, clk.Now()))
+	bud.Record(budgetReq(fleet.CallWakeUp, 200, clk.Now()))
+	bud.Record(budgetReq(fleet.CallLiveStatus, 200, clk.Now())) // energy reads are free by default
+	clk.Advance(time.Hour)                                      // 31 December
+	bud.Record(budgetReq(fleet.CallVehicles, 200, clk.Now()))
+	bud.Record(budgetReq("command/door_lock", 200, clk.Now()))
+	bud.Record(budgetReq(fleet.CallVehicleData, 503, clk.Now())) // not billed
+	if err := bud.Save(); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := NewBudget(BudgetOptions{MonthlyUSD: 10, Prices: prices, Path: path, Clock: clk})
+	days := again.Days()
+	if len(days) != 2 || !days[0].Day.Equal(time.Date(2026, 12, 30, 0, 0, 0, 0, time.UTC)) || !days[1].Day.Equal(time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("days = %+v", days)
+	}
+	if d := days[0].USD; d["data"] != 0.002 || d["wake"] != 0.02 || len(d) != 2 {
+		t.Errorf("30 December = %v", d)
+	}
+	if d := days[1].USD; d["connectivity"] != 0.0001 || d["command"] != 0.001 || len(d) != 2 {
+		t.Errorf("31 December = %v", d)
+	}
+	var sum float64
+	for _, d := range days {
+		for _, v := range d.USD {
+			sum += v
+		}
+	}
+	if math.Abs(sum-again.Status().SpendUSD) > 1e-9 {
+		t.Errorf("the days add up to $%v, the month to $%v", sum, again.Status().SpendUSD)
+	}
+	clk.Advance(24 * time.Hour) // 1 January
+	if days := again.Days(); len(days) != 0 {
+		t.Errorf("a new month starts with %d days", len(days))
+	}
+	var nilBudget *Budget
+	if nilBudget.Days() != nil {
+		t.Error("a nil budget has days")
+	}
+}

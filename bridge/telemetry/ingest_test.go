@@ -8,7 +8,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
@@ -58,7 +58,7 @@ func (m *meter) Record(fleet.Request) { m.n++ }
 func TestIngestRoutesTheDispatchersTopics(t *testing.T) {
 	r := mqtttest.NewRouter()
 	s, m := &sink{}, &meter{}
-	in := New(Options{TopicBase: "ft/", Streaming: m}, s, clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)), zerolog.Nop())
+	in := New(Options{TopicBase: "ft/", Streaming: m}, s, clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)), zerolog.Nop())
 	if err := in.Subscribe(r); err != nil {
 		t.Fatal(err)
 	}

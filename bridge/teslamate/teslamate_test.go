@@ -8,7 +8,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
 
@@ -153,7 +153,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
 	pub := mqtttest.NewRouter()
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	tm := New(Options{Publisher: pub, Clock: clk, VINs: []string{"7SAYGDEE1PF000002", testVIN}})
 	car := teslaMateCar()
 	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})
@@ -168,7 +168,7 @@ func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
 	if got := retained(pub, "teslamate/cars/2/state"); got != "charging" {
 		t.Errorf("state = %q, want charging", got)
 	}
-	if got := retained(pub, "teslamate/cars/2/since"); got != "2026-11-29T12:00:00Z" {
+	if got := retained(pub, "teslamate/cars/2/since"); got != clocktest.Start(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)).Format(time.RFC3339) {
 		t.Errorf("since = %q", got)
 	}
 	if got := retained(pub, "teslamate/cars/2/healthy"); got != "true" {
@@ -187,7 +187,7 @@ func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
 	if n := pub.Count("teslamate/cars/2/battery_level"); n != before {
 		t.Errorf("an unchanged value was published again (%d → %d)", before, n)
 	}
-	if retained(pub, "teslamate/cars/2/healthy") != "false" || retained(pub, "teslamate/cars/2/since") != "2026-11-29T12:00:00Z" {
+	if retained(pub, "teslamate/cars/2/healthy") != "false" || retained(pub, "teslamate/cars/2/since") != clocktest.Start(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)).Format(time.RFC3339) {
 		t.Errorf("healthy = %q, since = %q", retained(pub, "teslamate/cars/2/healthy"), retained(pub, "teslamate/cars/2/since"))
 	}
 	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})

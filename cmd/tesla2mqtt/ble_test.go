@@ -15,6 +15,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 const (
@@ -32,7 +33,7 @@ type simBLE struct {
 
 func newSimBLE(t *testing.T) *simBLE {
 	t.Helper()
-	clk := clock.NewManual(time.Date(2026, 11, 29, 18, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 18, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clk})
 	s := &simBLE{sim: sim, clock: clk, dir: t.TempDir()}
 	s.env = bleEnv{

@@ -13,7 +13,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 // lockedBuf collects the configure report (written before the test reads it).
@@ -26,7 +26,7 @@ func (l *lockedBuf) Write(p []byte) (int, error) { return l.sb.Write(p) }
 // stream through a real MQTT client into the broker, and the
 // bridge ingests it from there; polling stops while the stream is alive.
 func TestEndToEndTelemetryStream(t *testing.T) {
-	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	key, err := sim.SetupSignedDemo()
 	if err != nil {
@@ -75,7 +75,7 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 	car := w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool {
 		return m["data_source"] == "telemetry" && m["locked"] == false
 	})
-	if car["telemetry_at"] != "2026-11-29T12:00:02Z" {
+	if car["telemetry_at"] != clocktest.Start(time.Date(2026, 11, 29, 12, 0, 2, 0, time.UTC)).Format(time.RFC3339) {
 		t.Errorf("telemetry_at = %v", car["telemetry_at"])
 	}
 	if !st.bridge.StreamAlive(model3) {

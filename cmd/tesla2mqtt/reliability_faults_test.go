@@ -20,7 +20,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 // relLog collects log lines, safe for concurrent writers.
@@ -89,7 +89,7 @@ func (m *relMangler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Every Fleet API fault on one car's vehicle_data: one log line, the last
 // good value stays published, and the energy site's next read still works.
 func TestFleetFaultsKeepLastValues(t *testing.T) {
-	clock := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clock := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
 	mangler := &relMangler{sim: sim}
 	srv := httptest.NewServer(mangler)

@@ -20,7 +20,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 // healthOf asks the status server's /healthz.
@@ -44,7 +44,7 @@ func healthOf(t *testing.T, statusURL string) (int, web.Health) {
 // and publishes its state without any restart.
 func TestBrokerDownAtStartThenUp(t *testing.T) {
 	addr := peerFreeAddr(t) // nothing listens here yet
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clk})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -79,7 +79,7 @@ func TestBrokerDownAtStartThenUp(t *testing.T) {
 // /healthz), and a login on the status page replaces the file and brings
 // the account back without a restart.
 func TestCorruptTokenFileKeepsRunning(t *testing.T) {
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clk})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -27,7 +27,7 @@ import (
 // published on the broker at url (the embedded broker's when empty).
 func secStack(t *testing.T, edit func(*config.Config)) (*stack, string) {
 	t.Helper()
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clk})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)

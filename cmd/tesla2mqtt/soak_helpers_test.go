@@ -18,6 +18,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 )
@@ -29,7 +30,7 @@ import (
 
 // soakDay0 is the soak's first midnight; the car lives the reference day
 // every day from then on.
-var soakDay0 = time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+var soakDay0 = clocktest.Start(time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
 
 // soakWeekScript is the reference day repeated: day 0 starts from its
 // night state, later days go on from wherever the car is.

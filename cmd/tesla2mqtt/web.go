@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/web"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 )
@@ -60,11 +61,10 @@ func addons(st *stack, cfg *config.Config, httpAddr string, acct *account, mode 
 	}
 	bound := ln.Addr().String()
 	opts := web.Options{Bridge: st.bridge, MQTTConnected: st.mqtt.IsConnected, Metrics: st.metrics.Registry(),
-		Access:   web.Access{Listen: addr, PasswordHash: cfg.HTTP.PasswordHash},
-		Location: pageLocation(cfg),
-		// SpendDays stays nil until the budget keeps per-day totals; the
-		// page then shows the month's totals without the chart.
-		Logger: log.With().Str("component", "http").Logger()}
+		Access:    web.Access{Listen: addr, PasswordHash: cfg.HTTP.PasswordHash},
+		Location:  pageLocation(cfg),
+		SpendDays: spendDays(st.budget),
+		Logger:    log.With().Str("component", "http").Logger()}
 	if mode == pageIngress {
 		opts.Access.IngressPeer = web.SupervisorIngress
 	}
@@ -167,4 +167,16 @@ func healthURL(addr string) (string, error) {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
+}
+
+// spendDays feeds the page's chart from the budget's days.
+func spendDays(b *economy.Budget) func() []web.DaySpend {
+	return func() []web.DaySpend {
+		days := b.Days()
+		out := make([]web.DaySpend, 0, len(days))
+		for _, d := range days {
+			out = append(out, web.DaySpend{Day: d.Day, USD: d.USD})
+		}
+		return out
+	}
 }

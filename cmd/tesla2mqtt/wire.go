@@ -39,6 +39,8 @@ type stack struct {
 	bridge    *bridge.Bridge
 	commander *fleet.Commander
 	meter     *fleet.Meter
+	// budget meters the month; the status page charts its days.
+	budget *economy.Budget
 	// parts run beside the bridge under run's errgroup: the token watcher,
 	// a second broker connection for telemetry, the HTTP server, the
 	// demo's stream.
@@ -103,6 +105,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	// The budget sees every response, whoever made it: polls, commands,
 	// wakes, the fresh read after a command.
 	budget, err := economy.NewBudget(budgetOptions(cfg, w))
+	s.budget = budget
 	if err != nil {
 		log.Warn().Err(err).Msg("budget counters not loaded")
 	}

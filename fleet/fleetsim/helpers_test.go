@@ -21,6 +21,9 @@ const (
 )
 
 // t0 is 10:00 in Berlin (CEST, UTC+2).
+// t0 is a June morning: the simulated sites' solar curve follows the
+// season, so the energy tests pin their date rather than follow
+// TESLA2MQTT_TEST_DATE.
 var t0 = time.Date(2026, 6, 15, 8, 0, 0, 0, time.UTC)
 
 var allScopes = []string{
