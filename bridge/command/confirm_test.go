@@ -5,14 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 )
 
 // A burst's jobs share one confirming read: the last of a set message's
 // jobs reads for all. When the follow-up a job announced never arrives
 // (refused at the door), the read still comes, confirmSettle later.
 func TestConfirmingReadCoalescedAndSettled(t *testing.T) {
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	e, _, _ := run(t, Options{Clock: clk})
 	tg := newTarget("car")
 	for i, k := range []string{"a", "b", "c"} {

@@ -23,6 +23,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -60,7 +61,7 @@ func startUnattended(t *testing.T, u unattendedSetup) *unattended {
 	t.Helper()
 	clk := u.clock
 	if clk == nil {
-		clk = clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+		clk = clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	}
 	sim, simURL := u.reuseSim, u.simURL
 	if sim == nil {
@@ -364,7 +365,7 @@ type loggedIn struct {
 
 func startLoggedIn(t *testing.T, simOpts fleetsim.Options) *loggedIn {
 	t.Helper()
-	clk := clock.NewManual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
+	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	simOpts.Clock = clk
 	sim := fleetsim.New(simOpts)
 	srv := httptest.NewServer(sim)
