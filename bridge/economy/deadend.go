@@ -24,9 +24,6 @@ const (
 	ProblemPaymentRequired = "payment_required"
 )
 
-// ProblemCodes lists every account problem code, for the problem sensors.
-var ProblemCodes = []string{ProblemNotRegistered, ProblemWrongRegion, ProblemBillingLimit, ProblemAppDisabled, ProblemPaymentRequired}
-
 // The dead ends' back-off: 30 s, 1 min, 2 min … at most 30 min.
 const (
 	DeadEndFirst = 30 * time.Second
