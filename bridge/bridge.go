@@ -44,6 +44,9 @@ type Bridge struct {
 	// on change only and clear what is no longer offered.
 	published   map[*device.Device]*published
 	lastRefresh map[string]time.Time
+	// pairing are the cars (as a request named them) whose Bluetooth
+	// pairing waits for its key card (ble.go).
+	pairing map[string]bool
 	// ticks counts each stretchable job's turns; lastInfo is when the
 	// budget's bridge/info was last published.
 	ticks    map[string]int
@@ -140,6 +143,20 @@ func (b *Bridge) within(fn func(ctx context.Context)) bool {
 	}
 	<-c.done
 	return true
+}
+
+// background hands fn to Run, which runs it on its context and waits for
+// it at shutdown; unlike within, the caller does not wait: a request that
+// takes minutes (a pairing waiting for the key card) must not hold the
+// MQTT handler that received it. false when Run is shutting down.
+func (b *Bridge) background(fn func(ctx context.Context)) bool {
+	c := call{fn: fn, done: make(chan struct{})}
+	select {
+	case b.calls <- c:
+		return true
+	case <-b.halted:
+		return false
+	}
 }
 
 // publish sends one message and logs a failure; state is cached in the

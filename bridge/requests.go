@@ -71,6 +71,8 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	case "republish":
 		b.republishAll()
 		b.respond(action, Response{Status: "ok", Transaction: req.Transaction})
+	case "ble_pair":
+		b.blePair(req, func(r Response) { b.respond(action, r) })
 	case "refresh":
 		names, err := b.refresh(req.Device)
 		if err != nil {
@@ -80,7 +82,7 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 		b.respond(action, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
 	default:
 		b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
-			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish", action)}})
+			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish, ble_pair", action)}})
 	}
 }
 

@@ -253,8 +253,8 @@ func (e *Executor) runJob(ctx context.Context, q *queue, j Job) {
 		t.Settle(ctx, res, e.confirmNow(q, j, false))
 		return
 	}
-	cr, woke, err := t.Send(ctx, j.Cmd)
-	res.Woke = woke
+	cr, how, err := t.Send(ctx, j.Cmd)
+	res.Woke, res.Via = how.Woke, how.Via
 	classify(e.opts, t, cr, err, &res)
 	t.Publish(res)
 	t.Settle(ctx, res, e.confirmNow(q, j, res.Status != StatusError || res.Error == nil || res.Error.Code == CodeCarRefused))
