@@ -165,6 +165,12 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 	if opts.Commands.WakePollInterval <= 0 {
 		opts.Commands.WakePollInterval = 5 * time.Second
 	}
+	if opts.Commands.MaxAge <= 0 {
+		opts.Commands.MaxAge = DefaultMaxAge
+	}
+	if opts.Commands.GroupMaxAge == nil {
+		opts.Commands.GroupMaxAge = DefaultGroupMaxAge()
+	}
 	if opts.Scheduler == nil {
 		opts.Scheduler = schedule.NewCron(opts.Clock, opts.Schedule.Location, opts.Logger)
 	}
@@ -205,6 +211,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 	}
 	b.exec = command.NewExecutor(command.Options{Allow: opts.Commands.Allow, Deny: opts.Commands.Deny,
 		RateLimitPerMinute: opts.Commands.RateLimitPerMinute, WakeTimeout: opts.Commands.WakeTimeout,
+		MaxAge: opts.Commands.MaxAge, GroupMaxAge: opts.Commands.GroupMaxAge,
 		Domain: opts.Domain, ClientID: opts.ClientID, Granted: b.granted, Clock: opts.Clock, Logger: b.log})
 	b.reg = device.New(b.deviceOptions(send, cmdr), api, host{b})
 	if err := b.subscribe(); err != nil {

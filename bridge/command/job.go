@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -21,6 +22,11 @@ type Job struct {
 	// Scopes are the token scopes the command needs (any one of them).
 	Scopes      []string
 	Transaction any
+	// Arrived is when the set message arrived (Enqueue stamps it when
+	// zero); Expiry is the sender's own deadline. Together with the
+	// group's maximum age they say when the job expires (expiry.go).
+	Arrived time.Time
+	Expiry  Expiry
 }
 
 // Prepare turns one key/value of a set message into a job through the
@@ -42,7 +48,7 @@ func Prepare(device string, row *entity.Spec, view any, it Item) (Job, *entity.P
 		}
 		return Job{}, invalid("%s: %v", it.Key, err)
 	}
-	return Job{Key: it.Key, Cmd: cmd, Group: row.CommandGroup(cmd), Scopes: row.CommandScopes}, nil
+	return Job{Key: it.Key, Cmd: cmd, Group: row.CommandGroup(cmd), Scopes: row.CommandScopes, Expiry: it.Expiry}, nil
 }
 
 // safeCommand runs a row's adapter and turns a panic on odd input into an
