@@ -12,6 +12,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/ratelog"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
@@ -31,8 +32,11 @@ type Bridge struct {
 	// calls and births hand work that arrives over MQTT to Run, which owns
 	// the context it runs on; halted is closed when Run stops taking it.
 	calls  chan call
-	births chan time.Duration
 	halted chan struct{}
+	// births (cap 1) is a pending Home Assistant birth; republishes
+	// coalesces full republishes (coalesce.go).
+	births      chan struct{}
+	republishes *republisher
 
 	// mu is the bridge's lock: the registry guards every device with it,
 	// and it guards what follows.
@@ -45,6 +49,10 @@ type Bridge struct {
 	// budget's bridge/info was last published.
 	ticks    map[string]int
 	lastInfo time.Time
+	// retainedSeen holds the retained command messages already answered
+	// (intake.go); rejects limits the warnings about rejected messages.
+	retainedSeen map[[sha256.Size]byte]bool
+	rejects      *ratelog.Limiter
 }
 
 // published is the bridge's memory of one device on MQTT.
@@ -96,6 +104,18 @@ func (b *Bridge) guard(name string, f func()) {
 		}
 	}()
 	f()
+}
+
+// hand gives fn to Run without waiting for it to finish; false when Run
+// is shutting down (or does first) and fn will not run. MQTT handlers use
+// it so that a read never holds up the dispatcher.
+func (b *Bridge) hand(fn func(ctx context.Context)) bool {
+	select {
+	case b.calls <- call{fn: fn, done: make(chan struct{})}:
+		return true
+	case <-b.halted:
+		return false
+	}
 }
 
 // call is work an MQTT handler hands to Run (within).

@@ -9,10 +9,14 @@ import (
 // birth, on the full_republish schedule, and when the account's state or
 // scopes change.
 
-// republishAll runs after every MQTT (re)connect: the broker may have lost
-// retained messages, so bridge info, discovery, availability and state are
-// all published again.
+// republishAll runs after every MQTT (re)connect, on Home Assistant's
+// birth and on a republish request: the broker may have lost retained
+// messages, or another client may have overwritten them, so bridge/state,
+// bridge info, discovery, availability and state are all published again.
+// The bridge is online whenever it publishes, so it says so itself rather
+// than trusting the connect's online message to still be there.
 func (b *Bridge) republishAll() {
+	b.publish(b.opts.BaseTopic+"/bridge/state", []byte("online"), true)
 	b.publishInfo()
 	for _, d := range b.reg.Devices() {
 		b.publishDiscovery(d)

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"time"
@@ -57,6 +58,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return err
 	}
 	b.opts.Scheduler.Start()
+	work.Go(func() { b.birthLoop(ctx) })
+	work.Go(func() { b.republishes.loop(ctx, func() { b.guard("republish", b.republishAll) }) })
 loop:
 	for {
 		select {
@@ -66,12 +69,6 @@ loop:
 			work.Go(func() {
 				defer close(c.done)
 				b.guard("request", func() { c.fn(ctx) })
-			})
-		case delay := <-b.births:
-			work.Go(func() {
-				if b.wait(ctx, delay) {
-					b.guard("ha_birth", b.republishAll)
-				}
 			})
 		}
 	}
@@ -186,17 +183,20 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		return nil, errors.New("bridge: the budget and the bridge must share one clock (BudgetOptions.Clock = Options.Clock)")
 	}
 	b := &Bridge{
-		opts:        opts,
-		pub:         pub,
-		log:         opts.Logger.With().Str("component", "bridge").Logger(),
-		origin:      hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
-		calls:       make(chan call),
-		births:      make(chan time.Duration, 16),
-		halted:      make(chan struct{}),
-		published:   map[*device.Device]*published{},
-		lastRefresh: map[string]time.Time{},
-		ticks:       map[string]int{},
-		pauser:      &economy.Pause{},
+		opts:         opts,
+		pub:          pub,
+		log:          opts.Logger.With().Str("component", "bridge").Logger(),
+		origin:       hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
+		calls:        make(chan call),
+		births:       make(chan struct{}, 1),
+		republishes:  newRepublisher(),
+		halted:       make(chan struct{}),
+		published:    map[*device.Device]*published{},
+		lastRefresh:  map[string]time.Time{},
+		ticks:        map[string]int{},
+		pauser:       &economy.Pause{},
+		retainedSeen: map[[sha256.Size]byte]bool{},
+		rejects:      newRejects(opts),
 	}
 	send, cmdr := command.Sender(api), opts.Commander
 	if opts.Budget != nil {

@@ -3,6 +3,8 @@ package bridge
 import (
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
@@ -20,7 +22,7 @@ func (b *Bridge) onSet(m mqtt.Message) {
 	name := parts[0]
 	d := b.reg.Device(name)
 	if d == nil {
-		b.log.Info().Str("device", name).Msg("set message for an unknown device ignored")
+		b.rejectAt(zerolog.InfoLevel, name, "unknown_device").Msg("set message for an unknown device ignored")
 		return
 	}
 	var items []command.Item
