@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -196,6 +197,7 @@ func retainedUnlockScenario(t *testing.T, url, user, pass string) {
 type collector struct {
 	mu     sync.Mutex
 	msgs   []mqtt.Message
+	at     []time.Time // when each message arrived
 	notify chan struct{}
 	c      *mqtt.Client
 }
@@ -214,6 +216,7 @@ func collect(t *testing.T, url, id, user, pass string, topics ...string) *collec
 			}
 			col.mu.Lock()
 			col.msgs = append(col.msgs, m)
+			col.at = append(col.at, time.Now())
 			col.mu.Unlock()
 			select {
 			case col.notify <- struct{}{}:
@@ -337,4 +340,91 @@ func TestUnlockBehindALongWakeExpires(t *testing.T) {
 	}
 	raw, _ := json.Marshal(after)
 	t.Logf("fleetsim counts after the expired unlocks: %s", raw)
+}
+
+// Regression (issue 19): a flood of valid messages at one car used to drop
+// 11 of 50 acknowledged commands for another device with no result. Here
+// a client floods car A's set topic for 10 s as fast as the broker takes
+// it (QoS 1, 128 in flight) while another sends the energy site a command
+// every 200 ms: every command of the site runs, and every flood message
+// gets exactly one result (run, or overloaded when A's queue was full).
+func TestFloodAtOneCarSparesTheOther(t *testing.T) {
+	flood := 10 * time.Second
+	if testing.Short() {
+		flood = 2 * time.Second
+	}
+	b := relBroker(t, "127.0.0.1:0")
+	url := "tcp://" + b.Addr()
+	resA, resB := "tesla2mqtt/"+model3+"/result", "tesla2mqtt/"+siteID+"/result"
+	colA := collect(t, url, "flood-results-a", "", "", resA)
+	colB := collect(t, url, "flood-results-b", "", "", resB)
+	startCmdStack(t, url, fleetsim.Options{}, func(c *config.Config) { c.Commands.RateLimitPerMinute = 1_000_000 })
+	flooder := dialAs(t, url, "flood-a", "", "")
+	sender := dialAs(t, url, "flood-b", "", "")
+
+	var sentA int
+	var floodErr error
+	floodDone := make(chan struct{})
+	go func() {
+		defer close(floodDone)
+		end := time.Now().Add(flood)
+		var pending []<-chan error
+		for time.Now().Before(end) {
+			payload := fmt.Sprintf(`{"transaction":"a%d","charge_limit":%d}`, sentA, 50+sentA%50)
+			pending = append(pending, flooder.c.PublishAsync("tesla2mqtt/"+model3+"/set", []byte(payload), false))
+			sentA++
+		}
+		for _, ch := range pending {
+			if err := <-ch; err != nil && floodErr == nil {
+				floodErr = err
+			}
+		}
+	}()
+	const sendsB = 50
+	sentAt := map[string]time.Time{}
+	for i := range sendsB {
+		txn := fmt.Sprintf("b%d", i)
+		sentAt[txn] = time.Now()
+		if err := sender.c.Publish("tesla2mqtt/"+siteID+"/set", []byte(fmt.Sprintf(`{"transaction":"%s","backup_reserve":%d}`, txn, 20+i)), false); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(flood / sendsB) // paces the sender; nothing waits on the bridge here
+	}
+	<-floodDone
+	if floodErr != nil {
+		t.Fatalf("the flood's publishes: %v", floodErr)
+	}
+	colB.waitFor(t, 60*time.Second, "the site's results", func(rs []map[string]any) bool { return len(rs) >= sendsB })
+	var lat []time.Duration
+	colB.mu.Lock()
+	for i, m := range colB.msgs {
+		var r map[string]any
+		_ = json.Unmarshal(m.Payload, &r)
+		txn, _ := r["transaction"].(string)
+		if r["status"] != "ok" {
+			t.Errorf("the site's command %s: %s", txn, m.Payload)
+		}
+		lat = append(lat, colB.at[i].Sub(sentAt[txn]))
+	}
+	colB.mu.Unlock()
+	rsA := colA.waitFor(t, 120*time.Second, "a result for every flood message", func(rs []map[string]any) bool { return len(rs) >= sentA })
+	seen := map[string]int{}
+	codes := map[string]int{}
+	for _, r := range rsA {
+		txn, _ := r["transaction"].(string)
+		seen[txn]++
+		codes[codeOf(r)]++
+	}
+	for i := range sentA {
+		if n := seen[fmt.Sprintf("a%d", i)]; n != 1 {
+			t.Errorf("flood message a%d got %d results, want 1", i, n)
+			break
+		}
+	}
+	if len(rsA) != sentA {
+		t.Errorf("%d results for %d flood messages", len(rsA), sentA)
+	}
+	slices.Sort(lat)
+	t.Logf("flood at car A: %d messages in %s, %d results by code %v; the site: %d commands, %d results, latency median %s, max %s",
+		sentA, flood, len(rsA), codes, sendsB, len(lat), lat[len(lat)/2], lat[len(lat)-1])
 }
