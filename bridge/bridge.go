@@ -53,6 +53,9 @@ type Bridge struct {
 	// (intake.go); rejects limits the warnings about rejected messages.
 	retainedSeen map[[sha256.Size]byte]bool
 	rejects      *ratelog.Limiter
+	// clearing counts, per topic, the empty publishes of ours that the
+	// broker will hand back.
+	clearing map[string]int
 }
 
 // published is the bridge's memory of one device on MQTT.

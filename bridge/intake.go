@@ -34,9 +34,8 @@ func (b *Bridge) guarded(kind string, h mqtt.Handler) mqtt.Handler {
 			b.retainedIgnored(kind, m)
 		case m.Dropped:
 			b.overloaded(kind, m)
-		case len(m.Payload) == 0:
-			// An empty publish is how MQTT deletes a retained message
-			// (ours, clearing one, comes back this way): never a command.
+		case len(m.Payload) == 0 && b.echoOfClear(m.Topic):
+			// Our own clearing of a retained message, delivered back.
 		default:
 			h(m)
 		}
@@ -47,6 +46,12 @@ func (b *Bridge) guarded(kind string, h mqtt.Handler) mqtt.Handler {
 // retained_ignored, once per message, and clears it on the broker so that
 // no later connect hands it over again.
 func (b *Bridge) retainedIgnored(kind string, m mqtt.Message) {
+	b.mu.Lock()
+	if len(b.clearing) >= retainedMemo {
+		clear(b.clearing)
+	}
+	b.clearing[m.Topic]++
+	b.mu.Unlock()
 	b.publish(m.Topic, nil, true)
 	sum := sha256.Sum256(append([]byte(m.Topic+"\x00"), m.Payload...))
 	b.mu.Lock()
@@ -67,6 +72,21 @@ func (b *Bridge) retainedIgnored(kind string, m mqtt.Message) {
 	b.answer(kind, m, name, key, &command.ResultError{Code: command.CodeRetainedIgnored,
 		Message: "the message was retained on the broker, so it may be old; it was not executed and the bridge cleared it",
 		Remedy:  "publish commands without the retain flag (mosquitto_pub without -r, Node-RED retain false)"})
+}
+
+// echoOfClear reports whether an empty message on topic is the broker
+// handing back the bridge's own clearing of a retained message there
+// (once per clearing): executing it would run an empty get or request.
+func (b *Bridge) echoOfClear(topic string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.clearing[topic] == 0 {
+		return false
+	}
+	if b.clearing[topic]--; b.clearing[topic] == 0 {
+		delete(b.clearing, topic)
+	}
+	return true
 }
 
 // overloaded answers a message the MQTT client dropped because its

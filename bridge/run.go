@@ -197,6 +197,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		pauser:       &economy.Pause{},
 		retainedSeen: map[[sha256.Size]byte]bool{},
 		rejects:      newRejects(opts),
+		clearing:     map[string]int{},
 	}
 	send, cmdr := command.Sender(api), opts.Commander
 	if opts.Budget != nil {
