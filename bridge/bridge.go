@@ -151,6 +151,24 @@ func (b *Bridge) publish(topic string, payload []byte, retained bool) {
 	}
 }
 
+// asyncPublisher is the MQTT client's pipelined publish
+// (mqtt.Client.PublishAsync), which keeps the order of the calls.
+type asyncPublisher interface {
+	PublishAsync(topic string, payload []byte, retained bool) <-chan error
+}
+
+// publishResultMsg sends one command result without waiting for the
+// broker's acknowledgement when the publisher can: a flood of refused
+// messages must be answered as fast as it arrives, and a result lost to a
+// dropped connection is not worth a wait (it is not retained).
+func (b *Bridge) publishResultMsg(topic string, payload []byte) {
+	if ap, ok := b.pub.(asyncPublisher); ok {
+		ap.PublishAsync(topic, payload, false) // its channel has room for the outcome
+		return
+	}
+	b.publish(topic, payload, false)
+}
+
 // topics returns the MQTT topics of a device.
 func (b *Bridge) topics(d *device.Device) entity.Topics {
 	base := b.opts.BaseTopic + "/" + d.Name()

@@ -120,7 +120,7 @@ func (b *Bridge) answer(kind string, m mqtt.Message, name, key string, re *comma
 	// sender watches all the same.
 	r.At = b.now().UTC().Format("2006-01-02T15:04:05Z")
 	if payload, err := json.Marshal(r); err == nil {
-		b.publish(b.opts.BaseTopic+"/"+name+"/result", payload, false)
+		b.publishResultMsg(b.opts.BaseTopic+"/"+name+"/result", payload)
 	}
 }
 

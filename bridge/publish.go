@@ -165,7 +165,7 @@ func (b *Bridge) publishResult(d *device.Device, r command.Result) {
 		ev = b.reject(d.Name(), r.Code()) // a flood of refusals logs a count
 	}
 	ev.Str("key", short(r.Key)).Str("command", r.Command).Str("status", r.Status).Str("code", r.Code()).Msg("command result")
-	b.publish(topic, payload, false)
+	b.publishResultMsg(topic, payload)
 	for _, h := range b.opts.Hooks {
 		h.OnResult(d.Name(), r)
 	}
