@@ -2,9 +2,7 @@ package bridge
 
 import (
 	"context"
-	"math/rand/v2"
 	"sync"
-	"time"
 )
 
 // A full republish costs a message per entity of every device (hundreds
@@ -78,27 +76,5 @@ func (r *republisher) answer(ok bool) {
 	r.mu.Unlock()
 	for _, w := range ws {
 		w(ok)
-	}
-}
-
-// birthLoop turns Home Assistant's birth messages into republishes, each
-// after a short random delay so a restarting HA is ready and a fleet of
-// bridges does not answer in the same instant. Births during the delay
-// collapse into one more.
-func (b *Bridge) birthLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-b.births:
-		}
-		delay := b.opts.BirthDelay
-		if delay > 0 {
-			delay += time.Duration(rand.Int64N(int64(delay)))
-			if !b.wait(ctx, delay) {
-				return
-			}
-		}
-		b.republishes.request(nil)
 	}
 }

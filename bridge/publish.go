@@ -171,3 +171,16 @@ func (b *Bridge) publishResult(d *device.Device, r command.Result) {
 	}
 	b.publishState(d, false)
 }
+
+// respond publishes the response to a bridge request and tells the hooks.
+func (b *Bridge) respond(action string, r Response) {
+	payload, err := json.Marshal(r)
+	if err != nil {
+		b.log.Error().Err(err).Msg("cannot encode response")
+		return
+	}
+	b.publish(b.opts.BaseTopic+"/bridge/response/"+action, payload, false)
+	for _, h := range b.opts.Hooks {
+		h.OnRequest(action, r)
+	}
+}

@@ -1,7 +1,9 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"time"
 )
 
@@ -72,5 +74,27 @@ func (b *Bridge) refilterEntities() {
 			b.publishDiscovery(d)
 			b.publishState(d, true)
 		}
+	}
+}
+
+// birthLoop turns Home Assistant's birth messages into republishes, each
+// after a short random delay so a restarting HA is ready and a fleet of
+// bridges does not answer in the same instant. Births during the delay
+// collapse into one more.
+func (b *Bridge) birthLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.births:
+		}
+		delay := b.opts.BirthDelay
+		if delay > 0 {
+			delay += time.Duration(rand.Int64N(int64(delay)))
+			if !b.wait(ctx, delay) {
+				return
+			}
+		}
+		b.republishes.request(nil)
 	}
 }

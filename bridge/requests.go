@@ -144,16 +144,3 @@ func (b *Bridge) refresh(name string, then func(names []string)) ([]string, *Res
 	})
 	return done, nil
 }
-
-// respond publishes the response to a bridge request and tells the hooks.
-func (b *Bridge) respond(action string, r Response) {
-	payload, err := json.Marshal(r)
-	if err != nil {
-		b.log.Error().Err(err).Msg("cannot encode response")
-		return
-	}
-	b.publish(b.opts.BaseTopic+"/bridge/response/"+action, payload, false)
-	for _, h := range b.opts.Hooks {
-		h.OnRequest(action, r)
-	}
-}
