@@ -146,6 +146,9 @@ func (c *car) sendOn(ctx context.Context, rt route, cmd fleet.Command) (*fleet.C
 		}
 		woke = true
 	}
+	if err := command.StartCheck(ctx); err != nil {
+		return nil, woke, err // the wake took too long: never send late
+	}
 	cr, err := rt.command(ctx, c.d.uid, cmd)
 	if errors.Is(err, fleet.ErrAsleep) && !woke {
 		// The car fell asleep since the last check: wake it and try once more.
@@ -153,6 +156,9 @@ func (c *car) sendOn(ctx context.Context, rt route, cmd fleet.Command) (*fleet.C
 			return nil, false, werr
 		}
 		woke = true
+		if err := command.StartCheck(ctx); err != nil {
+			return nil, woke, err
+		}
 		cr, err = rt.command(ctx, c.d.uid, cmd)
 	}
 	return cr, woke, err
