@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -177,6 +178,9 @@ func (c *car) read(ctx context.Context) {
 	case err == nil:
 		if ble {
 			c.v.MergeFields(data)
+			if slices.Contains(eps, fleet.DriveState) {
+				c.v.TakeMotion(data.Drive)
+			}
 			complete = c.incompleteLocked(now)
 		} else {
 			c.keepLastGood(data, eps)

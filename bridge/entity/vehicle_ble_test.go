@@ -85,3 +85,31 @@ func TestVehicleBLETableAddsItsRows(t *testing.T) {
 		t.Errorf("ble_rssi before a beacon = %v, want null", got)
 	}
 }
+
+// A parked car leaves shift_state, speed and power out of its drive state
+// over Bluetooth: TakeMotion clears the last drive's values (else the
+// policy would see it driving for ever) and keeps the location, without
+// changing a block a snapshot shares.
+func TestTakeMotionClearsTheLastDrive(t *testing.T) {
+	v := &VehicleView{}
+	v.Merge(&fleet.VehicleData{Drive: &fleet.DriveStateData{ShiftState: Ptr("D"), Speed: Ptr(40.0), Power: Ptr(12.0),
+		Latitude: Ptr(52.5)}})
+	snapshot := *v
+	parked := &fleet.DriveStateData{Latitude: Ptr(52.6)}
+	v.MergeFields(&fleet.VehicleData{Drive: parked})
+	v.TakeMotion(parked)
+	d := v.Data.Drive
+	if d.ShiftState != nil || d.Speed != nil || d.Power != nil || d.Latitude == nil || *d.Latitude != 52.6 {
+		t.Errorf("parked over Bluetooth: %+v; want no gear, speed or power, the new latitude", d)
+	}
+	if mode := Mode(&v.Data); mode == ModeDriving {
+		t.Errorf("mode %q for a parked car", mode)
+	}
+	if *snapshot.Data.Drive.ShiftState != "D" {
+		t.Error("TakeMotion changed a block a snapshot shares")
+	}
+	v.TakeMotion(&fleet.DriveStateData{ShiftState: Ptr("D"), Speed: Ptr(10.0)})
+	if *v.Data.Drive.ShiftState != "D" || *v.Data.Drive.Speed != 10 {
+		t.Errorf("driving over Bluetooth: %+v", v.Data.Drive)
+	}
+}

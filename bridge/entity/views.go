@@ -115,6 +115,20 @@ func (v *VehicleView) MergeFields(d *fleet.VehicleData) {
 	overlay(&v.Data.GUI, d.GUI)
 }
 
+// TakeMotion takes the motion fields of a drive_state the car sent over
+// Bluetooth as they are, absent included: the car leaves out shift_state,
+// speed and power while it is parked, as vehicle_data sends them null.
+// Merged field by field, the last drive's "D" and speed would stay, and
+// the polling policy would read a parked car as driving for ever, keeping
+// it awake. Call it only for a read that asked for the drive block.
+func (v *VehicleView) TakeMotion(d *fleet.DriveStateData) {
+	if d == nil {
+		return
+	}
+	c := writable(&v.Data.Drive)
+	c.ShiftState, c.Speed, c.Power = d.ShiftState, d.Speed, d.Power
+}
+
 // overlay copies *dst (a new block when there is none) and sets every
 // field that src carries: the blocks' fields are all pointers or slices,
 // nil when absent.
