@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,8 +30,10 @@ import (
 // state, the results, and what reached the Fleet API.
 
 // fleetLog records the Fleet API requests about one car (its VIN in the
-// path: vehicle_data, wake_up, commands, the car's own state) before the
-// simulator answers them.
+// path: vehicle_data, wake_up, commands, the car's own state; or in the
+// body of fleet_status) before the simulator answers them. Every billable
+// request about the car is among them; the simulator's own meter
+// (Sim.Billable) counts the account's other cars and sites too.
 type fleetLog struct {
 	h   http.Handler
 	vin string
@@ -39,7 +43,14 @@ type fleetLog struct {
 }
 
 func (l *fleetLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.Contains(r.URL.Path, "/"+l.vin) {
+	about := strings.Contains(r.URL.Path, "/"+l.vin)
+	if r.Body != nil && strings.HasSuffix(r.URL.Path, "/fleet_status") {
+		// fleet_status names its cars in the body.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		about = about || bytes.Contains(body, []byte(l.vin))
+	}
+	if about {
 		l.mu.Lock()
 		l.reqs = append(l.reqs, r.Method+" "+r.URL.Path)
 		l.mu.Unlock()
