@@ -2,11 +2,11 @@ package device
 
 import (
 	"context"
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
