@@ -77,7 +77,7 @@ func (b *Bridge) blePair(req bridgeRequest, answer func(Response)) {
 			Message:     "Tap your key card on the center console, then confirm the new key on the car's screen.",
 			Transaction: req.Transaction})
 	}
-	started := b.background(func(ctx context.Context) {
+	started := b.hand(func(ctx context.Context) {
 		defer func() {
 			b.mu.Lock()
 			delete(b.pairing, name)

@@ -168,20 +168,6 @@ func (b *Bridge) within(fn func(ctx context.Context)) bool {
 	return true
 }
 
-// background hands fn to Run, which runs it on its context and waits for
-// it at shutdown; unlike within, the caller does not wait: a request that
-// takes minutes (a pairing waiting for the key card) must not hold the
-// MQTT handler that received it. false when Run is shutting down.
-func (b *Bridge) background(fn func(ctx context.Context)) bool {
-	c := call{fn: fn, done: make(chan struct{})}
-	select {
-	case b.calls <- c:
-		return true
-	case <-b.halted:
-		return false
-	}
-}
-
 // publish sends one message and logs a failure; state is cached in the
 // devices and republished on the next connect, so nothing is lost.
 func (b *Bridge) publish(topic string, payload []byte, retained bool) {
