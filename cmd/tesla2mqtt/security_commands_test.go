@@ -300,7 +300,10 @@ func TestUnlockBehindALongWakeExpires(t *testing.T) {
 	b := relBroker(t, "127.0.0.1:0")
 	url := "tcp://" + b.Addr()
 	result := "tesla2mqtt/" + model3 + "/result"
-	obs := dialAs(t, url, "sec-observer", "", "", result, "tesla2mqtt/"+model3)
+	obs := dialAs(t, url, "sec-observer", "", "", "tesla2mqtt/"+model3)
+	// Results are collected, not watched: the three arrive close together
+	// and a last-value watcher would miss the first two.
+	res := collect(t, url, "sec-results", "", "", result)
 	s := startCmdStack(t, url, fleetsim.Options{WakeDelay: 150 * time.Second}, nil)
 	if err := s.sim.SetVehicleState(model3, fleet.StateAsleep); err != nil {
 		t.Fatal(err)
@@ -314,10 +317,18 @@ func TestUnlockBehindALongWakeExpires(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	byTxn := map[string]map[string]any{}
+	res.waitFor(t, 10*time.Second, "a result for each UNLOCK", func(rs []map[string]any) bool {
+		for _, r := range rs {
+			if txn, _ := r["transaction"].(string); txn != "" {
+				byTxn[txn] = r
+			}
+		}
+		return len(byTxn) >= 3
+	})
 	for i := range 3 {
 		txn := fmt.Sprintf("u%d", i)
-		r := obs.waitJSON(t, result, func(m map[string]any) bool { return m["transaction"] == txn })
-		if e, _ := r["error"].(map[string]any); r["status"] != "error" || e == nil || e["code"] != "expired" {
+		if r := byTxn[txn]; r["status"] != "error" || codeOf(r) != "expired" {
 			t.Fatalf("UNLOCK %s: %v, want an expired error", txn, r)
 		}
 	}
