@@ -55,27 +55,7 @@ func startCmdStack(t *testing.T, url string, simOpts fleetsim.Options, edit func
 // empty) and closes it at cleanup.
 func dialAs(t *testing.T, url, id, user, pass string, topics ...string) *relClient {
 	t.Helper()
-	w := &watcher{last: map[string][]byte{}, notify: make(chan struct{}, 1)}
-	c := mqtt.New(mqtt.Options{URL: url, ClientID: id, Username: user, Password: pass, Logger: zerolog.Nop()})
-	for _, topic := range topics {
-		if err := c.Subscribe(topic, func(m mqtt.Message) {
-			w.mu.Lock()
-			w.last[m.Topic] = append([]byte(nil), m.Payload...)
-			w.mu.Unlock()
-			select {
-			case w.notify <- struct{}{}:
-			default:
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	w, c := dialWatcherWith(t, mqtt.Options{URL: url, ClientID: id, Username: user, Password: pass}, topics...)
 	return &relClient{watcher: w, c: c}
 }
 
@@ -143,6 +123,13 @@ func retainedUnlockScenario(t *testing.T, url, user, pass string) {
 		px.SetDown(true)
 		obs.waitRaw(t, "tesla2mqtt/bridge/state", "offline")
 		plant(i)
+		// mochi acknowledges a publish before it hands it to subscribers:
+		// a bridge that subscribed in between would get it live (MQTT
+		// 3.1.1 clears the retain flag then), as a command sent that
+		// moment, not a retained one. The observer's copy says the hand-out
+		// is done before the bridge may connect.
+		obs.waitRaw(t, keyTopic, fmt.Sprintf(`{"value":"UNLOCK","transaction":"key-%d"}`, i))
+		obs.waitRaw(t, setTopic, fmt.Sprintf(`{"locked":false,"transaction":"set-%d"}`, i))
 		px.SetDown(false)
 		obs.waitRaw(t, "tesla2mqtt/bridge/state", "online")
 		answered(i)
@@ -151,7 +138,7 @@ func retainedUnlockScenario(t *testing.T, url, user, pass string) {
 		t.Fatalf("the bridge reconnected %d times, want %d", n, reconnects)
 	}
 	if n := s.sim.Counts()[fleet.CallCommand]; n != 0 {
-		t.Fatalf("%d commands reached the Fleet API from retained messages", n)
+		t.Fatalf("%d commands reached the Fleet API from retained messages; results: %v", n, results.results())
 	}
 	if !s.sim.Snapshot(model3).Locked {
 		t.Fatal("the car was unlocked")
