@@ -142,8 +142,10 @@ func SamePublicKey(a, b []byte) bool {
 }
 
 func parsePublicKey(data []byte) (*ecdh.PublicKey, error) {
-	der := bytes.TrimSpace(data)
-	if block, _ := pem.Decode(der); block != nil {
+	// Raw DER is used as it is: its last byte is the key's own and may
+	// well be one that TrimSpace would cut (a space, tab or newline byte).
+	der := data
+	if block, _ := pem.Decode(bytes.TrimSpace(data)); block != nil {
 		der = block.Bytes
 	}
 	key, err := x509.ParsePKIXPublicKey(der)

@@ -118,3 +118,21 @@ func TestKeyURLs(t *testing.T) {
 		t.Errorf("PairingURL with VIN = %s", got)
 	}
 }
+
+// Regression: a DER key whose last byte happens to be a whitespace byte
+// (about 1 key in 40) used to be cut short and reported as a different
+// key, so `doctor` and `register` could claim a mismatch that was not one.
+func TestKeySamePublicKeyDERWithWhitespaceLastByte(t *testing.T) {
+	for range 10_000 {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if len(bytes.TrimSpace(der)) == len(der) {
+			continue
+		}
+		if !SamePublicKey(PublicKeyPEM(k), der) {
+			t.Fatalf("DER ending in %#x not recognised as the same key", der[len(der)-1])
+		}
+		return
+	}
+	t.Fatal("no key with a whitespace last byte in 10,000 tries")
+}

@@ -103,6 +103,16 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 	w.waitJSON(t, "tesla2mqtt/"+modelY, func(m map[string]any) bool {
 		return m["state"] == "online" && m["data_source"] == "telemetry"
 	})
+	// The same tick streamed the Model 3 too, and the bridge dates each
+	// record when it handles it: the clock may move on only once they are
+	// in, or a late one would keep the stream alive past the quiet time.
+	// A fence record on the Model 3's topics, sent after the tick's, is
+	// handled after them (one lane per car, in order).
+	fence := dialAs(t, url, "telemetry-fence", "", "")
+	if err := fence.c.Publish(cfg.Telemetry.TopicBase+"/"+model3+"/v/Odometer", []byte(`{"value":99999.5}`), false); err != nil {
+		t.Fatal(err)
+	}
+	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["odometer"] == 99999.5 })
 
 	// The stream goes quiet (no ticks): polling resumes by the policy.
 	clock.Advance(telemetry.DefaultQuiet + time.Minute)

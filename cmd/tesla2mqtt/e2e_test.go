@@ -107,22 +107,23 @@ func newWatcher(t *testing.T, url string) *watcher {
 // (0 = the client's default) is how fast it reconnects after a broker restart.
 func dialWatcher(t *testing.T, url, id string, reconnect time.Duration, topics ...string) (*watcher, *mqtt.Client) {
 	t.Helper()
+	return dialWatcherWith(t, mqtt.Options{URL: url, ClientID: id, ReconnectInterval: reconnect}, topics...)
+}
+
+// dialWatcherWith connects a client with opts (its logger silenced),
+// watching topics, and closes it at cleanup. Every test client that keeps
+// the last message per topic starts here.
+func dialWatcherWith(t *testing.T, opts mqtt.Options, topics ...string) (*watcher, *mqtt.Client) {
+	t.Helper()
 	w := &watcher{last: map[string][]byte{}, notify: make(chan struct{}, 1)}
-	c := mqtt.New(mqtt.Options{URL: url, ClientID: id, ReconnectInterval: reconnect, Logger: zerolog.Nop()})
+	opts.Logger = zerolog.Nop()
+	c := mqtt.New(opts)
 	for _, topic := range topics {
-		if err := c.Subscribe(topic, func(m mqtt.Message) {
-			w.mu.Lock()
-			w.last[m.Topic] = append([]byte(nil), m.Payload...)
-			w.mu.Unlock()
-			select {
-			case w.notify <- struct{}{}:
-			default:
-			}
-		}); err != nil {
+		if err := c.Subscribe(topic, w.note); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Connect(ctx); err != nil {
 		t.Fatal(err)

@@ -541,8 +541,11 @@ func TestEndToEndRefreshButton(t *testing.T) {
 		u.w.waitJSON(t, "tesla2mqtt/bridge/response/republish", func(m map[string]any) bool { return m["transaction"] == tr })
 	}
 	press()
-	if n := u.sim.Counts()["vehicle_data"] - before; n != 1 {
-		t.Fatalf("%d reads after a press, want 1", n)
+	// The read runs on a polling goroutine after the get is handled.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := u.sim.WaitCount(ctx, "vehicle_data", before+1); err != nil {
+		t.Fatalf("no read after a press: %v", err)
 	}
 	press()
 	if n := u.sim.Counts()["vehicle_data"] - before; n != 1 {

@@ -146,15 +146,7 @@ addr = ""
 	go func() { done <- cmdRun(ctx, []string{"-c", cfgPath}, &logs, &logs) }()
 	w := &watcher{last: map[string][]byte{}, notify: make(chan struct{}, 1)}
 	for _, topic := range []string{"tesla2mqtt/" + model3, "tesla2mqtt/" + model3 + "/result", "tesla2mqtt/bridge/response/refresh", "tesla2mqtt/bridge/event"} {
-		_ = watch.Subscribe(topic, func(m mqtt.Message) {
-			w.mu.Lock()
-			w.last[m.Topic] = append([]byte(nil), m.Payload...)
-			w.mu.Unlock()
-			select {
-			case w.notify <- struct{}{}:
-			default:
-			}
-		})
+		_ = watch.Subscribe(topic, w.note)
 	}
 	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["battery_level"] != nil })
 	_ = watch.Publish("tesla2mqtt/"+model3+"/set", []byte(`{"charge_limit":77,"transaction":"s1"}`), false)

@@ -177,26 +177,7 @@ func TestMosquittoClientIDTakeover(t *testing.T) {
 // newRelClientAuth is newRelClient with the Mosquitto test user.
 func newRelClientAuth(t *testing.T, url, id string) *relClient {
 	t.Helper()
-	w := &watcher{last: map[string][]byte{}, notify: make(chan struct{}, 1)}
-	c := mqtt.New(mqtt.Options{URL: url, ClientID: id, Username: mosqUser, Password: mosqPass, Logger: zerolog.Nop()})
-	if err := c.Subscribe("tesla2mqtt/"+model3+"/result", func(m mqtt.Message) {
-		w.mu.Lock()
-		w.last[m.Topic] = append([]byte(nil), m.Payload...)
-		w.mu.Unlock()
-		select {
-		case w.notify <- struct{}{}:
-		default:
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := c.Connect(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return &relClient{watcher: w, c: c}
+	return dialAs(t, url, id, mosqUser, mosqPass, "tesla2mqtt/"+model3+"/result")
 }
 
 // secMosquitto starts Mosquitto on a free loopback port with the test

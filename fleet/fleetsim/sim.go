@@ -12,6 +12,7 @@
 package fleetsim
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -77,6 +78,7 @@ type Sim struct {
 	vehicles []*vehicleSim
 	sites    []*siteSim
 	counts   map[string]int
+	counted  chan struct{} // closed and replaced on every count; see WaitCount
 	billable map[fleet.Category]int
 	faults   faultState
 	// The state of the simulator's other concerns, each made on first use
@@ -115,6 +117,7 @@ func New(opts Options) *Sim {
 		clock:    opts.Clock,
 		wall:     opts.Wall,
 		counts:   map[string]int{},
+		counted:  make(chan struct{}),
 		billable: map[fleet.Category]int{},
 		ble:      newBLEState(),
 	}
@@ -182,8 +185,29 @@ func (s *Sim) ResetCounts() {
 	s.mu.Unlock()
 }
 
+// WaitCount waits until Counts()[endpoint] reaches at least n, or ctx
+// ends. Tests use it for work the bridge does off the request's path
+// (a get's read runs on a polling goroutine), instead of polling.
+func (s *Sim) WaitCount(ctx context.Context, endpoint string, n int) error {
+	for {
+		s.mu.Lock()
+		got, ch := s.counts[endpoint], s.counted
+		s.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("fleetsim: %d %s responses, waiting for %d: %w", got, endpoint, n, ctx.Err())
+		}
+	}
+}
+
 func (s *Sim) countLocked(endpoint string, status int) {
 	s.counts[endpoint]++
+	close(s.counted)
+	s.counted = make(chan struct{})
 	if fleet.Billable(status) {
 		s.billable[categoryOf(endpoint)]++
 	}
