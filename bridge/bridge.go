@@ -48,6 +48,9 @@ type Bridge struct {
 	// on change only and clear what is no longer offered.
 	published   map[*device.Device]*published
 	lastRefresh map[string]time.Time
+	// pairing are the cars (as a request named them) whose Bluetooth
+	// pairing waits for its key card (ble.go).
+	pairing map[string]bool
 	// ticks counts each stretchable job's turns; lastInfo is when the
 	// budget's bridge/info was last published.
 	ticks    map[string]int

@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
@@ -128,6 +129,10 @@ type Options struct {
 	// Policy tunes the per-car polling state machine (quiet and suspend
 	// periods; zero values take the defaults).
 	Policy economy.PolicyOptions
+	// BLE are the cars the bridge also reaches over Bluetooth
+	// ([vehicle.ble]). The caller runs each session's Run beside the
+	// bridge and tells the bridge its status changes (BLEStatus).
+	BLE []device.BLECar
 	// Budget, if set, is the monthly Fleet API budget: cmd adds it to the
 	// client's recorders so it sees every response. It stretches polling,
 	// pauses it on EXCEEDED_LIMIT, and with a hard cap refuses commands.

@@ -23,11 +23,17 @@ type Response struct {
 type ResponseError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Remedy says what to do about it, where there is something to do.
+	Remedy string `json:"remedy,omitempty"`
 }
 
 type bridgeRequest struct {
 	Device      string `json:"device"`
 	Transaction any    `json:"transaction"`
+	// VIN names the car of a ble_pair request (or Device does), and
+	// Timeout is how long it waits for the key card, in seconds.
+	VIN     string  `json:"vin"`
+	Timeout float64 `json:"timeout"`
 }
 
 // Info is the retained payload of <base>/bridge/info.

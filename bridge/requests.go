@@ -70,6 +70,8 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 			b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
 				Code: "overloaded", Message: "too many republish requests are waiting already; one that covers this one is pending"}})
 		}
+	case "ble_pair":
+		b.blePair(req, func(r Response) { b.respond(action, r) })
 	case "refresh":
 		_, err := b.refresh(req.Device, func(names []string) {
 			b.respond(action, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
@@ -79,7 +81,7 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 		}
 	default:
 		b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
-			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish", short(action))}})
+			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish, ble_pair", short(action))}})
 	}
 }
 

@@ -213,6 +213,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		halted:       make(chan struct{}),
 		published:    map[*device.Device]*published{},
 		lastRefresh:  map[string]time.Time{},
+		pairing:      map[string]bool{},
 		ticks:        map[string]int{},
 		pauser:       &economy.Pause{},
 		retainedSeen: map[[sha256.Size]byte]bool{},
@@ -262,7 +263,7 @@ func (b *Bridge) deviceOptions(send command.Sender, cmdr command.Commander) devi
 		Policy: o.Policy, WakeTimeout: o.Commands.WakeTimeout, WakePollInterval: o.Commands.WakePollInterval,
 		Domain: o.Domain, Telemetry: o.Telemetry, DisabledEntities: o.DisabledEntities, Granted: b.granted,
 		Send: send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
-		Clock: o.Clock, Logger: b.log}
+		BLE: o.BLE, Clock: o.Clock, Logger: b.log}
 	for _, v := range o.Vehicles {
 		if v.Name != "" {
 			do.VehicleNames[v.VIN] = v.Name

@@ -24,7 +24,7 @@ func (t target) Name() string { return t.d.Name() }
 func (t target) UID() string { return t.d.UID() }
 
 // Send implements command.Target: the kind chooses the route.
-func (t target) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
+func (t target) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, command.Sent, error) {
 	return t.d.Send(ctx, cmd)
 }
 

@@ -64,6 +64,10 @@ type BLEVehicle interface {
 	// (a VCSEC handshake: free, works asleep). The bridge uses it for
 	// key_paired while the car is in range, and after pairing.
 	KeyPaired(ctx context.Context) (bool, error)
+	// StartPairing sends the add-key request for the app's key (unless the
+	// car knows it already); the user then taps a key card in the car, and
+	// KeyPaired turns true.
+	StartPairing(ctx context.Context) (already bool, err error)
 	// Run keeps the link: it scans for the beacon (RSSI), reconnects with
 	// back-off after the car left and came back, and returns when ctx ends.
 	Run(ctx context.Context) error
@@ -130,8 +134,13 @@ type BLEOptions struct {
 	// BackoffMin and BackoffMax bound the wait between failed connects,
 	// doubling in between (defaults 2 s and 1 min).
 	BackoffMin, BackoffMax time.Duration
-	// ScanInterval is how often Run refreshes RSSI while connected (default 1 min).
+	// ScanInterval is how often Run refreshes RSSI while connected, or
+	// scans for the beacon with ScanOnly (default 1 min).
 	ScanInterval time.Duration
+	// ScanOnly: Run only watches the beacon (in range, RSSI) and never
+	// opens a link, which would take one of the car's few Bluetooth slots
+	// for nothing (route = "off"). Connect still opens one on request.
+	ScanOnly bool
 	// WakePoll is how often Wake asks the body controller whether the car
 	// is awake yet (default 1 s); WakeTimeout bounds the wait (default 60 s).
 	WakePoll, WakeTimeout time.Duration

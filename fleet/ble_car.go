@@ -34,12 +34,18 @@ type BLECar struct {
 
 	req sync.Mutex // one exchange with the car at a time; held while connecting
 
-	mu       sync.Mutex // guards the fields below
-	veh      *vehicle.Vehicle
+	mu  sync.Mutex // guards the fields below
+	veh *vehicle.Vehicle
+	// linkDone ends when the link veh stands for ends (Close, a broken
+	// link): a request in flight on it stops at once instead of waiting
+	// for an answer that cannot come.
+	linkDone context.Context
+	endLink  context.CancelFunc
 	status   BLEStatus
 	failures int       // connects failed in a row
 	retryAt  time.Time // no connect before this (back-off)
 	running  bool      // Run owns connecting
+	ended    bool      // Run has returned: the session is over, nothing dials again
 	poke     chan struct{}
 }
 
@@ -81,10 +87,13 @@ func (c *BLECar) Connect(ctx context.Context) error {
 	c.req.Lock()
 	defer c.req.Unlock()
 	c.mu.Lock()
-	up := c.veh != nil
+	up, ended := c.veh != nil, c.ended
 	c.mu.Unlock()
-	if up {
+	switch {
+	case up:
 		return nil
+	case ended:
+		return ErrBLEOutOfRange
 	}
 	_, err := c.connectLocked(ctx)
 	return err
@@ -94,7 +103,7 @@ func (c *BLECar) Connect(ctx context.Context) error {
 func (c *BLECar) Close() {
 	c.mu.Lock()
 	veh := c.veh
-	c.veh = nil
+	c.endLinkLocked()
 	changed := c.status.Connected
 	c.status.Connected = false
 	st := c.status
@@ -108,22 +117,37 @@ func (c *BLECar) Close() {
 }
 
 // link returns the connected car. Without a link it dials now when no Run
-// loop owns dialling and the back-off allows; otherwise it fails at once
-// with ErrBLEOutOfRange so the caller can take the Fleet API. Callers hold c.req.
-func (c *BLECar) link(ctx context.Context) (*vehicle.Vehicle, error) {
+// loop owns dialling (nor has ended: a request that comes in as the bridge
+// shuts down must not open a link nobody closes) and the back-off allows;
+// otherwise it fails at once with ErrBLEOutOfRange so the caller can take
+// the Fleet API. Callers hold c.req.
+func (c *BLECar) link(ctx context.Context) (*vehicle.Vehicle, context.Context, error) {
 	c.mu.Lock()
-	veh, running, retryAt, last := c.veh, c.running, c.retryAt, c.status.LastError
+	veh, done, running, retryAt, last := c.veh, c.linkDone, c.running || c.ended, c.retryAt, c.status.LastError
 	c.mu.Unlock()
 	if veh != nil {
-		return veh, nil
+		return veh, done, nil
 	}
 	if running || c.opts.Clock.Now().Before(retryAt) {
 		if last != nil {
-			return nil, fmt.Errorf("%w (last attempt: %w)", ErrBLEOutOfRange, last)
+			return nil, nil, fmt.Errorf("%w (last attempt: %w)", ErrBLEOutOfRange, last)
 		}
-		return nil, ErrBLEOutOfRange
+		return nil, nil, ErrBLEOutOfRange
 	}
-	return c.connectLocked(ctx)
+	if _, err := c.connectLocked(ctx); err != nil {
+		return nil, nil, err
+	}
+	return c.link(ctx)
+}
+
+// endLinkLocked forgets the link and ends its requests in flight. Callers
+// hold c.mu and disconnect the vehicle themselves.
+func (c *BLECar) endLinkLocked() {
+	c.veh = nil
+	if c.endLink != nil {
+		c.endLink()
+		c.endLink = nil
+	}
 }
 
 // connectLocked scans for the beacon and dials. A failure schedules the
@@ -159,6 +183,7 @@ func (c *BLECar) connectLocked(ctx context.Context) (*vehicle.Vehicle, error) {
 	}
 	c.mu.Lock()
 	c.veh, c.failures, c.retryAt = veh, 0, time.Time{}
+	c.linkDone, c.endLink = context.WithCancel(context.Background())
 	c.status.Connected, c.status.InRange, c.status.LastError = true, true, nil
 	st := c.status
 	c.mu.Unlock()
@@ -212,7 +237,7 @@ func (c *BLECar) drop(veh *vehicle.Vehicle, why error) {
 		c.mu.Unlock()
 		return
 	}
-	c.veh = nil
+	c.endLinkLocked()
 	c.status.Connected, c.status.InRange, c.status.LastError = false, false, why
 	st := c.status
 	c.mu.Unlock()

@@ -53,19 +53,29 @@ func (c *BLECar) KeyPaired(ctx context.Context) (bool, error) {
 	return false, err
 }
 
-// PairKey pairs the app's own key (BLEOptions.PrivateKey): it sends the
-// add-key request, calls prompt so the user knows to tap the card, and
-// then asks the car every poll until it knows the key, timeout passes on
-// the injected clock (ErrBLEPairTimeout), ctx ends or the car cannot be
-// asked. A key the car already knows is reported at once, without a request.
-func (c *BLECar) PairKey(ctx context.Context, timeout, poll time.Duration, prompt func()) error {
+// StartPairing sends the add-key request for the app's own key
+// (BLEOptions.PrivateKey) and returns; the car then waits for the key-card
+// tap, and KeyPaired tells when it came. already is true, and nothing is
+// sent, when the car knows the key. The bridge waits for the tap on its
+// own clock, so that a request over MQTT never holds a goroutine in Sleep.
+func (c *BLECar) StartPairing(ctx context.Context) (already bool, err error) {
 	if c.opts.PrivateKey == nil {
-		return ErrBLENoKey
+		return false, ErrBLENoKey
 	}
 	if ok, err := c.KeyPaired(ctx); err != nil || ok {
-		return err
+		return ok, err
 	}
-	if err := c.RequestKeyPairing(ctx, &c.opts.PrivateKey.PublicKey); err != nil {
+	return false, c.RequestKeyPairing(ctx, &c.opts.PrivateKey.PublicKey)
+}
+
+// PairKey pairs the app's own key: StartPairing, then prompt so the user
+// knows to tap the card, then it asks the car every poll until it knows
+// the key, timeout passes on the injected clock (ErrBLEPairTimeout), ctx
+// ends or the car cannot be asked. A key the car already knows is
+// reported at once, without a request or a prompt.
+func (c *BLECar) PairKey(ctx context.Context, timeout, poll time.Duration, prompt func()) error {
+	already, err := c.StartPairing(ctx)
+	if err != nil || already {
 		return err
 	}
 	if prompt != nil {

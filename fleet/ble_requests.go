@@ -35,12 +35,13 @@ var bleVCSECCommands = map[string]bool{
 func (c *BLECar) exchange(ctx context.Context, command bool, fn func(ctx context.Context, veh *vehicle.Vehicle) error) error {
 	c.req.Lock()
 	defer c.req.Unlock()
-	veh, err := c.link(ctx)
+	veh, linkDone, err := c.link(ctx)
 	if err != nil {
 		return err
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
+	defer context.AfterFunc(linkDone, cancel)()
 	err = fn(rctx, veh)
 	switch {
 	case err == nil:
@@ -50,6 +51,10 @@ func (c *BLECar) exchange(ctx context.Context, command bool, fn func(ctx context
 		return fmt.Errorf("%w (%w)", ErrMayHaveSucceeded, ctx.Err())
 	case ctx.Err() != nil:
 		return ctx.Err() // the caller gave up; the link may be fine
+	case linkDone.Err() != nil && command && mayHaveRun(err):
+		return fmt.Errorf("%w (%w: the link was closed)", ErrMayHaveSucceeded, ErrBLEOutOfRange)
+	case linkDone.Err() != nil:
+		return fmt.Errorf("%w (the link was closed during the request)", ErrBLEOutOfRange)
 	}
 	err = classifyBLE(err)
 	if !linkLost(err) {

@@ -54,6 +54,9 @@ func classify(o Options, t Target, cr *fleet.CommandResult, err error, res *Resu
 // errorResult maps a Fleet error to a result error with its remedy.
 func errorResult(o Options, t Target, err error) *ResultError {
 	msg := err.Error()
+	if re := bleErrorResult(o, t, err); re != nil {
+		return re
+	}
 	switch {
 	case errors.Is(err, ErrExpired):
 		return &ResultError{Code: CodeExpired, Message: msg + "; it was not sent",

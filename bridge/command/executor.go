@@ -272,9 +272,9 @@ func (e *Executor) runJob(ctx context.Context, q *queue, j Job) {
 		// come online is its own business, not a late command.
 		sendCtx = withDeadline(ctx, e.deadline(j), e.opts.Clock)
 	}
-	cr, woke, err := t.Send(sendCtx, j.Cmd)
+	cr, how, err := t.Send(sendCtx, j.Cmd)
 	e.noteWake(q, err)
-	res.Woke = woke
+	res.Woke, res.Via = how.Woke, how.Via
 	classify(e.opts, t, cr, err, &res)
 	t.Publish(res)
 	t.Settle(ctx, res, e.confirmNow(q, j, res.Status != StatusError || res.Error == nil || res.Error.Code == CodeCarRefused))

@@ -34,11 +34,12 @@ func (t *target) Publish(r Result) {
 	t.results <- r
 }
 func (t *target) Settle(_ context.Context, _ Result, confirm bool) { t.settled <- confirm }
-func (t *target) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
+func (t *target) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, Sent, error) {
 	if t.send != nil {
-		return t.send(ctx, cmd)
+		cr, woke, err := t.send(ctx, cmd)
+		return cr, Sent{Woke: woke, Via: "fleet"}, err
 	}
-	return &fleet.CommandResult{Result: true}, false, nil
+	return &fleet.CommandResult{Result: true}, Sent{Via: "fleet"}, nil
 }
 
 func (t *target) next(tb testing.TB) Result {

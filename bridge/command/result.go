@@ -50,7 +50,10 @@ type Result struct {
 	// answered already_set.
 	Note string `json:"note,omitempty"`
 	Woke bool   `json:"woke"`
-	At   string `json:"at"`
+	// Via is the way the command went: "fleet" (the Fleet API, billed) or
+	// "ble" (Bluetooth, free); absent when it never left the bridge.
+	Via string `json:"via,omitempty"`
+	At  string `json:"at"`
 }
 
 // ResultError says what went wrong and what to do about it.

@@ -36,6 +36,15 @@ type Options struct {
 	Logger  zerolog.Logger
 }
 
+// Sent is how a device sent a command: whether it had to wake the car
+// first, and which way it went (Via: "fleet", the Fleet API, or "ble", the
+// bridge's Bluetooth link, which costs nothing; "" when no route was
+// taken, as for a command refused before it left).
+type Sent struct {
+	Woke bool
+	Via  string
+}
+
 // Target is one device as the executor sees it; the bridge's devices
 // implement it.
 type Target interface {
@@ -43,8 +52,9 @@ type Target interface {
 	Name() string
 	UID() string
 	// Send runs cmd on the device. The device's kind picks the route and
-	// wakes a car that sleeps; woke says whether it had to.
-	Send(ctx context.Context, cmd fleet.Command) (res *fleet.CommandResult, woke bool, err error)
+	// wakes a car that sleeps; how says whether it had to, and which way
+	// the command went.
+	Send(ctx context.Context, cmd fleet.Command) (res *fleet.CommandResult, how Sent, err error)
 	// Publish publishes one result on the device's result topic.
 	Publish(r Result)
 	// Settle runs after a command's result is published: the one confirming

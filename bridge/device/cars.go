@@ -20,7 +20,11 @@ import (
 func newCars(r *Registry) *cars {
 	w := command.Waker{API: wakeAPI{r}, Clock: r.opts.Clock, Timeout: r.opts.WakeTimeout,
 		Interval: r.opts.WakePollInterval}
-	return &cars{r: r, policies: map[string]*economy.Car{}, fleet: fleetRoute{reg: r, waker: w}}
+	cs := &cars{r: r, policies: map[string]*economy.Car{}, fleet: fleetRoute{reg: r, waker: w}, ble: map[string]*bleRoute{}}
+	for _, b := range r.opts.BLE {
+		cs.ble[b.Vehicle.VIN()] = &bleRoute{car: b.Vehicle, policy: b.Route}
+	}
+	return cs
 }
 
 // adopt implements family: every vehicle product is a car.
@@ -34,15 +38,22 @@ func (cs *cars) adopt(p fleet.Product) (string, func() *Device) {
 			name = n
 		}
 		c := &car{cs: cs, v: &entity.VehicleView{VIN: p.VIN, DisplayName: p.DisplayName, State: p.State,
-			CommandSigning: p.CommandSigning}}
+			CommandSigning: p.CommandSigning}, ble: cs.ble[p.VIN]}
+		if c.ble != nil {
+			c.v.BLE = linkOf(c.ble.car.Status(), c.v.BLE)
+			c.completedAt = cs.r.now()
+		}
 		c.d = newDevice(name, p.VIN, c)
 		return c.d
 	}
 }
 
 // start implements family: the first connectivity check reads the cars
-// that are awake; then every online car it did not read.
+// that are awake; then every online car it did not read. Cars in Bluetooth
+// range are linked first, so that their first check and read go over
+// Bluetooth rather than cost a Fleet API call.
 func (cs *cars) start(ctx context.Context) {
+	cs.linkBLE(ctx)
 	cs.pollConnectivity(ctx)
 	cs.pollOnline(ctx)
 }
@@ -90,14 +101,35 @@ func (c *car) confirm(ctx context.Context) {
 	}
 }
 
-// send wakes the car when needed and sends the command on the car's route.
-func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
-	online, rt := c.online(), c.route()
-	if !online {
-		if err := c.futileWake(cmd); err != nil {
-			return nil, false, err
+// send sends the command on the car's route, waking the car first when
+// needed, and says which way it went. When Bluetooth could not carry it
+// (the link was down: nothing reached the car), a car whose policy is
+// "prefer" sends it over the Fleet API at once, so a car that just drove
+// off loses no command.
+func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, command.Sent, error) {
+	var how command.Sent
+	for rt := c.route(); ; {
+		if !c.online() {
+			if err := c.futileWake(cmd, rt); err != nil {
+				return nil, how, err
+			}
 		}
+		how.Via = rt.via()
+		cr, woke, err := c.sendOn(ctx, rt, cmd)
+		how.Woke = how.Woke || woke
+		next := c.fallback(rt, err)
+		if next == nil {
+			return cr, how, c.unreachable(rt, err)
+		}
+		c.cs.r.log.Info().Str("device", c.d.name).Str("command", cmd.Name).Err(err).
+			Msg("bluetooth could not carry the command; sending it over the Fleet API")
+		rt = next
 	}
+}
+
+// sendOn wakes the car when needed and sends the command on rt.
+func (c *car) sendOn(ctx context.Context, rt route, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
+	online := c.online()
 	if cmd.Name == "wake_up" {
 		if online {
 			return &fleet.CommandResult{Result: true, Reason: "already online"}, false, nil

@@ -55,9 +55,9 @@ type kind interface {
 	// refresh reads the device now for a get or refresh request; rf knows
 	// what else the request reads (ctx, no lock).
 	refresh(ctx context.Context, rf *refreshing)
-	// send runs one command (ctx, no lock); woke says whether it woke the
-	// device.
-	send(ctx context.Context, cmd fleet.Command) (res *fleet.CommandResult, woke bool, err error)
+	// send runs one command (ctx, no lock); how says whether it woke the
+	// device and which way the command went.
+	send(ctx context.Context, cmd fleet.Command) (res *fleet.CommandResult, how command.Sent, err error)
 	// confirm reads what a command changed, once (ctx, no lock).
 	confirm(ctx context.Context)
 	// noteResult learns from a command result before it is published.
@@ -79,8 +79,8 @@ func (kindBase) stateKeys(m map[string]any) { m["state"] = "online" }
 
 // send answers a command for a device whose table has none; the set
 // handler refuses such keys before they reach a queue.
-func (kindBase) send(context.Context, fleet.Command) (*fleet.CommandResult, bool, error) {
-	return nil, false, errors.New("this device takes no commands")
+func (kindBase) send(context.Context, fleet.Command) (*fleet.CommandResult, command.Sent, error) {
+	return nil, command.Sent{}, errors.New("this device takes no commands")
 }
 
 // Device is one bridged car, site or Wall Connector: what every kind
@@ -147,7 +147,7 @@ func (d *Device) NoteResult(r command.Result) { d.k.noteResult(r) }
 
 // Send runs one command on the device; the kind picks the route and wakes
 // a car that sleeps. Called without the lock.
-func (d *Device) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
+func (d *Device) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, command.Sent, error) {
 	return d.k.send(ctx, cmd)
 }
 

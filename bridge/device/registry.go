@@ -111,7 +111,10 @@ type Options struct {
 	Recall func(uid string) (Memory, bool)
 	// DeadEnds tracks the account's dead ends (412, 421, billing); nil
 	// tracks none.
-	DeadEnds  *economy.DeadEnds
+	DeadEnds *economy.DeadEnds
+	// BLE are the cars the bridge also reaches over Bluetooth
+	// ([vehicle.ble]); their sessions' Run is the caller's to run.
+	BLE       []BLECar
 	Scheduler schedule.Scheduler
 	Clock     clock.Clock
 	Logger    zerolog.Logger

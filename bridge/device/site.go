@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
@@ -103,11 +104,12 @@ func (s *site) refresh(ctx context.Context, _ *refreshing) { s.poll(ctx, true) }
 func (s *site) confirm(ctx context.Context) { s.poll(ctx, true) }
 
 // send posts an energy command; Tesla answers it without a result body.
-func (s *site) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
+func (s *site) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, command.Sent, error) {
+	how := command.Sent{Via: entity.ViaFleet}
 	if err := s.r.send.EnergyCommand(ctx, s.v.ID, cmd.Name, cmd.Params); err != nil {
-		return nil, false, err
+		return nil, how, err
 	}
-	return &fleet.CommandResult{Result: true}, false, nil
+	return &fleet.CommandResult{Result: true}, how, nil
 }
 
 // pollSites reads live_status of every site (and site_info when withInfo).

@@ -1,6 +1,8 @@
 package device
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
@@ -13,8 +15,8 @@ import (
 // (vehicle_poll.go) tells which cars are awake, the policy (economy.Car)
 // which of those to read on which schedule; fleet_status tells their key
 // pairing (vehicle_pairing.go) and Fleet Telemetry streams their data
-// (vehicle_stream.go). Reads, commands and wakes go through a route
-// (route.go), chosen per request.
+// (vehicle_stream.go). Checks, reads, commands and wakes go through a
+// route (route.go, route_ble.go), chosen per request.
 
 // cars is the car family.
 type cars struct {
@@ -22,8 +24,10 @@ type cars struct {
 	// policies are the cars' polling states by VIN; a car that leaves the
 	// account and comes back keeps its own. Guarded by r.mu.
 	policies map[string]*economy.Car
-	// fleet is the Fleet API route, the one every car has.
+	// fleet is the Fleet API route, the one every car has; ble are the
+	// Bluetooth routes of the cars with [vehicle.ble], by VIN.
 	fleet route
+	ble   map[string]*bleRoute
 }
 
 // car is one car: its view and what the bridge keeps about it.
@@ -39,6 +43,11 @@ type car struct {
 	// missingBlocks are the asked-for blocks the last read lacked, logged
 	// once per change.
 	missingBlocks string
+	// ble is the car's Bluetooth route, nil without [vehicle.ble];
+	// completedAt is when the blocks Bluetooth lacks were last read from
+	// the Fleet API for it, or when the bridge met the car (vehicle_ble.go).
+	ble         *bleRoute
+	completedAt time.Time
 }
 
 // carFamily is the bridge's car family.
@@ -82,9 +91,14 @@ func (cs *cars) policyLocked(vin string) *economy.Car {
 	return p
 }
 
-func (c *car) kindName() string        { return "vehicle" }
-func (c *car) view() any               { return c.v }
-func (c *car) table() []*entity.Spec   { return entity.VehicleTable() }
+func (c *car) kindName() string { return "vehicle" }
+func (c *car) view() any        { return c.v }
+func (c *car) table() []*entity.Spec {
+	if c.ble != nil {
+		return entity.VehicleBLETable()
+	}
+	return entity.VehicleTable()
+}
 func (c *car) hassDevice() hass.Device { return entity.VehicleDevice(c.v, c.d.name) }
 
 // stateKeys: a car's state is its Fleet state, and the state object says
@@ -119,5 +133,39 @@ func (c *car) online() bool {
 	return c.v.State == fleet.StateOnline
 }
 
-// route is the route of the car's next request.
-func (c *car) route() route { return c.cs.fleet }
+// route is the route of the car's next request: Bluetooth while its link
+// is up (always, for route = "only"), the Fleet API otherwise.
+func (c *car) route() route {
+	switch {
+	case c.ble == nil || c.ble.policy == fleet.BLEOff:
+		return c.cs.fleet
+	case c.ble.policy == fleet.BLEOnly || c.ble.car.Status().Connected:
+		return c.ble
+	}
+	return c.cs.fleet
+}
+
+// fallback is the route to try next after rt failed with err: the Fleet
+// API when Bluetooth could not carry the request at all (the link was
+// down, so nothing reached the car, or the command exists only in the
+// Fleet API) and the car's policy is "prefer"; nil otherwise. A command
+// that may have run is never sent again, on either route.
+func (c *car) fallback(rt route, err error) route {
+	switch {
+	case rt.via() != entity.ViaBLE || c.ble.policy != fleet.BLEPrefer, fleet.MayHaveRun(err):
+		return nil
+	case errors.Is(err, fleet.ErrBLEOutOfRange), errors.Is(err, fleet.ErrBLENeedsFleetAPI):
+		return c.cs.fleet
+	}
+	return nil
+}
+
+// unreachable turns a car that route = "only" keeps off the Fleet API, and
+// that is out of Bluetooth range, into an offline car: no route reaches it.
+func (c *car) unreachable(rt route, err error) error {
+	if rt.via() == entity.ViaBLE && c.ble.policy == fleet.BLEOnly && !fleet.MayHaveRun(err) &&
+		errors.Is(err, fleet.ErrBLEOutOfRange) {
+		return fmt.Errorf("%w: %w", fleet.ErrOffline, err)
+	}
+	return err
+}

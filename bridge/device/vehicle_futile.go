@@ -3,6 +3,7 @@ package device
 import (
 	"fmt"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -13,16 +14,30 @@ import (
 // run one when no key is configured, nor when fleet_status says our key is
 // not paired. Each answers at once with its own result code and woke:false.
 // A missing scope is refused earlier, by the executor's admission.
+// Bluetooth changes two of these (futileWake).
 
 // futileWake returns why a command to this sleeping car cannot succeed
-// once it is awake, or nil when waking it is worth it.
-func (c *car) futileWake(cmd fleet.Command) error {
+// once it is awake on route rt, or nil when waking it is worth it.
+//
+// Over Bluetooth the wake is free, but it is a signed body-controller
+// action: a car that does not know the key refuses the wake too, so an
+// unpaired key stays futile there, with the Bluetooth remedy. A car the
+// cloud calls offline (no cellular connection, as in a garage with poor
+// coverage) is still in reach over Bluetooth.
+func (c *car) futileWake(cmd fleet.Command, rt route) error {
 	r := c.cs.r
 	r.mu.Lock()
 	state, signing, paired := c.v.State, c.v.CommandSigning, c.v.KeyPaired
 	r.mu.Unlock()
-	if state == fleet.StateOffline {
+	ble := rt.via() == entity.ViaBLE
+	if state == fleet.StateOffline && !ble {
 		return fmt.Errorf("%w; no wake_up sent: a wake cannot reach a car without a connection", fleet.ErrOffline)
+	}
+	if ble {
+		if paired != nil && !*paired {
+			return fmt.Errorf("%w; no wake sent", fleet.ErrBLEKeyNotPaired)
+		}
+		return nil
 	}
 	if cmd.Name == "wake_up" || signing != "required" {
 		return nil

@@ -35,29 +35,34 @@ func (cs *cars) fleetStatusJob(ctx context.Context) func() {
 	return func() { cs.pollFleetStatus(ctx) }
 }
 
-// pollFleetStatus reads pairing and signing for every car in one call.
+// pollFleetStatus reads pairing and signing for every car in one call; a
+// car in Bluetooth range is asked over Bluetooth instead.
 func (cs *cars) pollFleetStatus(ctx context.Context) {
-	var vins []string
-	for _, c := range cs.all() {
-		vins = append(vins, c.d.uid)
-	}
-	cs.checkPairing(ctx, vins)
+	cs.checkPairing(ctx, vinsOf(cs.checkPairingBLE(ctx, cs.all())))
 }
 
 // recheckPairing checks the cars that recently failed with key_not_paired.
 func (cs *cars) recheckPairing(ctx context.Context) {
 	r := cs.r
 	now := r.now()
-	var vins []string
+	var due []*car
 	for _, c := range cs.all() {
 		r.mu.Lock()
-		due := now.Before(c.keyRecheckUntil) && now.Sub(c.keyCheckedAt) >= PairingRecheckEvery
-		r.mu.Unlock()
-		if due {
-			vins = append(vins, c.d.uid)
+		if now.Before(c.keyRecheckUntil) && now.Sub(c.keyCheckedAt) >= PairingRecheckEvery {
+			due = append(due, c)
 		}
+		r.mu.Unlock()
 	}
-	cs.checkPairing(ctx, vins)
+	cs.checkPairing(ctx, vinsOf(cs.checkPairingBLE(ctx, due)))
+}
+
+// vinsOf returns the cars' VINs.
+func vinsOf(cars []*car) []string {
+	vins := make([]string, 0, len(cars))
+	for _, c := range cars {
+		vins = append(vins, c.d.uid)
+	}
+	return vins
 }
 
 // checkPairing asks fleet_status about vins and publishes what changed. It
@@ -119,8 +124,14 @@ func (cs *cars) checkPairing(ctx context.Context, vins []string) {
 }
 
 // noteResult: a key_not_paired result turns the key_paired entity off and
-// starts the pairing re-check.
+// starts the pairing re-check. A command the car ran over Bluetooth, where
+// every command is signed, proves the key paired.
 func (c *car) noteResult(res command.Result) {
+	if res.Status == command.StatusOK && viaBLE(res.Via) {
+		c.v.KeyPaired = entity.Ptr(true)
+		c.keyRecheckUntil = time.Time{}
+		return
+	}
 	if res.Code() != command.CodeKeyNotPaired {
 		return
 	}

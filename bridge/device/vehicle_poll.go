@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,22 +15,41 @@ import (
 // connectivityGate is the fault gate of the account-wide vehicle list.
 const connectivityGate = "/vehicles"
 
-// pollConnectivity reads the state of every car with one GET
-// /api/1/vehicles, which never wakes a car, runs each car's quiet and
-// suspend timers, and reads at once a car that has just come online (its
-// user or a command woke it). It returns the cars it read, so a refresh
-// does not read them a second time.
+// pollConnectivity checks the state of every car and reads at once a car
+// that has just come online (its user or a command woke it). A car whose
+// route is Bluetooth asks its body controller (free, never wakes it);
+// the others share one GET /api/1/vehicles, which never wakes a car
+// either, and is left out when every car answered over Bluetooth. The
+// quiet and suspend timers run on what the checks say. It returns the
+// cars it read, so a refresh does not read them a second time.
 func (cs *cars) pollConnectivity(ctx context.Context) (read map[*Device]bool) {
 	r := cs.r
 	now := r.now()
+	read = map[*Device]bool{}
+	cloud, answered := cs.checkBLE(ctx, now, read)
+	switch {
+	case answered == 0:
+		cloud = nil // every car
+	case len(cloud) == 0:
+		r.host.Checked(now)
+		return read
+	}
+	cs.checkCloud(ctx, now, cloud, read)
+	return read
+}
+
+// checkCloud is the Fleet API's check of cars (nil: every car): one GET
+// /api/1/vehicles for all of them.
+func (cs *cars) checkCloud(ctx context.Context, now time.Time, cars []*car, read map[*Device]bool) {
+	r := cs.r
 	if !r.readAllowed(connectivityGate, now) {
-		return nil
+		return
 	}
 	vs, err := r.fleet.Vehicles(ctx)
 	r.readDone(connectivityGate, "", err, now)
 	if err != nil {
 		r.readLog(err).Err(err).Msg("connectivity check failed")
-		return nil
+		return
 	}
 	type change struct {
 		c     *car
@@ -37,28 +57,25 @@ func (cs *cars) pollConnectivity(ctx context.Context) (read map[*Device]bool) {
 	}
 	var changed []change
 	var woke []*car
+	only := map[*car]bool{}
+	for _, c := range cars {
+		only[c] = true
+	}
 	r.mu.Lock()
 	for _, v := range vs {
 		c := cs.byVIN(v.VIN)
-		if c == nil {
+		if c == nil || cars != nil && !only[c] {
 			continue
 		}
 		if v.CommandSigning != "" {
 			c.v.CommandSigning = v.CommandSigning
 		}
-		if c.v.State != v.State {
-			c.v.State = v.State
+		ch, w := cs.applyStateLocked(c, v.State, now)
+		if ch {
 			changed = append(changed, change{c, v.State})
 		}
-		p := cs.policyLocked(v.VIN)
-		// A car read a moment ago (the fresh read after a command that woke
-		// it) needs no second read.
-		seen := p.State() != ""
-		if p.Connectivity(v.State, now, r.opts.Policy) && now.Sub(p.LastRead()) >= time.Minute && !cs.streamAliveLocked(c) {
+		if w {
 			woke = append(woke, c)
-			if seen {
-				p.WokeRead(now)
-			}
 		}
 	}
 	r.mu.Unlock()
@@ -66,13 +83,31 @@ func (cs *cars) pollConnectivity(ctx context.Context) (read map[*Device]bool) {
 		r.log.Info().Str("device", ch.c.d.name).Str("state", ch.state).Msg("fleet state changed")
 		r.host.State(ch.c.d, false)
 	}
-	read = map[*Device]bool{}
 	for _, c := range woke {
 		c.read(ctx)
 		read[c.d] = true
 	}
 	r.host.Checked(now)
-	return read
+}
+
+// applyStateLocked applies a check's state to a car and its policy. woke
+// is true for a car that has just come online and should be read now: not
+// one read a moment ago (the fresh read after a command that woke it),
+// nor one whose stream is alive. Callers hold r.mu.
+func (cs *cars) applyStateLocked(c *car, state string, now time.Time) (changed, woke bool) {
+	if c.v.State != state {
+		c.v.State = state
+		changed = true
+	}
+	p := cs.policyLocked(c.d.uid)
+	seen := p.State() != ""
+	if p.Connectivity(state, now, cs.r.opts.Policy) && now.Sub(p.LastRead()) >= time.Minute && !cs.streamAliveLocked(c) {
+		woke = true
+		if seen {
+			p.WokeRead(now)
+		}
+	}
+	return changed, woke
 }
 
 // pollJob reads the online cars whose policy state belongs to job (one of
@@ -110,37 +145,53 @@ func (cs *cars) pollOnline(ctx context.Context) {
 
 // read reads one car's vehicle_data on its route and publishes the result.
 // It is also the fresh read after a command and the read of a get or
-// refresh request; all of them wait out a 429, a back-off or a paused
-// account.
+// refresh request; on the Fleet API all of them wait out a 429, a back-off
+// or a paused account, which do not concern a read over Bluetooth.
 func (c *car) read(ctx context.Context) {
 	r, d := c.cs.r, c.d
 	r.mu.Lock()
 	vin := d.uid
 	eps := entity.Endpoints(d.rows)
 	r.mu.Unlock()
+	rt := c.route()
+	ble := rt.via() == entity.ViaBLE
 	gate := vin + "/" + fleet.CallVehicleData
-	if start := r.now(); !r.readAllowed(gate, start) {
+	if start := r.now(); !ble && !r.readAllowed(gate, start) {
 		return
 	}
-	data, err := c.route().read(ctx, vin, eps)
+	data, err := rt.read(ctx, vin, eps)
 	now := r.now()
-	r.readDone(gate, d.name, err, now)
+	if ble && errors.Is(err, fleet.ErrBLEOutOfRange) {
+		// The link went down: nothing is known that was not known before,
+		// and the next check asks the cloud (or, for route = "only", says
+		// offline).
+		r.log.Debug().Str("device", d.name).Err(err).Msg("bluetooth read failed; keeping the last values")
+		return
+	}
+	if !ble {
+		r.readDone(gate, d.name, err, now)
+	}
 	r.mu.Lock()
-	var rediscover bool
+	var rediscover, complete bool
 	p := c.cs.policyLocked(vin)
 	switch {
 	case err == nil:
-		c.keepLastGood(data, eps)
-		c.v.Merge(data)
+		if ble {
+			c.v.MergeFields(data)
+			if slices.Contains(eps, fleet.DriveState) {
+				c.v.TakeMotion(data.Drive)
+			}
+			complete = c.incompleteLocked(now)
+		} else {
+			c.keepLastGood(data, eps)
+			c.v.Merge(data)
+		}
 		c.v.State = fleet.StateOnline
-		c.v.LastSeen = now
+		c.v.LastSeen, c.v.ReadVia = now, rt.via()
 		d.updatedAt = now
 		d.lastError = ""
 		p.Observe(&c.v.Data, now, r.opts.Policy)
-		if hd := c.hassDevice(); !reflect.DeepEqual(hd, d.hassDevice) {
-			d.hassDevice = hd
-			rediscover = true
-		}
+		rediscover = c.rediscoverLocked()
 	case errors.Is(err, fleet.ErrAsleep):
 		c.v.State = fleet.StateAsleep
 		d.lastError = ""
@@ -151,12 +202,27 @@ func (c *car) read(ctx context.Context) {
 	r.mu.Unlock()
 	// A 429 is logged once, by the gate.
 	if err != nil && !errors.Is(err, fleet.ErrAsleep) && !errors.Is(err, fleet.ErrRateLimited) {
-		r.readLog(err).Err(err).Str("device", d.name).Msg("vehicle_data failed; keeping the last values")
+		r.readLog(err).Err(err).Str("device", d.name).Str("via", rt.via()).Msg("vehicle_data failed; keeping the last values")
+	}
+	if complete {
+		rediscover = c.complete(ctx, eps) || rediscover
 	}
 	if rediscover {
 		r.host.Discovery(d)
 	}
 	r.host.State(d, false)
+}
+
+// rediscoverLocked takes the HA device block the car's data gives now and
+// reports whether it changed (model, firmware), so discovery goes out
+// again. Callers hold r.mu.
+func (c *car) rediscoverLocked() bool {
+	hd := c.hassDevice()
+	if reflect.DeepEqual(hd, c.d.hassDevice) {
+		return false
+	}
+	c.d.hassDevice = hd
+	return true
 }
 
 // keepLastGood prepares a successful read for merging: a field Tesla sent

@@ -11,6 +11,7 @@ import (
 // nothing changes them afterwards.
 var (
 	vehicleTable       = Compile(slices.Concat(vehicleEntities, pairingEntities))
+	vehicleBLETable    = append(slices.Clip(vehicleTable), Compile(bleEntities)...)
 	siteTable          = Compile(siteEntities)
 	wallConnectorTable = Compile(wallConnectorEntities)
 	lastCommandRow     = Compile(lastCommandEntities)[0]
@@ -29,6 +30,10 @@ var refreshEntities = []Entity[any]{
 // VehicleTable is every row a car may offer, before the user's and the
 // token's filter. The slice is shared: callers copy it before changing it.
 func VehicleTable() []*Spec { return vehicleTable }
+
+// VehicleBLETable is the car table of a car with [vehicle.ble]: the same
+// rows, shared with VehicleTable, and the Bluetooth rows after them.
+func VehicleBLETable() []*Spec { return vehicleBLETable }
 
 // WallConnectorTable is every row a Wall Connector offers.
 func WallConnectorTable() []*Spec { return wallConnectorTable }

@@ -3,6 +3,7 @@ package entity
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -24,6 +25,7 @@ func allTables() map[string]struct {
 	siteSources := []fleet.Endpoint{SourceLiveStatus, SourceSiteInfo, SourceHistory}
 	return map[string]table{
 		"vehicle":        {VehicleTable(), vtGroups, vtSources},
+		"vehicle_ble":    {VehicleBLETable(), vtGroups, vtSources},
 		"site":           {siteTable, []string{"energy"}, siteSources},
 		"wall_connector": {WallConnectorTable(), nil, []fleet.Endpoint{SourceLiveStatus}},
 		"last_command":   {[]*Spec{LastCommandRow()}, nil, []fleet.Endpoint{SourceBridge}},
@@ -49,7 +51,7 @@ func TestEveryTableInvariants(t *testing.T) {
 				t.Errorf("%s/%s: key not snake_case or duplicate", name, e.Key)
 			}
 			seen[e.Key] = true
-			if slices.Contains(stateKeys, e.Key) && name != "vehicle" {
+			if slices.Contains(stateKeys, e.Key) && !strings.HasPrefix(name, "vehicle") {
 				t.Errorf("%s/%s: the state object's own key", name, e.Key)
 			}
 			if e.Name == "" {

@@ -53,14 +53,15 @@ func vtView(t *testing.T) *VehicleView {
 // vtUnits is HA_DISCOVERY §15.1 for the device classes the car table uses;
 // "" means the class takes no unit.
 var vtUnits = map[hass.DeviceClass][]string{
-	hass.DCBattery:       {"%"},
-	hass.DCCurrent:       {"A", "mA"},
-	hass.DCDistance:      {"mm", "cm", "m", "km", "in", "ft", "yd", "mi", "nmi"},
-	hass.DCDuration:      {"d", "h", "min", "s", "ms", "μs"},
-	hass.DCEnergy:        {"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"},
-	hass.DCEnergyStorage: {"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"},
-	hass.DCPower:         {"mW", "W", "kW", "MW", "GW", "TW"},
-	hass.DCPressure:      {"mPa", "Pa", "hPa", "kPa", "bar", "cbar", "mbar", "mmHg", "inHg", "inH₂O", "psi"},
+	hass.DCBattery:        {"%"},
+	hass.DCSignalStrength: {"dB", "dBm"},
+	hass.DCCurrent:        {"A", "mA"},
+	hass.DCDistance:       {"mm", "cm", "m", "km", "in", "ft", "yd", "mi", "nmi"},
+	hass.DCDuration:       {"d", "h", "min", "s", "ms", "μs"},
+	hass.DCEnergy:         {"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"},
+	hass.DCEnergyStorage:  {"J", "kJ", "MJ", "GJ", "mWh", "Wh", "kWh", "MWh", "GWh", "TWh", "cal", "kcal", "Mcal", "Gcal"},
+	hass.DCPower:          {"mW", "W", "kW", "MW", "GW", "TW"},
+	hass.DCPressure:       {"mPa", "Pa", "hPa", "kPa", "bar", "cbar", "mbar", "mmHg", "inHg", "inH₂O", "psi"},
 	hass.DCSpeed: {"Beaufort", "ft/s", "in/s", "km/h", "kn", "m/s", "m/min", "mm/s", "mph",
 		"in/d", "in/h", "mm/d", "mm/h"},
 	hass.DCTemperature: {"°C", "°F", "K"},
@@ -74,10 +75,11 @@ var vtStateClasses = map[hass.DeviceClass][]hass.StateClass{
 	hass.DCBattery: {hass.Measurement}, hass.DCCurrent: {hass.Measurement}, hass.DCPower: {hass.Measurement},
 	hass.DCPressure: {hass.Measurement}, hass.DCSpeed: {hass.Measurement}, hass.DCTemperature: {hass.Measurement},
 	hass.DCVoltage: {hass.Measurement}, hass.DCEnergyStorage: {hass.Measurement},
-	hass.DCEnergy:   {hass.Total, hass.TotalIncreasing},
-	hass.DCDistance: {hass.Measurement, hass.Total, hass.TotalIncreasing},
-	hass.DCDuration: {hass.Measurement, hass.Total, hass.TotalIncreasing},
-	hass.DCEnum:     {}, hass.DCTimestamp: {},
+	hass.DCSignalStrength: {hass.Measurement},
+	hass.DCEnergy:         {hass.Total, hass.TotalIncreasing},
+	hass.DCDistance:       {hass.Measurement, hass.Total, hass.TotalIncreasing},
+	hass.DCDuration:       {hass.Measurement, hass.Total, hass.TotalIncreasing},
+	hass.DCEnum:           {}, hass.DCTimestamp: {},
 }
 
 // vtPlatformClasses is HA_DISCOVERY §15.3: device classes per non-sensor platform.

@@ -1,6 +1,7 @@
 package entity
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -40,10 +41,33 @@ type VehicleView struct {
 	// (fleet_status); nil until known.
 	KeyPaired *bool
 	Data      fleet.VehicleData
-	// LastSeen is the time of the last successful vehicle_data read.
+	// LastSeen is the time of the last successful vehicle_data read;
+	// ReadVia is the route it took: ViaFleet or ViaBLE.
 	LastSeen time.Time
+	ReadVia  string
 	// Stream is what the Fleet Telemetry stream said of the car, and when.
 	Stream StreamState
+	// BLE is the car's Bluetooth link, for a car with [vehicle.ble].
+	BLE BLELink
+}
+
+// The routes a car's data and commands take: the state object's
+// data_source and a command result's via name them.
+const (
+	ViaFleet = "fleet"
+	ViaBLE   = "ble"
+)
+
+// BLELink is what the bridge shows of a car's Bluetooth link. The zero
+// value is a car without Bluetooth: none of its rows are offered.
+type BLELink struct {
+	// Connected: a link is up, and the car's requests go over it.
+	Connected bool
+	// RSSI of the car's last beacon, in dBm; nil before one was seen.
+	RSSI *int
+	// BodyAt is when the body controller last told the car's sleep state,
+	// locks and doors over the link (the free connectivity check).
+	BodyAt time.Time
 }
 
 // Merge takes the blocks a read returned and keeps the others.
@@ -74,6 +98,57 @@ func (v *VehicleView) Merge(d *fleet.VehicleData) {
 	}
 }
 
+// MergeFields takes a partial read: what the car sent over Bluetooth
+// (GetState, the body controller's state) fills only some fields of a
+// block, and leaves car_version, vehicle_config and the like to the Fleet
+// API. Each field the read carries replaces the view's; the others keep
+// their values. Blocks are copied, never changed in place.
+func (v *VehicleView) MergeFields(d *fleet.VehicleData) {
+	if d == nil {
+		return
+	}
+	overlay(&v.Data.Charge, d.Charge)
+	overlay(&v.Data.Climate, d.Climate)
+	overlay(&v.Data.Drive, d.Drive)
+	overlay(&v.Data.Vehicle, d.Vehicle)
+	overlay(&v.Data.Config, d.Config)
+	overlay(&v.Data.GUI, d.GUI)
+}
+
+// TakeMotion takes the motion fields of a drive_state the car sent over
+// Bluetooth as they are, absent included: the car leaves out shift_state,
+// speed and power while it is parked, as vehicle_data sends them null.
+// Merged field by field, the last drive's "D" and speed would stay, and
+// the polling policy would read a parked car as driving for ever, keeping
+// it awake. Call it only for a read that asked for the drive block.
+func (v *VehicleView) TakeMotion(d *fleet.DriveStateData) {
+	if d == nil {
+		return
+	}
+	c := writable(&v.Data.Drive)
+	c.ShiftState, c.Speed, c.Power = d.ShiftState, d.Speed, d.Power
+}
+
+// overlay copies *dst (a new block when there is none) and sets every
+// field that src carries: the blocks' fields are all pointers or slices,
+// nil when absent.
+func overlay[B any](dst **B, src *B) {
+	if src == nil {
+		return
+	}
+	c := writable(dst)
+	to, from := reflect.ValueOf(c).Elem(), reflect.ValueOf(src).Elem()
+	for i := range from.NumField() {
+		f := from.Field(i)
+		switch f.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+			if !f.IsNil() {
+				to.Field(i).Set(f)
+			}
+		}
+	}
+}
+
 // StreamState is what the Fleet Telemetry stream said of a car.
 type StreamState struct {
 	// At is when the last datum was applied to the car's data.
@@ -91,19 +166,36 @@ func (s StreamState) Alive(now time.Time, quiet time.Duration) bool {
 	return !s.Signal.IsZero() && !s.Disconnected && now.Sub(s.Signal) < quiet
 }
 
-// SourceKeys are the state JSON's data_source ("telemetry" or "poll":
-// which one updated the car's data last) and telemetry_at (the last datum).
+// The state JSON's data_source values: which way the car's data came last.
+// "poll" (a Fleet API vehicle_data read) predates Bluetooth and keeps its
+// name, so automations that test it go on working.
+const (
+	SourcePoll      = "poll"
+	SourceBLE       = "ble"
+	SourceTelemetry = "telemetry"
+)
+
+// SourceKeys are the state JSON's data_source (SourcePoll, SourceBLE or
+// SourceTelemetry: which one updated the car's data last; a stream datum
+// wins a tie) and telemetry_at (the last datum).
 func (v *VehicleView) SourceKeys() (source, at any) {
-	if !v.Stream.At.IsZero() {
-		at = v.Stream.At.UTC().Format(time.RFC3339)
-		if !v.LastSeen.After(v.Stream.At) {
-			return "telemetry", at
+	var newest time.Time
+	if !v.LastSeen.IsZero() {
+		source, newest = SourcePoll, v.LastSeen
+		if v.ReadVia == ViaBLE {
+			source = SourceBLE
 		}
 	}
-	if !v.LastSeen.IsZero() {
-		return "poll", at
+	if b := v.BLE.BodyAt; !b.IsZero() && b.After(newest) {
+		source, newest = SourceBLE, b
 	}
-	return nil, at
+	if !v.Stream.At.IsZero() {
+		at = v.Stream.At.UTC().Format(time.RFC3339)
+		if !newest.After(v.Stream.At) {
+			source = SourceTelemetry
+		}
+	}
+	return source, at
 }
 
 // Car activities that pick a vehicle_data schedule and TeslaMate's state.

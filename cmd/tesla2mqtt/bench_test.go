@@ -50,6 +50,23 @@ func TestBenchEconomy(t *testing.T) {
 	if !strings.Contains(out.String(), "| Location | ") {
 		t.Errorf("no per-field signal counts:\n%s", out.String())
 	}
+	// With the car in Bluetooth range at home, the home hours cost no
+	// billable request (the commands and the 06:50 wake go over Bluetooth),
+	// the away hours cost what the default row's do, and the data is as
+	// fresh as polling's.
+	ble := rep.Rows[4]
+	if ble.Name != benchBLERow || ble.HomeBillable > 10 || ble.Car["command"] != 0 || ble.Car["wake"] != 0 ||
+		ble.BLEWakes != 1 || ble.BLE["command"] != 2 || ble.BLE["get_state"] == 0 {
+		t.Errorf("BLE at home: %s, home billable %d, car %v, Bluetooth %v, BLE wakes %d", ble.Name, ble.HomeBillable, ble.Car, ble.BLE, ble.BLEWakes)
+	}
+	if ble.CarBillable() >= bridge.CarBillable() || ble.ExtraAwake > bridge.ExtraAwake {
+		t.Errorf("BLE at home: %d billable, awake beyond idle %s; default %d, %s", ble.CarBillable(), ble.ExtraAwake, bridge.CarBillable(), bridge.ExtraAwake)
+	}
+	for k, v := range bridge.Stale {
+		if ble.Stale[k][1] > v[1] {
+			t.Errorf("BLE at home: p95 %s %v s, polling %v s", k, ble.Stale[k][1], v[1])
+		}
+	}
 	// The pricing uncertainty is visible: the checks billed as data cost
 	// each policy its checks' worth more.
 	if got, want := bridge.CarUSD+bridge.CheckUSD, bridge.CarUSD+float64(bridge.Checks)*0.002; bridge.Checks == 0 || got != want {

@@ -72,6 +72,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpAddr := addHTTPFlag(fs)
 	path := fs.String("c", "", "optional config file, to try settings (Tesla settings are ignored)")
 	withTelemetry := fs.Bool("telemetry", false, "also stream the cars through a simulated Fleet Telemetry server")
+	withBLE := fs.Bool("ble", false, `park "Blue Y" in the garage: the bridge reaches it over a simulated Bluetooth link, for free`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -110,7 +111,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cfg.Tesla.Domain == "" {
 		cfg.Tesla.Domain = "demo.tesla2mqtt.invalid" // for the pairing link of key_not_paired
 	}
-	st, err := startStack(ctx, &cfg, wiring{tokens: acct.ts, baseURL: sim.URL, scopes: acct.tracker.granted, signingKey: signingKey}, log)
+	w := wiring{tokens: acct.ts, baseURL: sim.URL, scopes: acct.tracker.granted, signingKey: signingKey}
+	if *withBLE {
+		w.bleRadio = demoGarage(sim.sim, &cfg)
+	}
+	st, err := startStack(ctx, &cfg, w, log)
 	if err != nil {
 		return err
 	}
@@ -132,6 +137,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	printDemoHelp(stdout, sim.URL, st, &cfg)
+	if *withBLE {
+		printDemoBLEHelp(stdout, st, &cfg)
+	}
 	err = st.run(ctx)
 	if st.forget {
 		fmt.Fprintln(stdout, "tesla2mqtt demo stopped; its retained topics and discovery configs are cleared, bridge/state is offline.")

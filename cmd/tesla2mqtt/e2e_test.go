@@ -52,7 +52,7 @@ func e2eStack(t *testing.T, cfg *config.Config, clock *clock.Manual, simURL stri
 	sched := schedule.NewManual()
 	w.baseURL, w.scheduler, w.clock = simURL, sched, clock
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := startStack(ctx, cfg, w, zerolog.Nop())
+	st, err := startStack(ctx, cfg, w, e2eLogger())
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -312,4 +312,11 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return "lengths differ"
+}
+
+func e2eLogger() zerolog.Logger {
+	if os.Getenv("E2E_LOG") != "" {
+		return zerolog.New(os.Stderr).Level(zerolog.DebugLevel)
+	}
+	return zerolog.Nop()
 }

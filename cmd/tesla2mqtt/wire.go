@@ -47,6 +47,9 @@ type stack struct {
 	parts []component
 	// metrics are the Prometheus collectors; startAddons serves them.
 	metrics *metrics.Metrics
+	// ble are the Bluetooth sessions of the cars with [vehicle.ble]; their
+	// Run is among parts.
+	ble *bleWiring
 	// BrokerAddr is the embedded broker's address ("" with an external broker).
 	BrokerAddr string
 	// StatusURL is the status page's address ("" when the HTTP server is off).
@@ -76,6 +79,9 @@ type wiring struct {
 	// signingKey, when set, replaces tesla.private_key_file (demo: a key
 	// made for the run); its sessions then stay in memory.
 	signingKey *ecdsa.PrivateKey
+	// bleRadio, when set, replaces the host's Bluetooth adapter for the
+	// cars of [vehicle.ble] (demo and tests: the simulator's radio).
+	bleRadio fleet.BLERadio
 }
 
 // startStack starts the embedded broker (when no external broker is
@@ -124,11 +130,21 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	}
 	// Commands sent through a command proxy are billed like the rest, so
 	// the proxy's client records to the same meter, metrics and budget.
-	s.commander, err = newCommander(cfg, w, api, fleet.MultiRecorder{s.meter, s.metrics, budget})
+	key, err := signingKey(cfg, w)
 	if err != nil {
 		s.shutdown(ctx)
 		return nil, err
 	}
+	s.commander, err = newCommander(cfg, w, key, api, fleet.MultiRecorder{s.meter, s.metrics, budget})
+	if err != nil {
+		s.shutdown(ctx)
+		return nil, err
+	}
+	if s.ble, err = startBLE(cfg, w, key, log); err != nil {
+		s.shutdown(ctx)
+		return nil, err
+	}
+	s.parts = append(s.parts, s.ble.parts...)
 	base := cfg.MQTT.BaseTopic
 	s.clientID = clientID(cfg.MQTT.ClientID, cfg.MQTT.URL != "" && cfg.MQTT.ClientIDSuffix)
 	s.mqtt = mqtt.New(mqtt.Options{
@@ -152,6 +168,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	bopts.Budget = budget
 	bopts.Telemetry = telemetryOptions(cfg, fleet.MultiRecorder{s.meter, s.metrics, budget})
 	bopts.Hooks = append(bopts.Hooks, s.metrics)
+	bopts.BLE = s.ble.cars
 	if cfg.MQTT.TeslaMateCompat {
 		bopts.Hooks = append(bopts.Hooks, teslamate.New(teslaMateOptions(cfg, s.mqtt, w.clock, log)))
 	}
@@ -161,6 +178,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		return nil, err
 	}
 	s.metrics.Watch(s.bridge)
+	s.ble.bridge.Store(s.bridge)
 	if err := startTelemetry(ctx, cfg, s, log); err != nil {
 		s.shutdown(ctx)
 		return nil, err
@@ -302,23 +320,35 @@ func (s *stack) shutdown(ctx context.Context) {
 	if s.commander != nil {
 		s.commander.Close()
 	}
+	if s.ble != nil {
+		s.ble.close()
+	}
 	if s.broker != nil {
 		_ = s.broker.Close()
 	}
 }
 
+// signingKey is the app's private key: the demo's, else
+// tesla.private_key_file (nil when none is configured).
+func signingKey(cfg *config.Config, w wiring) (*ecdsa.PrivateKey, error) {
+	if w.signingKey != nil || cfg.Tesla.PrivateKeyFile == "" {
+		return w.signingKey, nil
+	}
+	key, err := fleet.LoadPrivateKey(cfg.Tesla.PrivateKeyFile)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return key, nil
+}
+
 // newCommander builds the per-car REST/signed command path: signed with the
-// configured key (session cache in the state directory), or REST through
+// app's key (session cache in the state directory), or REST through
 // tesla.command_proxy_url when the user runs tesla-http-proxy.
-func newCommander(cfg *config.Config, w wiring, api *fleet.Client, rec fleet.Recorder) (*fleet.Commander, error) {
+func newCommander(cfg *config.Config, w wiring, key *ecdsa.PrivateKey, api *fleet.Client, rec fleet.Recorder) (*fleet.Commander, error) {
 	opts := fleet.CommanderOptions{Client: api, PrivateKey: w.signingKey}
 	if w.signingKey == nil {
 		opts.StateDir = cfg.StateDir
-		if f := cfg.Tesla.PrivateKeyFile; f != "" && cfg.Tesla.CommandProxyURL == "" {
-			key, err := fleet.LoadPrivateKey(f)
-			if err != nil {
-				return nil, &exitError{code: 2, err: err}
-			}
+		if cfg.Tesla.CommandProxyURL == "" {
 			opts.PrivateKey = key
 		}
 	}

@@ -30,7 +30,7 @@ func TestCommandProxyIsBilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	meter := fleet.NewMeter()
-	cmdr, err := newCommander(&cfg, wiring{tokens: tokens}, api, meter)
+	cmdr, err := newCommander(&cfg, wiring{tokens: tokens}, nil, api, meter)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,6 +57,8 @@ const (
 	DCTimestamp     DeviceClass = "timestamp"
 	DCEnum          DeviceClass = "enum"
 	DCMonetary      DeviceClass = "monetary"
+	// DCSignalStrength is a radio's received signal, in dB or dBm.
+	DCSignalStrength DeviceClass = "signal_strength"
 	// binary_sensor classes
 	DCConnectivity   DeviceClass = "connectivity"
 	DCDoor           DeviceClass = "door"
