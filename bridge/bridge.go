@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"crypto/sha256"
 	"sync"
 	"time"
 
@@ -51,6 +50,9 @@ type Bridge struct {
 	// problemSeen: an account dead end happened, so bridge/status is
 	// published even without an AccountStatus.
 	problemSeen bool
+	// acks are the acknowledgements of per-read publishes still to come
+	// (outbox.go); they have a lock of their own.
+	acks acks
 	// savedMemory is the devices' memory as last read or written (memory.go).
 	savedMemory []byte
 	// migrated are the devices (uids, and the bridge device) whose
@@ -71,8 +73,11 @@ func (b *Bridge) holdingDiscovery() bool {
 
 // published is the bridge's memory of one device on MQTT.
 type published struct {
-	// state is the hash of the last state payload.
-	state [sha256.Size]byte
+	// state is the hash of the last state published, without updated_at
+	// (valueSum); stateAt is when it was published; sent: it was.
+	state   uint64
+	stateAt time.Time
+	sent    bool
 	// discovered are the rows whose discovery configs were published last.
 	discovered []*entity.Spec
 	// gone: the device left the account; its availability is offline.

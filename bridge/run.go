@@ -61,9 +61,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.mu.Lock()
 	b.starting = false
 	b.mu.Unlock()
+	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {
-		b.publishDiscovery(d)
+		b.queueDiscovery(o, d)
 	}
+	o.flush()
+	b.settleAcks()
 	b.publishInfo()
 	if err := b.schedule(ctx); err != nil {
 		stopped()
@@ -106,6 +109,8 @@ loop:
 		b.log.Warn().Msg("a command did not finish within 3s of shutdown")
 	}
 	work.Wait()
+	b.reg.Wait()
+	b.settleAcks()
 	b.setAllAvailability("offline")
 	b.saveMemory()
 	if err := b.opts.Budget.Save(); err != nil {
@@ -135,6 +140,7 @@ func (b *Bridge) schedule(ctx context.Context) error {
 				return
 			}
 			j.Run()
+			b.settleAcks()
 		}
 		if err := b.opts.Scheduler.Add(j.Name, j.Spec, func() { b.guard(j.Name, run) }); err != nil {
 			errs = append(errs, err)
@@ -173,6 +179,9 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		opts.Units = entity.UnitsNative
 	}
 	opts.Clock = clock.OrReal(opts.Clock)
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = DefaultHeartbeat
+	}
 	if opts.RefreshMinInterval == 0 {
 		opts.RefreshMinInterval = 30 * time.Second
 	}
@@ -253,6 +262,7 @@ func (b *Bridge) deviceOptions(send command.Sender, cmdr command.Commander) devi
 			SiteInfo: s.SiteInfo, EnergyHistory: s.EnergyHistory, FleetStatus: s.FleetStatus},
 		Policy: o.Policy, WakeTimeout: o.Commands.WakeTimeout, WakePollInterval: o.Commands.WakePollInterval,
 		Domain: o.Domain, Telemetry: o.Telemetry, DisabledEntities: o.DisabledEntities, Granted: b.granted,
+		Concurrency: o.Concurrency,
 		Send: send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
 		Clock: o.Clock, Logger: b.log}
 	for _, v := range o.Vehicles {

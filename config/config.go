@@ -26,6 +26,16 @@ type Config struct {
 	HTTP     HTTP      `toml:"http"`
 	// Telemetry is Fleet Telemetry through Tesla's fleet-telemetry server.
 	Telemetry Telemetry `toml:"telemetry"`
+	// Shard splits one account's devices between several instances.
+	Shard Shard `toml:"shard"`
+}
+
+// Shard is the [shard] table: this instance owns the devices whose stable
+// hash (FNV-1a of the VIN or site id) modulo Count is Index; Count 1 (the
+// default) owns them all. README "Several instances".
+type Shard struct {
+	Index int `toml:"index"`
+	Count int `toml:"count"`
 }
 
 // Tesla is the [tesla] table: the developer app and the Fleet API hosts.
@@ -169,6 +179,14 @@ type Schedule struct {
 	Products string `toml:"products"`
 	// FullRepublish republishes all retained state so a wiped broker recovers.
 	FullRepublish string `toml:"full_republish"`
+	// Heartbeat: a device whose state did not change is published again
+	// after this long anyway, so updated_at (the last read) is at most this
+	// old in the retained message.
+	Heartbeat string `toml:"heartbeat" kind:"duration"`
+	// Concurrency bounds the reads in flight to the Fleet API: a polling
+	// round reads its due devices on this many workers, one read per
+	// device at a time.
+	Concurrency int `toml:"concurrency" kind:"count"`
 	// TimeZone is the IANA zone ("Europe/Berlin") that cron specs of a
 	// time of day are read in; "" = the process's zone (TZ). A spec may
 	// carry its own CRON_TZ= prefix instead.
@@ -309,6 +327,8 @@ func Default() Config {
 			FleetStatus:         "@every 6h",
 			Products:            "@every 6h",
 			FullRepublish:       "@every 1h",
+			Heartbeat:           "5m",
+			Concurrency:         16,
 		},
 		Commands: Commands{Allow: []string{}, Deny: []string{}, RateLimitPerMinute: 10, WakeTimeout: "60s"},
 		Budget:   Budget{MonthlyUSD: 10},
@@ -317,6 +337,7 @@ func Default() Config {
 		HTTP:     HTTP{Addr: "127.0.0.1:8088"},
 		Telemetry: Telemetry{Port: 443, TopicBase: "telemetry", Preset: "balanced", Quiet: "10m",
 			SafetyRead: "@every 6h"},
+		Shard: Shard{Index: 0, Count: 1},
 	}
 }
 

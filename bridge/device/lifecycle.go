@@ -20,7 +20,7 @@ func New(opts Options, api FleetAPI, host Host) *Registry {
 	opts.Clock = clock.OrReal(opts.Clock)
 	r := &Registry{opts: opts, fleet: api, send: opts.Send, cmdr: opts.Commander, host: host, log: opts.Logger,
 		gates: economy.NewGates(opts.Logger), pauser: opts.Pauser, mu: opts.Lock,
-		devices: map[string]*Device{}, byUID: map[string]*Device{}}
+		devices: map[string]*Device{}, byUID: map[string]*Device{}, pool: newPool(opts.Concurrency, opts.Logger)}
 	r.families = []family{newCars(r), &sites{r: r}}
 	return r
 }
@@ -66,9 +66,11 @@ func (r *Registry) Discover(ctx context.Context) error {
 		if later {
 			r.host.Appeared(d)
 		}
+	}
+	r.pool.round(ctx, added, func(ctx context.Context, d *Device) {
 		d.k.prime(ctx)
 		r.host.Added(d)
-	}
+	})
 	if len(added) > 0 || len(removed) > 0 {
 		r.host.Info()
 	}
@@ -116,7 +118,9 @@ func (r *Registry) Refresh(ctx context.Context, due []*Device) {
 	for _, f := range r.families {
 		f.prepareRefresh(ctx, rf)
 	}
-	for _, d := range due {
-		d.k.refresh(ctx, rf)
-	}
+	r.pool.round(ctx, due, func(ctx context.Context, d *Device) { d.k.refresh(ctx, rf) })
 }
+
+// Wait returns when the pool's workers have ended: after the jobs have
+// stopped, nothing the registry started is still running.
+func (r *Registry) Wait() { r.pool.wait() }

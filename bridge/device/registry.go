@@ -111,8 +111,11 @@ type Options struct {
 	Recall func(uid string) (Memory, bool)
 	// DeadEnds tracks the account's dead ends (412, 421, billing); nil
 	// tracks none.
-	DeadEnds  *economy.DeadEnds
-	Scheduler schedule.Scheduler
+	DeadEnds *economy.DeadEnds
+	// Concurrency bounds the reads in flight to the Fleet API host (pool.go;
+	// 0: DefaultConcurrency, 1: one after another).
+	Concurrency int
+	Scheduler   schedule.Scheduler
 	Clock     clock.Clock
 	Logger    zerolog.Logger
 }
@@ -129,6 +132,9 @@ type Registry struct {
 	log    zerolog.Logger
 	gates  *economy.Gates
 	pauser economy.Pauser
+	// pool reads the devices of a round on a few workers, one lane per
+	// device (pool.go).
+	pool *pool
 	// families are the device kinds that the account's products become, in
 	// the order their first reads run; a Wall Connector comes with its site.
 	families []family
@@ -182,6 +188,7 @@ func (r *Registry) Discovered() bool { return r.discovered }
 // register adds a device. Callers hold the lock.
 func (r *Registry) register(d *Device) {
 	d.hassDevice = d.k.hassDevice()
+	d.pool = r.pool
 	r.devices[d.name] = d
 	r.byUID[d.uid] = d
 }

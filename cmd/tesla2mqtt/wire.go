@@ -209,6 +209,8 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 	}
 	// Validate has checked the durations; a zero falls back to the bridge's defaults.
 	opts.Policy.QuietAfter, _ = time.ParseDuration(cfg.Schedule.QuietAfter)
+	opts.Heartbeat, _ = time.ParseDuration(cfg.Schedule.Heartbeat)
+	opts.Concurrency = cfg.Schedule.Concurrency
 	opts.Policy.SuspendFor, _ = time.ParseDuration(cfg.Schedule.SuspendFor)
 	wake, err := time.ParseDuration(cfg.Commands.WakeTimeout)
 	if err != nil {
