@@ -183,7 +183,7 @@ func (b *Bridge) publishBridgeDeviceConfig() {
 // queueMigrating adds a device config to o, migrating the per-entity
 // configs at legacy into it (none: a plain publish).
 func (b *Bridge) queueMigrating(o *outbox, topic string, p hass.DevicePayload, legacy []string) {
-	payload, err := json.Marshal(p)
+	payload, err := p.Encode()
 	if err != nil {
 		b.log.Error().Err(err).Str("topic", topic).Msg("cannot encode the device config")
 		return

@@ -19,12 +19,12 @@ import (
 const DefaultHeartbeat = 5 * time.Minute
 
 // stateMessage builds the device's state object and reports whether to
-// publish it: a value changed (updated_at aside), the heartbeat is due, or
+// publish it: a value changed (the read times aside), the heartbeat is due, or
 // force (a reconnect, HA's birth, full_republish). Publishing on change
 // spares the broker and every subscriber the reads that only moved
 // updated_at (a fifth of them at steady state, and a Wall Connector's
-// every minute); the heartbeat keeps updated_at, the time of the last
-// read, from looking older than Options.Heartbeat.
+// every minute); the heartbeat keeps updated_at and last_seen, the time
+// of the last read, from looking older than Options.Heartbeat.
 func (b *Bridge) stateMessage(d *device.Device, force bool) (topic string, payload []byte, ev StateEvent, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -77,25 +77,37 @@ func (b *Bridge) tellState(ev StateEvent) {
 	}
 }
 
-// valueSum is the FNV-64a hash of a state payload without its updated_at
-// member: 8 bytes per device say whether a value changed. The state is a
-// JSON object with unique keys, and a quote inside a string is escaped, so
-// `,"updated_at":` (or after `{`) can only be the member itself.
+// readTimes are the state members that say when the device was read, not
+// what it read: a state is compared without them (valueSum).
+var readTimes = [][]byte{[]byte(`"last_seen":`), []byte(`"updated_at":`)}
+
+// readTimes are in the order json.Marshal sorts map keys.
+// valueSum is the FNV-64a hash of a state payload without its read times
+// (updated_at, a car's last_seen): 8 bytes per device say whether a value
+// changed. The state is a JSON object with unique keys whose read times
+// are strings or null, and a quote inside a string is escaped, so
+// `"updated_at":` after `{` or `,` can only be the member itself.
 func valueSum(payload []byte) uint64 {
 	h := fnv.New64a()
-	i := bytes.Index(payload, []byte(`"updated_at":`))
-	if i <= 0 || (payload[i-1] != ',' && payload[i-1] != '{') {
-		h.Write(payload)
-		return h.Sum64()
+	rest := payload
+	for _, key := range readTimes {
+		i := bytes.Index(rest, key)
+		if i <= 0 || (rest[i-1] != ',' && rest[i-1] != '{') {
+			continue
+		}
+		end := i + len(key)
+		switch {
+		case end < len(rest) && rest[end] == '"':
+			end += bytes.IndexByte(rest[end+1:], '"') + 2
+		case bytes.HasPrefix(rest[end:], []byte("null")):
+			end += len("null")
+		default:
+			continue
+		}
+		h.Write(rest[:i])
+		rest = rest[end:]
 	}
-	end := i + len(`"updated_at":`)
-	if end < len(payload) && payload[end] == '"' {
-		end = bytes.IndexByte(payload[end+1:], '"') + end + 2
-	} else {
-		end += len("null")
-	}
-	h.Write(payload[:i])
-	h.Write(payload[end:])
+	h.Write(rest)
 	return h.Sum64()
 }
 

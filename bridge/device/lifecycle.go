@@ -67,10 +67,12 @@ func (r *Registry) Discover(ctx context.Context) error {
 			r.host.Appeared(d)
 		}
 	}
-	r.pool.round(ctx, added, func(ctx context.Context, d *Device) {
-		d.k.prime(ctx)
+	// Read on the pool, published in order: a site before its
+	// connectors, the same order at every start.
+	r.pool.round(ctx, added, func(ctx context.Context, d *Device) { d.k.prime(ctx) })
+	for _, d := range added {
 		r.host.Added(d)
-	})
+	}
 	if len(added) > 0 || len(removed) > 0 {
 		r.host.Info()
 	}
