@@ -263,7 +263,7 @@ func (b *Bridge) deviceOptions(send command.Sender, cmdr command.Commander) devi
 		Policy: o.Policy, WakeTimeout: o.Commands.WakeTimeout, WakePollInterval: o.Commands.WakePollInterval,
 		Domain: o.Domain, Telemetry: o.Telemetry, DisabledEntities: o.DisabledEntities, Granted: b.granted,
 		Concurrency: o.Concurrency,
-		Send: send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
+		Send:        send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
 		Clock: o.Clock, Logger: b.log}
 	for _, v := range o.Vehicles {
 		if v.Name != "" {

@@ -116,8 +116,8 @@ type Options struct {
 	// 0: DefaultConcurrency, 1: one after another).
 	Concurrency int
 	Scheduler   schedule.Scheduler
-	Clock     clock.Clock
-	Logger    zerolog.Logger
+	Clock       clock.Clock
+	Logger      zerolog.Logger
 }
 
 // Registry keeps the account's devices: which products become which kind
