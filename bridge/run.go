@@ -262,9 +262,8 @@ func (b *Bridge) deviceOptions(send command.Sender, cmdr command.Commander) devi
 			SiteInfo: s.SiteInfo, EnergyHistory: s.EnergyHistory, FleetStatus: s.FleetStatus},
 		Policy: o.Policy, WakeTimeout: o.Commands.WakeTimeout, WakePollInterval: o.Commands.WakePollInterval,
 		Domain: o.Domain, Telemetry: o.Telemetry, DisabledEntities: o.DisabledEntities, Granted: b.granted,
-		Concurrency: o.Concurrency,
-		Send:        send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
-		Clock: o.Clock, Logger: b.log}
+		Send: send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
+		Concurrency: o.Concurrency, Clock: o.Clock, Logger: b.log}
 	for _, v := range o.Vehicles {
 		if v.Name != "" {
 			do.VehicleNames[v.VIN] = v.Name
