@@ -27,6 +27,10 @@ func (b *Bridge) info() Info {
 	}
 	inf.Account = b.accountInfo()
 	inf.Budget = b.opts.Budget.Status()
+	if b.opts.Budget.Prices().Connectivity > 0 {
+		_, _, cadence := b.reg.CheckPace(b.opts.Budget.Stretch())
+		inf.ConnectivityCheck = &cadence
+	}
 	if inf.Budget == nil {
 		if until := b.pauser.PausedUntil(b.now()); !until.IsZero() {
 			inf.Budget = &economy.BudgetStatus{PausedUntil: until.UTC().Format(time.RFC3339), PauseReason: "EXCEEDED_LIMIT", Stretch: 1}

@@ -41,6 +41,10 @@ type Info struct {
 	// Budget is this month's Fleet API spend, its month-end projection and
 	// the polling stretch or pause. Absent without Options.Budget.
 	Budget *economy.BudgetStatus `json:"budget,omitempty"`
+	// ConnectivityCheck is the pace of the vehicle-list check when it is
+	// priced ([prices] connectivity): stretched before any read when the
+	// budget runs over. Absent while the check is free.
+	ConnectivityCheck *economy.CheckCadence `json:"connectivity_check,omitempty"`
 	// Polling is each car's polling state (asleep, driving, charging, idle,
 	// suspended…), by device name.
 	Polling map[string]string `json:"polling,omitempty"`

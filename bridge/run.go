@@ -152,7 +152,11 @@ func (b *Bridge) schedule(ctx context.Context) error {
 // stretchTurn counts a job's turns and reports whether this one runs: all
 // of them at stretch 1, every 2nd at stretch 2, and so on.
 func (b *Bridge) stretchTurn(name string) bool {
-	k := b.opts.Budget.Stretch()
+	// A priced connectivity check takes the stretch first (CheckPace).
+	check, k, _ := b.reg.CheckPace(b.opts.Budget.Stretch())
+	if name == "connectivity" {
+		k = check
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := b.ticks[name]
