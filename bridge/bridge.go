@@ -162,7 +162,7 @@ func (b *Bridge) topics(d *device.Device) entity.Topics {
 		State:        base,
 		Availability: base + "/availability",
 		Set:          base + "/set",
-		Bridge:       b.opts.BaseTopic + "/bridge/state",
+		Bridge:       b.bridgeTopic("state"),
 	}
 }
 
@@ -180,5 +180,5 @@ func (b *Bridge) granted() map[string]bool {
 
 // bridgeDevice describes the "tesla2mqtt bridge" HA device.
 func (b *Bridge) bridgeDevice() entity.BridgeDevice {
-	return entity.BridgeDevice{Base: b.opts.BaseTopic, Version: b.opts.Version, Origin: &b.origin}
+	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
 }

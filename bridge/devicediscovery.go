@@ -70,7 +70,7 @@ func (b *Bridge) queueDiscovery(o *outbox, d *device.Device) {
 // publishBridgeDiscovery publishes the bridge device's discovery: its
 // account entities (and, in device mode, the budget's too).
 func (b *Bridge) publishBridgeDiscovery() {
-	if !b.opts.Discovery {
+	if !b.opts.Discovery || !b.answersUnknown() {
 		return
 	}
 	if b.deviceMode() {
@@ -174,7 +174,7 @@ func (b *Bridge) publishBridgeDeviceConfig() {
 	b.migrated[bridgeDeviceID] = true
 	b.mu.Unlock()
 	p := hass.DevicePayload{Device: dev, Origin: &b.origin, Components: comps,
-		Availability: []hass.Availability{{Topic: b.opts.BaseTopic + "/bridge/state"}}}
+		Availability: []hass.Availability{{Topic: b.bridgeTopic("state")}}}
 	o := b.newOutbox()
 	b.queueMigrating(o, b.deviceTopic(bridgeDeviceID), p, legacy)
 	o.flush()

@@ -55,7 +55,7 @@ func (b *Bridge) publishInfo() {
 		b.log.Error().Err(err).Msg("cannot encode bridge info")
 		return
 	}
-	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
+	b.publish(b.bridgeTopic("info"), payload, true)
 	b.publishAccount(inf.Account)
 	b.publishBudgetDiscovery()
 }
@@ -70,7 +70,7 @@ func (b *Bridge) publishInfoOnly() {
 	b.mu.Lock()
 	b.lastInfo = b.now()
 	b.mu.Unlock()
-	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
+	b.publish(b.bridgeTopic("info"), payload, true)
 }
 
 // budgetInfoEvery spaces the budget's bridge/info updates.
@@ -109,7 +109,7 @@ func (b *Bridge) publishBudgetEvent(ev economy.BudgetEvent) {
 
 // publishBudgetDiscovery offers the budget sensors of the bridge device.
 func (b *Bridge) publishBudgetDiscovery() {
-	if !b.opts.Discovery || b.opts.Budget == nil || b.deviceMode() {
+	if !b.opts.Discovery || b.opts.Budget == nil || b.deviceMode() || !b.answersUnknown() {
 		return // device mode: the bridge device's config carries them
 	}
 	for _, c := range b.bridgeDevice().BudgetComponents() {

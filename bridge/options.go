@@ -138,6 +138,9 @@ type Options struct {
 	Clock clock.Clock
 	// Scheduler runs the polling jobs (default: a schedule.Cron on Clock).
 	Scheduler schedule.Scheduler
+	// Shard is this instance's part of the account when several share it
+	// (zero: one instance owns every device).
+	Shard Shard
 	// Hooks observe the bridge (HookBase documents when each is called):
 	// the Prometheus metrics, the TeslaMate topics, the bench.
 	Hooks  []Hook

@@ -17,6 +17,9 @@ type Response struct {
 	Data        any            `json:"data,omitempty"`
 	Error       *ResponseError `json:"error,omitempty"`
 	Transaction any            `json:"transaction,omitempty"`
+	// Shard is the instance that answers ("i/n"), when the account is
+	// split between several (README "Several instances").
+	Shard string `json:"shard,omitempty"`
 }
 
 // ResponseError is the error part of a Response.

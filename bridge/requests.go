@@ -72,6 +72,9 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 		b.republishAll()
 		b.respond(action, Response{Status: "ok", Transaction: req.Transaction})
 	case "refresh":
+		if req.Device != "" && b.reg.Device(req.Device) == nil && b.notMine(req.Device) {
+			return
+		}
 		names, err := b.refresh(req.Device)
 		if err != nil {
 			b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: err})
@@ -79,6 +82,9 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 		}
 		b.respond(action, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
 	default:
+		if !b.answersUnknown() {
+			return
+		}
 		b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
 			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish", action)}})
 	}
@@ -92,7 +98,9 @@ func (b *Bridge) onGet(m mqtt.Message) {
 		return
 	}
 	if b.reg.Device(name) == nil {
-		b.unknownDevice(name, m.Topic, m.Payload)
+		if !b.notMine(name) {
+			b.unknownDevice(name, m.Topic, m.Payload)
+		}
 		return
 	}
 	if _, err := b.refresh(name); err != nil {
@@ -144,6 +152,7 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 
 // respond publishes the response to a bridge request and tells the hooks.
 func (b *Bridge) respond(action string, r Response) {
+	r.Shard = b.shardName()
 	payload, err := json.Marshal(r)
 	if err != nil {
 		b.log.Error().Err(err).Msg("cannot encode response")

@@ -267,7 +267,7 @@ func (b *Bridge) deviceOptions(send command.Sender, cmdr command.Commander) devi
 		Policy: o.Policy, WakeTimeout: o.Commands.WakeTimeout, WakePollInterval: o.Commands.WakePollInterval,
 		Domain: o.Domain, Telemetry: o.Telemetry, DisabledEntities: o.DisabledEntities, Granted: b.granted,
 		Send: send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
-		Concurrency: o.Concurrency, Clock: o.Clock, Logger: b.log}
+		Concurrency: o.Concurrency, Owns: o.Shard.Owns, Clock: o.Clock, Logger: b.log}
 	for _, v := range o.Vehicles {
 		if v.Name != "" {
 			do.VehicleNames[v.VIN] = v.Name

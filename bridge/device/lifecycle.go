@@ -45,6 +45,13 @@ func (r *Registry) Discover(ctx context.Context) error {
 			if uid == "" {
 				continue
 			}
+			if r.opts.Owns != nil && !r.opts.Owns(uid) {
+				if r.elsewhere == nil {
+					r.elsewhere = map[string]bool{}
+				}
+				r.elsewhere[build().name] = true
+				break
+			}
 			if _, ok := r.byUID[uid]; !ok {
 				d := build()
 				r.recallLocked(d)

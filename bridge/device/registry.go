@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +113,10 @@ type Options struct {
 	// DeadEnds tracks the account's dead ends (412, 421, billing); nil
 	// tracks none.
 	DeadEnds *economy.DeadEnds
+	// Owns reports whether a product (its VIN or site id) is this
+	// instance's to bridge (nil: every one); the others are another
+	// shard's.
+	Owns func(uid string) bool
 	// Concurrency bounds the reads in flight to the Fleet API host (pool.go;
 	// 0: DefaultConcurrency, 1: one after another).
 	Concurrency int
@@ -143,6 +148,9 @@ type Registry struct {
 	mu      *sync.Mutex
 	devices map[string]*Device // by topic name
 	byUID   map[string]*Device // by VIN or site id
+	// elsewhere are the topic names of the account's devices that another
+	// shard owns (Options.Owns).
+	elsewhere map[string]bool
 	// missing counts consecutive product lists without a device, by uid (removal.go).
 	missing    map[string]int
 	discovered bool
@@ -172,6 +180,20 @@ func (r *Registry) Devices() []*Device {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
+}
+
+// OwnedElsewhere reports whether name is a device of the account that
+// another shard owns, or one of its Wall Connectors.
+func (r *Registry) OwnedElsewhere(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.elsewhere[name] {
+		return true
+	}
+	if i := strings.LastIndex(name, "-wc-"); i > 0 {
+		return r.elsewhere[name[:i]]
+	}
+	return false
 }
 
 // Device returns the device with a topic name, or nil.

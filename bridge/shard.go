@@ -1,0 +1,77 @@
+package bridge
+
+import (
+	"hash/fnv"
+	"strconv"
+)
+
+// Several instances, one account (README "Several instances"). Each
+// instance owns the devices whose stable hash falls into its shard: it
+// alone reads, publishes and commands them. The instances share the
+// broker's request topics and tell by ownership who acts: a set or get for
+// a device is handled by its owner and dropped by the others; a device
+// that no shard has is answered (unknown_device) by instance 0 alone; an
+// account-wide request (republish, refresh without a device) is carried
+// out by every instance for its own devices, each answering with its
+// shard. What is one per instance moves under <base>/bridge/shard/<i>/:
+// state (the last will), info and status.
+
+// Shard is this instance's part of the account's devices.
+type Shard struct {
+	// Index is this instance's shard, 0 ≤ Index < Count; Count 1 (or 0)
+	// is a single instance owning every device.
+	Index, Count int
+}
+
+// sharded reports whether the account is split between instances.
+func (s Shard) sharded() bool { return s.Count > 1 }
+
+// Owns reports whether uid (a VIN or an energy site id) is this shard's:
+// FNV-1a of the id modulo Count, the same on every start and in every
+// instance whatever order Tesla lists the products in.
+func (s Shard) Owns(uid string) bool {
+	if !s.sharded() {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(uid))
+	return int(h.Sum32()%uint32(s.Count)) == s.Index
+}
+
+// String is "i/n", as responses name their shard.
+func (s Shard) String() string { return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Count) }
+
+// BridgeTopics is the prefix of the bridge's own retained topics (state,
+// info, status): <base>/bridge, or <base>/bridge/shard/<i> for a shard.
+func BridgeTopics(base string, s Shard) string {
+	if !s.sharded() {
+		return base + "/bridge"
+	}
+	return base + "/bridge/shard/" + strconv.Itoa(s.Index)
+}
+
+// bridgeTopic is one of this instance's own bridge topics.
+func (b *Bridge) bridgeTopic(name string) string {
+	return BridgeTopics(b.opts.BaseTopic, b.opts.Shard) + "/" + name
+}
+
+// answersUnknown reports whether this instance answers requests for a
+// device that no instance has: the single one, or shard 0.
+func (b *Bridge) answersUnknown() bool { return b.opts.Shard.Index == 0 }
+
+// notMine reports whether a request for device name is another shard's
+// (or, for a name no shard has, not this instance's to answer).
+func (b *Bridge) notMine(name string) bool {
+	if !b.opts.Shard.sharded() {
+		return false
+	}
+	return b.reg.OwnedElsewhere(name) || !b.answersUnknown()
+}
+
+// shardName is the shard a response names ("" for a single instance).
+func (b *Bridge) shardName() string {
+	if !b.opts.Shard.sharded() {
+		return ""
+	}
+	return b.opts.Shard.String()
+}
