@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/sha256"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/ratelog"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
@@ -33,8 +35,11 @@ type Bridge struct {
 	// calls and births hand work that arrives over MQTT to Run, which owns
 	// the context it runs on; halted is closed when Run stops taking it.
 	calls  chan call
-	births chan time.Duration
 	halted chan struct{}
+	// births (cap 1) is a pending Home Assistant birth; republishes
+	// coalesces full republishes (coalesce.go).
+	births      chan struct{}
+	republishes *republisher
 
 	// mu is the bridge's lock: the registry guards every device with it,
 	// and it guards what follows.
@@ -62,6 +67,13 @@ type Bridge struct {
 	// device's config goes out once, with its firmware, not once without
 	// and again with it.
 	starting bool
+	// retainedSeen holds the retained command messages already answered
+	// (intake.go); rejects limits the warnings about rejected messages.
+	retainedSeen map[[sha256.Size]byte]bool
+	rejects      *ratelog.Limiter
+	// clearing counts, per topic, the empty publishes of ours that the
+	// broker will hand back.
+	clearing map[string]int
 }
 
 // holdingDiscovery reports whether discovery waits for the first reads.
@@ -125,6 +137,18 @@ func (b *Bridge) guard(name string, f func()) {
 	f()
 }
 
+// hand gives fn to Run without waiting for it to finish; false when Run
+// is shutting down (or does first) and fn will not run. MQTT handlers use
+// it so that a read never holds up the dispatcher.
+func (b *Bridge) hand(fn func(ctx context.Context)) bool {
+	select {
+	case b.calls <- call{fn: fn, done: make(chan struct{})}:
+		return true
+	case <-b.halted:
+		return false
+	}
+}
+
 // call is work an MQTT handler hands to Run (within).
 type call struct {
 	fn   func(ctx context.Context)
@@ -153,6 +177,24 @@ func (b *Bridge) publish(topic string, payload []byte, retained bool) {
 	if err := b.pub.Publish(topic, payload, retained); err != nil {
 		b.log.Debug().Err(err).Str("topic", topic).Msg("publish failed; will republish on reconnect")
 	}
+}
+
+// asyncPublisher is the MQTT client's pipelined publish
+// (mqtt.Client.PublishAsync), which keeps the order of the calls.
+type asyncPublisher interface {
+	PublishAsync(topic string, payload []byte, retained bool) <-chan error
+}
+
+// publishResultMsg sends one command result without waiting for the
+// broker's acknowledgement when the publisher can: a flood of refused
+// messages must be answered as fast as it arrives, and a result lost to a
+// dropped connection is not worth a wait (it is not retained).
+func (b *Bridge) publishResultMsg(topic string, payload []byte) {
+	if ap, ok := b.pub.(asyncPublisher); ok {
+		ap.PublishAsync(topic, payload, false) // its channel has room for the outcome
+		return
+	}
+	b.publish(topic, payload, false)
 }
 
 // topics returns the MQTT topics of a device.

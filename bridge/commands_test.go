@@ -109,7 +109,8 @@ func TestCommandWakesSleepingCar(t *testing.T) {
 }
 
 func TestWakeThatNeverCompletes(t *testing.T) {
-	_, ff, pub, sched := newTestBridge(t, nil)
+	// A max_age beyond the wake timeout, so the wake's own bound shows.
+	_, ff, pub, sched := newTestBridge(t, func(o *Options) { o.Commands.MaxAge = 5 * time.Minute })
 	ff.set(func() { ff.vehicles = []fleet.Vehicle{{VIN: testVIN, State: "asleep"}} })
 	sched.Fire("connectivity")
 	pub.Send(setBase+"/sentry_mode", "ON")

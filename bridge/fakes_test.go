@@ -253,6 +253,21 @@ func (p *fakePub) waitResult(t *testing.T) command.Result {
 	return command.Result{}
 }
 
+// sendAndWait sends payload to topic and returns the next message
+// published on watch (the reply: a response, a republished config).
+func (p *fakePub) sendAndWait(t *testing.T, topic, payload, watch string) mqtt.Message {
+	t.Helper()
+	ch := p.Watch(watch)
+	p.Send(topic, payload)
+	select {
+	case m := <-ch:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatalf("nothing on %s within 5s after %s", watch, topic)
+	}
+	return mqtt.Message{}
+}
+
 // noResult checks that no further result was published.
 func (p *fakePub) noResult(t *testing.T) {
 	t.Helper()

@@ -15,8 +15,8 @@ type recorder struct {
 	results  []command.Result
 	done     []string
 	requests []string
-	// finished hears each OnCommandDone.
-	finished chan struct{}
+	// finished hears each OnCommandDone, answered each OnRequest.
+	finished, answered chan struct{}
 }
 
 func (r *recorder) OnState(e StateEvent) {
@@ -42,13 +42,16 @@ func (r *recorder) OnRequest(action string, _ Response) {
 	r.mu.Lock()
 	r.requests = append(r.requests, action)
 	r.mu.Unlock()
+	if r.answered != nil {
+		r.answered <- struct{}{}
+	}
 }
 
 // Hooks hear what the bridge publishes, with a snapshot a hook may keep:
 // every device's first state (forced), a car's view, a command's result
 // and its end, a request's answer.
 func TestHooksHearTheBridge(t *testing.T) {
-	rec := &recorder{finished: make(chan struct{}, 1)}
+	rec := &recorder{finished: make(chan struct{}, 1), answered: make(chan struct{}, 1)}
 	_, _, pub, _ := newTestBridge(t, func(o *Options) { o.Hooks = []Hook{rec} })
 	pub.Send("t2m/"+testVIN+"/set/charge_limit", "80")
 	if r := pub.waitResult(t); r.Status != command.StatusOK {
@@ -56,6 +59,7 @@ func TestHooksHearTheBridge(t *testing.T) {
 	}
 	<-rec.finished // after the confirming read
 	pub.Send("t2m/bridge/request/republish", "{}")
+	<-rec.answered // the republish runs on Run's goroutine
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	var car, site *StateEvent

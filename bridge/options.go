@@ -68,6 +68,22 @@ type CommandOptions struct {
 	WakeTimeout time.Duration
 	// WakePollInterval is the pause between state checks while waking (default 5 s).
 	WakePollInterval time.Duration
+	// MaxAge is how long after arriving a command may still start, a
+	// wake included (default 30 s); GroupMaxAge overrides it per command
+	// group (default: unlock, trunk and windows 25 s). A command that
+	// cannot start in time answers expired and is never sent.
+	MaxAge      time.Duration
+	GroupMaxAge map[string]time.Duration
+}
+
+// DefaultMaxAge and DefaultGroupMaxAge are the command age limits of a
+// bridge whose options leave them out: long enough for a sleeping car's
+// wake (10 to 30 s), and a little shorter for what opens the car.
+const DefaultMaxAge = 30 * time.Second
+
+// DefaultGroupMaxAge returns the default per-group limits (a new map).
+func DefaultGroupMaxAge() map[string]time.Duration {
+	return map[string]time.Duration{"unlock": 25 * time.Second, "trunk": 25 * time.Second, "windows": 25 * time.Second}
 }
 
 // Options configure a Bridge. cmd builds them from config.Config, tests

@@ -233,14 +233,28 @@ func (b *Bridge) publishResult(d *device.Device, r command.Result) {
 	}
 	topic := b.topics(d).State + "/result"
 	b.mu.Unlock()
-	ev := b.log.Info()
+	ev := b.log.Info().Str("device", d.Name())
 	if r.Status != command.StatusOK {
-		ev = b.log.Warn()
+		ev = b.reject(d.Name(), r.Code()) // a flood of refusals logs a count
 	}
-	ev.Str("device", d.Name()).Str("key", r.Key).Str("command", r.Command).Str("status", r.Status).Str("code", r.Code()).Msg("command result")
-	b.publish(topic, payload, false)
+	ev.Str("key", short(r.Key)).Str("command", r.Command).Str("status", r.Status).Str("code", r.Code()).Msg("command result")
+	b.publishResultMsg(topic, payload)
 	for _, h := range b.opts.Hooks {
 		h.OnResult(d.Name(), r)
 	}
 	b.publishState(d, false)
+}
+
+// respond publishes the response to a bridge request and tells the hooks.
+func (b *Bridge) respond(action string, r Response) {
+	r.Shard = b.shardName()
+	payload, err := json.Marshal(r)
+	if err != nil {
+		b.log.Error().Err(err).Msg("cannot encode response")
+		return
+	}
+	b.publish(b.opts.BaseTopic+"/bridge/response/"+action, payload, false)
+	for _, h := range b.opts.Hooks {
+		h.OnRequest(action, r)
+	}
 }

@@ -1,7 +1,9 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"time"
 )
 
@@ -9,10 +11,14 @@ import (
 // birth, on the full_republish schedule, and when the account's state or
 // scopes change.
 
-// republishAll runs after every MQTT (re)connect: the broker may have lost
-// retained messages, so bridge info, discovery, availability and state are
-// all published again.
+// republishAll runs after every MQTT (re)connect, on Home Assistant's
+// birth and on a republish request: the broker may have lost retained
+// messages, or another client may have overwritten them, so bridge/state,
+// bridge info, discovery, availability and state are all published again.
+// The bridge is online whenever it publishes, so it says so itself rather
+// than trusting the connect's online message to still be there.
 func (b *Bridge) republishAll() {
+	b.publish(b.opts.BaseTopic+"/bridge/state", []byte("online"), true)
 	b.publishInfo()
 	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {
@@ -70,5 +76,27 @@ func (b *Bridge) refilterEntities() {
 			b.publishDiscovery(d)
 			b.publishState(d, true)
 		}
+	}
+}
+
+// birthLoop turns Home Assistant's birth messages into republishes, each
+// after a short random delay so a restarting HA is ready and a fleet of
+// bridges does not answer in the same instant. Births during the delay
+// collapse into one more.
+func (b *Bridge) birthLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.births:
+		}
+		delay := b.opts.BirthDelay
+		if delay > 0 {
+			delay += time.Duration(rand.Int64N(int64(delay)))
+			if !b.wait(ctx, delay) {
+				return
+			}
+		}
+		b.republishes.request(nil)
 	}
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
@@ -21,10 +21,10 @@ func (b *Bridge) subscribe() error {
 		h     mqtt.Handler
 	}{
 		{b.opts.DiscoveryPrefix + "/status", b.onHAStatus},
-		{base + "/bridge/request/+", b.onBridgeRequest},
-		{base + "/+/get", b.onGet},
-		{base + "/+/set", b.onSet},
-		{base + "/+/set/+", b.onSet},
+		{base + "/bridge/request/+", b.guarded(intakeRequest, b.onBridgeRequest)},
+		{base + "/+/get", b.guarded(intakeGet, b.onGet)},
+		{base + "/+/set", b.guarded(intakeSet, b.onSet)},
+		{base + "/+/set/+", b.guarded(intakeSet, b.onSet)},
 	}
 	for _, s := range subs {
 		if err := b.pub.Subscribe(s.topic, s.h); err != nil {
@@ -34,25 +34,17 @@ func (b *Bridge) subscribe() error {
 	return nil
 }
 
-// onHAStatus republishes discovery and state when Home Assistant comes back,
-// after a short random delay so a restarting HA is ready and a fleet of
-// bridges does not answer in the same instant. Run owns the wait.
+// onHAStatus asks for a republish of discovery and state when Home
+// Assistant comes back (birthLoop adds the delay; a storm of births
+// collapses into one or two).
 func (b *Bridge) onHAStatus(m mqtt.Message) {
-	if strings.TrimSpace(string(m.Payload)) != "online" {
-		return
-	}
-	delay := b.opts.BirthDelay
-	if delay > 0 {
-		delay += time.Duration(rand.Int64N(int64(delay)))
-	}
-	b.log.Info().Dur("delay", delay).Msg("home assistant is online; republishing discovery and state")
-	if delay == 0 {
-		b.republishAll()
+	if m.Dropped || strings.TrimSpace(string(m.Payload)) != "online" {
 		return
 	}
 	select {
-	case b.births <- delay:
-	default: // as many republishes are already waiting as a birth storm can use
+	case b.births <- struct{}{}:
+		b.log.Info().Msg("home assistant is online; republishing discovery and state")
+	default: // a birth is pending already
 	}
 }
 
@@ -69,24 +61,31 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	}
 	switch action {
 	case "republish":
-		b.republishAll()
-		b.respond(action, Response{Status: "ok", Transaction: req.Transaction})
+		// Answered when a republish that started after the request is done.
+		if !b.republishes.request(func(ok bool) {
+			if ok {
+				b.respond(action, Response{Status: "ok", Transaction: req.Transaction})
+			}
+		}) {
+			b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
+				Code: "overloaded", Message: "too many republish requests are waiting already; one that covers this one is pending"}})
+		}
 	case "refresh":
 		if req.Device != "" && b.reg.Device(req.Device) == nil && b.notMine(req.Device) {
-			return
+			return // another shard's device: its owner answers
 		}
-		names, err := b.refresh(req.Device)
+		_, err := b.refresh(req.Device, func(names []string) {
+			b.respond(action, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
+		})
 		if err != nil {
 			b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: err})
-			return
 		}
-		b.respond(action, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
 	default:
 		if !b.answersUnknown() {
 			return
 		}
 		b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
-			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish", action)}})
+			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish", short(action))}})
 	}
 }
 
@@ -103,21 +102,24 @@ func (b *Bridge) onGet(m mqtt.Message) {
 		}
 		return
 	}
-	if _, err := b.refresh(name); err != nil {
-		b.log.Info().Str("device", name).Str("code", err.Code).Msg("get refused: " + err.Message)
+	if _, err := b.refresh(name, nil); err != nil {
+		b.rejectAt(zerolog.InfoLevel, name, err.Code).Msg("get refused")
 	}
 }
 
-// refresh reads one device now ("" = all), at most once per
-// RefreshMinInterval per device, since every read costs money.
-func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
+// refresh reads one device ("" = all), at most once per
+// RefreshMinInterval per device, since every read costs money. The reads
+// run on Run's goroutines, so the MQTT dispatcher goes on serving other
+// devices; then, if not nil, gets the names of the devices read once
+// they are done. The names are returned at once too.
+func (b *Bridge) refresh(name string, then func(names []string)) ([]string, *ResponseError) {
 	var targets []*device.Device
 	if name == "" {
 		targets = b.reg.Devices()
 	} else {
 		d := b.reg.Device(name)
 		if d == nil {
-			return nil, &ResponseError{Code: "unknown_device", Message: fmt.Sprintf("no device named %q", name)}
+			return nil, &ResponseError{Code: "unknown_device", Message: fmt.Sprintf("no device named %q", short(name))}
 		}
 		targets = []*device.Device{d}
 	}
@@ -139,27 +141,18 @@ func (b *Bridge) refresh(name string) ([]string, *ResponseError) {
 		due = append(due, d)
 		done = append(done, d.Name())
 	}
-	if len(due) > 0 {
-		b.within(func(ctx context.Context) { b.reg.Refresh(ctx, due) })
-	}
 	if len(done) == 0 && len(limited) > 0 {
 		return nil, &ResponseError{Code: "rate_limited", Message: fmt.Sprintf(
 			"%s was refreshed less than %s ago; every read costs money, try again later",
 			strings.Join(limited, ", "), b.opts.RefreshMinInterval)}
 	}
+	b.hand(func(ctx context.Context) {
+		if len(due) > 0 {
+			b.reg.Refresh(ctx, due)
+		}
+		if then != nil {
+			then(done)
+		}
+	})
 	return done, nil
-}
-
-// respond publishes the response to a bridge request and tells the hooks.
-func (b *Bridge) respond(action string, r Response) {
-	r.Shard = b.shardName()
-	payload, err := json.Marshal(r)
-	if err != nil {
-		b.log.Error().Err(err).Msg("cannot encode response")
-		return
-	}
-	b.publish(b.opts.BaseTopic+"/bridge/response/"+action, payload, false)
-	for _, h := range b.opts.Hooks {
-		h.OnRequest(action, r)
-	}
 }

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"time"
@@ -73,6 +74,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return err
 	}
 	b.opts.Scheduler.Start()
+	work.Go(func() { b.birthLoop(ctx) })
+	work.Go(func() { b.republishes.loop(ctx, func() { b.guard("republish", b.republishAll) }) })
 loop:
 	for {
 		select {
@@ -82,12 +85,6 @@ loop:
 			work.Go(func() {
 				defer close(c.done)
 				b.guard("request", func() { c.fn(ctx) })
-			})
-		case delay := <-b.births:
-			work.Go(func() {
-				if b.wait(ctx, delay) {
-					b.guard("ha_birth", b.republishAll)
-				}
 			})
 		}
 	}
@@ -198,6 +195,12 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 	if opts.Commands.WakePollInterval <= 0 {
 		opts.Commands.WakePollInterval = 5 * time.Second
 	}
+	if opts.Commands.MaxAge <= 0 {
+		opts.Commands.MaxAge = DefaultMaxAge
+	}
+	if opts.Commands.GroupMaxAge == nil {
+		opts.Commands.GroupMaxAge = DefaultGroupMaxAge()
+	}
 	if opts.Scheduler == nil {
 		opts.Scheduler = schedule.NewCron(opts.Clock, opts.Schedule.Location, opts.Logger)
 	}
@@ -213,19 +216,23 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		return nil, errors.New("bridge: the budget and the bridge must share one clock (BudgetOptions.Clock = Options.Clock)")
 	}
 	b := &Bridge{
-		opts:        opts,
-		pub:         pub,
-		log:         opts.Logger.With().Str("component", "bridge").Logger(),
-		origin:      hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
-		calls:       make(chan call),
-		births:      make(chan time.Duration, 16),
-		halted:      make(chan struct{}),
-		published:   map[*device.Device]*published{},
-		lastRefresh: map[string]time.Time{},
-		ticks:       map[string]int{},
-		pauser:      &economy.Pause{},
-		deadEnds:    &economy.DeadEnds{Register: opts.RegisterCommand},
-		migrated:    map[string]bool{},
+		opts:         opts,
+		pub:          pub,
+		log:          opts.Logger.With().Str("component", "bridge").Logger(),
+		origin:       hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
+		calls:        make(chan call),
+		births:       make(chan struct{}, 1),
+		republishes:  newRepublisher(),
+		halted:       make(chan struct{}),
+		published:    map[*device.Device]*published{},
+		lastRefresh:  map[string]time.Time{},
+		ticks:        map[string]int{},
+		pauser:       &economy.Pause{},
+		retainedSeen: map[[sha256.Size]byte]bool{},
+		rejects:      newRejects(opts),
+		clearing:     map[string]int{},
+		deadEnds:     &economy.DeadEnds{Register: opts.RegisterCommand},
+		migrated:     map[string]bool{},
 	}
 	send, cmdr := command.Sender(api), opts.Commander
 	var canSign func() bool
@@ -244,6 +251,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 	}
 	b.exec = command.NewExecutor(command.Options{Allow: opts.Commands.Allow, Deny: opts.Commands.Deny,
 		RateLimitPerMinute: opts.Commands.RateLimitPerMinute, WakeTimeout: opts.Commands.WakeTimeout,
+		MaxAge: opts.Commands.MaxAge, GroupMaxAge: opts.Commands.GroupMaxAge,
 		Domain: opts.Domain, ClientID: opts.ClientID, Granted: b.granted, Clock: opts.Clock, Logger: b.log})
 	do := b.deviceOptions(send, cmdr)
 	do.CanSign, do.DeadEnds = canSign, b.deadEnds

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 )
 
@@ -33,7 +35,7 @@ func (b *Bridge) unknownDevice(name, topic string, payload []byte) {
 	r := command.UnknownDevice(name, known, payload)
 	at := b.now().UTC().Format(time.RFC3339)
 	r.At = at
-	b.log.Warn().Str("device", name).Str("topic", topic).Msg("message for an unknown device")
+	b.rejectAt(zerolog.WarnLevel, name, EventUnknownDevice).Str("topic", short(topic)).Msg("message for an unknown device")
 	if p, err := json.Marshal(r); err == nil {
 		b.publish(b.opts.BaseTopic+"/"+name+"/result", p, false)
 	}

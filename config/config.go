@@ -204,6 +204,11 @@ type Commands struct {
 	RateLimitPerMinute int `toml:"rate_limit_per_minute"`
 	// WakeTimeout bounds waiting for a car to come online after wake_up (Go duration).
 	WakeTimeout string `toml:"wake_timeout"`
+	// MaxAge is how long after arriving a command may still start, a wake
+	// included (Go duration); later it answers expired and is not sent.
+	MaxAge string `toml:"max_age"`
+	// MaxAgeByGroup overrides MaxAge per command group.
+	MaxAgeByGroup map[string]string `toml:"max_age_by_group"`
 }
 
 // Budget is the [budget] table: what the Fleet API may cost per month.
@@ -330,11 +335,12 @@ func Default() Config {
 			Heartbeat:           "5m",
 			Concurrency:         16,
 		},
-		Commands: Commands{Allow: []string{}, Deny: []string{}, RateLimitPerMinute: 10, WakeTimeout: "60s"},
-		Budget:   Budget{MonthlyUSD: 10},
-		Prices:   Prices{Data: 0.002, Command: 0.001, Wake: 0.02, Streaming: 1.0 / 150000},
-		Log:      Log{Level: "info", Format: "auto"},
-		HTTP:     HTTP{Addr: "127.0.0.1:8088"},
+		Commands: Commands{Allow: []string{}, Deny: []string{}, RateLimitPerMinute: 10, WakeTimeout: "60s",
+			MaxAge: "30s", MaxAgeByGroup: map[string]string{"unlock": "25s", "trunk": "25s", "windows": "25s"}},
+		Budget: Budget{MonthlyUSD: 10},
+		Prices: Prices{Data: 0.002, Command: 0.001, Wake: 0.02, Streaming: 1.0 / 150000},
+		Log:    Log{Level: "info", Format: "auto"},
+		HTTP:   HTTP{Addr: "127.0.0.1:8088"},
 		Telemetry: Telemetry{Port: 443, TopicBase: "telemetry", Preset: "balanced", Quiet: "10m",
 			SafetyRead: "@every 6h"},
 		Shard: Shard{Index: 0, Count: 1},

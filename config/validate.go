@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"reflect"
@@ -298,6 +299,31 @@ func (c *Commands) validate(ps *problems) {
 	}
 	if d, err := time.ParseDuration(c.WakeTimeout); err != nil || d <= 0 {
 		ps.add("commands.wake_timeout", "%q is not a positive Go duration such as \"60s\"", c.WakeTimeout)
+	}
+	validateMaxAge(ps, "commands.max_age", c.MaxAge)
+	groups := slices.Sorted(maps.Keys(c.MaxAgeByGroup))
+	for _, g := range groups {
+		key := "commands.max_age_by_group." + g
+		if !slices.Contains(CommandGroups, g) {
+			ps.add(key, "unknown command group %q (known: %s)", g, strings.Join(CommandGroups, ", "))
+			continue
+		}
+		validateMaxAge(ps, key, c.MaxAgeByGroup[g])
+	}
+}
+
+// MaxCommandAge is the longest max_age accepted: a command that may start
+// an hour after it was sent is no longer the sender's wish of now.
+const MaxCommandAge = time.Hour
+
+// validateMaxAge checks one command age limit.
+func validateMaxAge(ps *problems, key, v string) {
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil || d <= 0:
+		ps.add(key, "%q is not a positive Go duration such as \"30s\"", v)
+	case d > MaxCommandAge:
+		ps.add(key, "%q is longer than %s: a command that late is no longer what its sender meant", v, MaxCommandAge)
 	}
 }
 

@@ -142,8 +142,10 @@ func SamePublicKey(a, b []byte) bool {
 }
 
 func parsePublicKey(data []byte) (*ecdh.PublicKey, error) {
-	der := bytes.TrimSpace(data)
-	if block, _ := pem.Decode(der); block != nil {
+	// Raw DER is taken as it is: its last byte may be one TrimSpace
+	// would cut (0x20, 0x0a, ...), about one random key in forty.
+	der := data
+	if block, _ := pem.Decode(bytes.TrimSpace(data)); block != nil {
 		der = block.Bytes
 	}
 	key, err := x509.ParsePKIXPublicKey(der)

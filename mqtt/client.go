@@ -23,7 +23,7 @@ const (
 	defaultConnectTimeout    = 10 * time.Second
 	defaultReconnectInterval = 30 * time.Second
 	maxReconnectInterval     = 30 * time.Second
-	defaultQueueSize         = 256
+	defaultQueueSize         = 1024
 
 	// ackTimeout bounds the wait for a PUBACK, SUBACK or UNSUBACK. A broker
 	// that answers nothing for this long is as good as gone; the caller gets
@@ -50,7 +50,8 @@ type Client struct {
 	handlers  map[string]Handler // filter → handler; re-subscribed on every connect
 	callbacks []func()           // OnConnect callbacks
 
-	queue     chan Message  // inbound messages, drained by dispatchLoop
+	inbox     *inbox        // inbound messages, drained by dispatchLoop
+	lostNext  time.Time     // dispatchLoop's: when lost messages may be logged again
 	window    chan struct{} // one token per PublishAsync in flight (pipeline.go)
 	connected chan struct{} // cap 1: "a (re)connect happened", coalesced
 	ready     chan struct{} // closed after the first session setup
@@ -88,6 +89,9 @@ func New(opts Options) *Client {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = defaultQueueSize
 	}
+	if opts.LaneSize <= 0 {
+		opts.LaneSize = defaultLaneSize
+	}
 	if opts.PublishWindow <= 0 {
 		opts.PublishWindow = defaultPublishWindow
 	}
@@ -95,7 +99,7 @@ func New(opts Options) *Client {
 		opts:      opts,
 		log:       opts.Logger,
 		handlers:  map[string]Handler{},
-		queue:     make(chan Message, opts.QueueSize),
+		inbox:     newInbox(opts.LaneSize, opts.QueueSize, queueBytes),
 		window:    make(chan struct{}, opts.PublishWindow),
 		connected: make(chan struct{}, 1),
 		ready:     make(chan struct{}),

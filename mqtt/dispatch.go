@@ -4,36 +4,78 @@ import (
 	"context"
 	"runtime/debug"
 	"slices"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // enqueue is paho's only message callback. It runs on paho's router goroutine
 // and must never block there: a blocked router stops acknowledgements and, in
-// the end, keep-alive pings, so the broker drops us. A full queue therefore
-// drops the message with a warning; handlers that keep up never see that.
+// the end, keep-alive pings, so the broker drops us. It only files the
+// message in its lane (inbox.go); a full lane keeps a drop notice instead.
 func (c *Client) enqueue(_ paho.Client, pm paho.Message) {
 	m := Message{Topic: pm.Topic(), Payload: pm.Payload(), Retained: pm.Retained()}
-	select {
-	case c.queue <- m:
-	default:
-		c.log.Warn().Str("topic", m.Topic).Int("queue_size", cap(c.queue)).
-			Msg("mqtt inbound queue full; message dropped")
+	key, ok := c.laneOf(m.Topic)
+	if !ok {
+		return // no handler wants it (unsubscribed since)
 	}
+	c.inbox.put(key, m)
 }
 
-// dispatchLoop hands queued messages to the matching handlers, one message at
-// a time in arrival order, until Close.
+// laneOf is the lane of topic, from the first (in sort order) filter that
+// matches it; false when none does.
+func (c *Client) laneOf(topic string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	first := ""
+	for f := range c.handlers {
+		if Match(f, topic) && (first == "" || f < first) {
+			first = f
+		}
+	}
+	if first == "" {
+		return "", false
+	}
+	return laneKey(first, topic), true
+}
+
+// dispatchLoop hands queued messages and drop notices to the matching
+// handlers, one at a time, the lanes taking turns, until Close.
 func (c *Client) dispatchLoop() {
 	for {
 		select {
 		case <-c.stop:
 			return
-		case m := <-c.queue:
+		case <-c.inbox.signal:
+		}
+		for {
+			m, ok := c.inbox.take()
+			if !ok {
+				break
+			}
 			for _, h := range c.matching(m.Topic) {
 				c.safeCall("handler", m.Topic, func() { h(m) })
 			}
+			select {
+			case <-c.stop:
+				return
+			default:
+			}
 		}
+		c.logLost()
+	}
+}
+
+// logLost says, at most once a minute, how many messages were dropped
+// without even a notice (the notices' memory was spent).
+func (c *Client) logLost() {
+	now := c.opts.Clock.Now()
+	if now.Before(c.lostNext) {
+		return
+	}
+	if n := c.inbox.takeLost(); n > 0 {
+		c.lostNext = now.Add(time.Minute)
+		c.log.Warn().Int("messages", n).Msg("mqtt inbound queue full; messages dropped without a notice to their handler")
 	}
 }
 

@@ -40,10 +40,16 @@ type Options struct {
 	// value when it is smaller; tests set it low to reconnect quickly.
 	ReconnectInterval time.Duration
 	// QueueSize is the number of inbound messages buffered for handlers
-	// (default 256). When the queue is full the message is dropped with a
-	// warning: blocking the network goroutine instead would stall keep-alive
-	// pings and, in the end, the whole connection.
+	// over all lanes (default 1024), and LaneSize the number per lane
+	// (default 64). A lane is the topic up to the level that the first "+"
+	// of the matching subscription stands for (base/+/set: one lane per
+	// value of +), and the lanes take turns, so a flood on one lane never
+	// delays or drops another's messages. A message that finds its lane
+	// full is dropped, and its handler gets a drop notice (Message.Dropped)
+	// instead; blocking the network goroutine would stall keep-alive pings
+	// and, in the end, the whole connection.
 	QueueSize int
+	LaneSize  int
 	// PublishWindow is how many PublishAsync and PublishMany messages may
 	// await their acknowledgement at once (default 128). Publish, which
 	// waits for its own, does not count against it.
@@ -61,9 +67,16 @@ type Message struct {
 	Topic    string
 	Payload  []byte
 	Retained bool
+	// Dropped marks a drop notice: the message found its lane full and
+	// was not delivered. Payload holds only its first bytes (at most
+	// 512), so that a handler can answer the sender (an id near the
+	// start) but must not act on it.
+	Dropped bool
 }
 
 // Handler handles one inbound message. Handlers run on the client's own
-// dispatch goroutine, one at a time in arrival order; a slow handler delays
-// other handlers but never the network loop.
+// dispatch goroutine, one at a time: in arrival order within a lane, the
+// lanes taking turns. A slow handler delays other handlers but never the
+// network loop. A handler gets drop notices too (Message.Dropped) and must
+// not act on one.
 type Handler func(Message)

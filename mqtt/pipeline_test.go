@@ -20,7 +20,7 @@ import (
 // order they were sent, though none waited for the one before.
 func TestPublishManyKeepsOrderPerTopic(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0")
-	sub := connected(t, b.URL(), func(o *mqtt.Options) { o.QueueSize = 4096 })
+	sub := connected(t, b.URL(), func(o *mqtt.Options) { o.QueueSize, o.LaneSize = 4096, 4096 })
 	const topics, perTopic = 5, 200
 	var mu sync.Mutex
 	got := map[string][]int{}

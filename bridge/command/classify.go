@@ -55,6 +55,9 @@ func classify(o Options, t Target, cr *fleet.CommandResult, err error, res *Resu
 func errorResult(o Options, t Target, err error) *ResultError {
 	msg := err.Error()
 	switch {
+	case errors.Is(err, ErrExpired):
+		return &ResultError{Code: CodeExpired, Message: msg + "; it was not sent",
+			Remedy: "send it again if it is still wanted; [commands] max_age sets how long a command may wait (a sleeping car's wake counts)"}
 	case errors.Is(err, fleet.ErrOffline):
 		return &ResultError{Code: CodeVehicleOffline, Message: msg, Remedy: "the car has no connection; try again when it is back in coverage"}
 	case errors.Is(err, ErrWakeTimeout):

@@ -14,7 +14,7 @@ import (
 )
 
 // queueSize bounds the commands waiting per device; more are refused with
-// rate_limited rather than piling up behind a sleeping car.
+// overloaded rather than piling up behind a sleeping car.
 const queueSize = 16
 
 // commandGrace is how long a command in flight at shutdown may still take:
@@ -48,6 +48,9 @@ type queue struct {
 	// confirm: a confirming read is pending for the burst in progress;
 	// confirmMore: the last job said more of its message follow (confirm.go).
 	confirm, confirmMore bool
+	// wakeFailed is when a wake for this device last timed out: the jobs
+	// that waited through it fail with it (wakefail.go).
+	wakeFailed time.Time
 }
 
 // NewExecutor returns an Executor; nothing runs until Run.
@@ -59,6 +62,9 @@ func NewExecutor(opts Options) *Executor {
 // Enqueue hands a job to the device's worker. A full queue, a device that
 // left and a stopped executor answer with a result at once.
 func (e *Executor) Enqueue(t Target, j Job) {
+	if j.Arrived.IsZero() {
+		j.Arrived = e.opts.Clock.Now()
+	}
 	e.mu.Lock()
 	q := e.queues[t]
 	if q == nil && !e.stopped {
@@ -91,7 +97,7 @@ func (e *Executor) Enqueue(t Target, j Job) {
 		}
 	default:
 		t.Publish(Result{Transaction: j.Transaction, Key: j.Key, Command: j.Cmd.Name, Status: StatusError,
-			Error: &ResultError{Code: CodeRateLimited, Message: fmt.Sprintf("%d commands are already waiting for %s", queueSize, t.Name()),
+			Error: &ResultError{Code: CodeOverloaded, Message: fmt.Sprintf("%d commands are already waiting for %s; this one was not sent", queueSize, t.Name()),
 				Remedy: "wait for the pending commands' results before sending more"}})
 	}
 }
@@ -247,13 +253,27 @@ func notSent(j Job, msg string) Result {
 func (e *Executor) runJob(ctx context.Context, q *queue, j Job) {
 	t := q.t
 	res := Result{Transaction: j.Transaction, Key: j.Key, Command: j.Cmd.Name}
-	if re := e.admit(q, j); re != nil {
+	re := e.expired(j, e.opts.Clock.Now())
+	if re == nil {
+		re = e.wakeFailedFor(q, j)
+	}
+	if re == nil {
+		re = e.admit(q, j)
+	}
+	if re != nil {
 		res.Status, res.Error = StatusError, re
 		t.Publish(res)
 		t.Settle(ctx, res, e.confirmNow(q, j, false))
 		return
 	}
-	cr, woke, err := t.Send(ctx, j.Cmd)
+	sendCtx := ctx
+	if j.Cmd.Name != "wake_up" {
+		// A wake_up has started once it is sent: waiting for the car to
+		// come online is its own business, not a late command.
+		sendCtx = withDeadline(ctx, e.deadline(j), e.opts.Clock)
+	}
+	cr, woke, err := t.Send(sendCtx, j.Cmd)
+	e.noteWake(q, err)
 	res.Woke = woke
 	classify(e.opts, t, cr, err, &res)
 	t.Publish(res)

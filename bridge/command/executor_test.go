@@ -130,7 +130,7 @@ func TestExecutorAnswersEveryJobOnce(t *testing.T) {
 		_ = i
 	}
 	e.Enqueue(stuck, job("overflow", "honk_horn", "horn_lights"))
-	if r := stuck.next(t); r.Key != "overflow" || r.Code() != CodeRateLimited {
+	if r := stuck.next(t); r.Key != "overflow" || r.Code() != CodeOverloaded {
 		t.Fatalf("17th waiting command: %+v", r)
 	}
 	// Another device is not held up by the stuck one.

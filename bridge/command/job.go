@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -24,6 +25,11 @@ type Job struct {
 	// More says more jobs of the same set message follow, so the device's
 	// confirming read waits for them (confirm.go).
 	More bool
+	// Arrived is when the set message arrived (Enqueue stamps it when
+	// zero); Expiry is the sender's own deadline. Together with the
+	// group's maximum age they say when the job expires (expiry.go).
+	Arrived time.Time
+	Expiry  Expiry
 }
 
 // Prepare turns one key/value of a set message into a job through the
@@ -45,7 +51,7 @@ func Prepare(device string, row *entity.Spec, view any, it Item) (Job, *entity.P
 		}
 		return Job{}, invalid("%s: %v", it.Key, err)
 	}
-	return Job{Key: it.Key, Cmd: cmd, Group: row.CommandGroup(cmd), Scopes: row.CommandScopes}, nil
+	return Job{Key: it.Key, Cmd: cmd, Group: row.CommandGroup(cmd), Scopes: row.CommandScopes, Expiry: it.Expiry}, nil
 }
 
 // safeCommand runs a row's adapter and turns a panic on odd input into an

@@ -12,6 +12,9 @@ import (
 type Item struct {
 	Key   string
 	Value any
+	// Expiry is the sender's own deadline, shared by every key of the
+	// message (expiry.go).
+	Expiry Expiry
 }
 
 // invalid builds an invalid_payload error.
@@ -23,6 +26,9 @@ func invalid(format string, a ...any) *entity.PayloadError {
 // "PRESS", an option), a JSON scalar, or {"value": …, "transaction": …} for
 // clients that want a transaction id on a single key.
 func ParseKey(key string, payload []byte) ([]Item, any, *entity.PayloadError) {
+	if perr := checkSize(payload, key); perr != nil {
+		return nil, nil, perr
+	}
 	p := bytes.TrimSpace(payload)
 	if len(p) == 0 {
 		return nil, nil, &entity.PayloadError{Code: CodeInvalidPayload, Message: fmt.Sprintf("empty payload for %s", key)}
@@ -44,22 +50,35 @@ func ParseKey(key string, payload []byte) ([]Item, any, *entity.PayloadError) {
 		if err := json.Unmarshal(raw, &v); err != nil {
 			return nil, tr, invalid("value for %s: %v", key, err)
 		}
-		return []Item{{key, v}}, tr, nil
+		var ex Expiry
+		for _, name := range []string{keyExpiresAt, keyTTL} {
+			if raw, ok := obj[name]; ok {
+				var rv any
+				_ = json.Unmarshal(raw, &rv)
+				if perr := ex.set(name, plainNumbers(rv)); perr != nil {
+					return nil, tr, perr
+				}
+			}
+		}
+		return []Item{{Key: key, Value: v, Expiry: ex}}, tr, nil
 	}
 	var v any
 	if err := json.Unmarshal(p, &v); err == nil {
 		switch v.(type) {
 		case string, bool, float64:
-			return []Item{{key, v}}, nil, nil
+			return []Item{{Key: key, Value: v}}, nil, nil
 		}
 	}
-	return []Item{{key, string(p)}}, nil, nil
+	return []Item{{Key: key, Value: string(p)}}, nil, nil
 }
 
 // ParseObject parses the payload of set: a JSON object of keys, with
 // an optional transaction, keeping the order the keys were written in (so
 // {"climate":"heat_cool","driver_temp":22} turns climate on first).
 func ParseObject(payload []byte) ([]Item, any, *entity.PayloadError) {
+	if perr := checkSize(payload, ""); perr != nil {
+		return nil, nil, perr
+	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	tok, err := dec.Token()
@@ -68,22 +87,38 @@ func ParseObject(payload []byte) ([]Item, any, *entity.PayloadError) {
 	}
 	var items []Item
 	var tr any
+	var ex Expiry
 	for dec.More() {
 		kt, err := dec.Token()
 		if err != nil {
 			return nil, nil, invalid("payload is not valid JSON: %v", err)
 		}
 		key, _ := kt.(string)
+		if len(key) > MaxKeyLen {
+			return nil, tr, invalid("key %s is longer than %d bytes", ShortKey(key), MaxKeyLen)
+		}
 		var v any
 		if err := dec.Decode(&v); err != nil {
 			return nil, nil, invalid("value of %q is not valid JSON: %v", key, err)
 		}
 		v = plainNumbers(v)
-		if key == "transaction" {
+		switch key {
+		case "transaction":
 			tr = v
 			continue
+		case keyExpiresAt, keyTTL:
+			if perr := ex.set(key, v); perr != nil {
+				return nil, tr, perr
+			}
+			continue
 		}
-		items = append(items, Item{key, v})
+		if len(items) == MaxKeys {
+			return nil, tr, invalid("a set message may name at most %d keys", MaxKeys)
+		}
+		items = append(items, Item{Key: key, Value: v})
+	}
+	for i := range items {
+		items[i].Expiry = ex
 	}
 	if _, err := dec.Token(); err != nil {
 		return nil, tr, invalid("payload is not valid JSON: %v", err)

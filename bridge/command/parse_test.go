@@ -15,10 +15,10 @@ func TestParseObjectPayload(t *testing.T) {
 		tr      any
 		errCode string
 	}{
-		{in: `{"charge_limit": 80}`, items: []Item{{"charge_limit", 80.0}}},
+		{in: `{"charge_limit": 80}`, items: []Item{{Key: "charge_limit", Value: 80.0}}},
 		{in: `{"climate":"heat_cool","driver_temp":21.5,"transaction":"t1"}`,
-			items: []Item{{"climate", "heat_cool"}, {"driver_temp", 21.5}}, tr: "t1"},
-		{in: `{"transaction": 7, "sentry_mode": true}`, items: []Item{{"sentry_mode", true}}, tr: 7.0},
+			items: []Item{{Key: "climate", Value: "heat_cool"}, {Key: "driver_temp", Value: 21.5}}, tr: "t1"},
+		{in: `{"transaction": 7, "sentry_mode": true}`, items: []Item{{Key: "sentry_mode", Value: true}}, tr: 7.0},
 		{in: `80`, errCode: CodeInvalidPayload},
 		{in: `{"charge_limit": }`, errCode: CodeInvalidPayload},
 		{in: `{"transaction":"x"}`, errCode: CodeInvalidPayload, tr: "x"},

@@ -21,6 +21,15 @@ const (
 	CodeTimeout          = "timeout"
 	CodeFleetError       = "fleet_error"
 	CodeCommandDenied    = "command_denied"
+	// CodeExpired: the command could not start within its maximum age
+	// (or the sender's own deadline) and was not sent.
+	CodeExpired = "expired"
+	// CodeOverloaded: the message was dropped unread, its device's queue
+	// being full; nothing was sent.
+	CodeOverloaded = "overloaded"
+	// CodeRetainedIgnored: the message came retained, i.e. from the
+	// broker's memory rather than from a sender now; never executed.
+	CodeRetainedIgnored = "retained_ignored"
 )
 
 // Result statuses.

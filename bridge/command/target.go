@@ -19,6 +19,10 @@ type Options struct {
 	// WakeTimeout is how long a car may take to wake (for the
 	// vehicle_asleep message; the Waker enforces it).
 	WakeTimeout time.Duration
+	// MaxAge is how long after arriving a command may still start
+	// (0: no bound); GroupMaxAge overrides it per command group.
+	MaxAge      time.Duration
+	GroupMaxAge map[string]time.Duration
 	// Domain is the app's domain, for the pairing link of key_not_paired
 	// and signing_required results.
 	Domain string

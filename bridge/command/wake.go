@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -43,15 +44,25 @@ type Waker struct {
 }
 
 // Wake sends wake_up and then checks the cheap vehicle state until the car
-// is online, bounded by Timeout. It returns nil once the car is online.
+// is online, bounded by Timeout and by the deadline of the command on ctx
+// (ErrExpired when that comes first: a wake is worth waiting for only
+// while the command may still start). It returns nil once the car is
+// online.
 func (w Waker) Wake(ctx context.Context, vin string) error {
+	clk := clock.OrReal(w.Clock)
+	deadline := clk.Now().Add(w.Timeout)
+	expires := false
+	if sb, ok := deadlineOf(ctx); ok && sb.at.Before(deadline) {
+		deadline, expires = sb.at, true
+	}
+	if expires && !clk.Now().Before(deadline) {
+		return ErrExpired // not even the wake_up is worth its price
+	}
 	if _, err := w.API.WakeUp(ctx, vin); err != nil {
 		return err
 	}
-	clk := clock.OrReal(w.Clock)
-	deadline := clk.Now().Add(w.Timeout)
 	for {
-		if err := clk.Sleep(ctx, w.Interval); err != nil {
+		if err := clk.Sleep(ctx, min(w.Interval, max(deadline.Sub(clk.Now()), 0))); err != nil {
 			return err
 		}
 		v, err := w.API.Vehicle(ctx, vin)
@@ -62,7 +73,10 @@ func (w Waker) Wake(ctx context.Context, vin string) error {
 			return err
 		}
 		if !clk.Now().Before(deadline) {
-			if err == nil && v.State == fleet.StateOffline {
+			switch {
+			case expires:
+				return fmt.Errorf("the car did not wake up in time: %w", ErrExpired)
+			case err == nil && v.State == fleet.StateOffline:
 				return errCarOffline
 			}
 			return ErrWakeTimeout

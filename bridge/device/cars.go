@@ -114,6 +114,9 @@ func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult
 		}
 		woke = true
 	}
+	if err := command.StartCheck(ctx); err != nil {
+		return nil, woke, err // the wake took too long: never send late
+	}
 	cr, err := rt.command(ctx, c.d.uid, cmd)
 	if errors.Is(err, fleet.ErrAsleep) && !woke {
 		// The car fell asleep since the last check: wake it and try once more.
@@ -121,6 +124,9 @@ func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult
 			return nil, false, werr
 		}
 		woke = true
+		if err := command.StartCheck(ctx); err != nil {
+			return nil, woke, err
+		}
 		cr, err = rt.command(ctx, c.d.uid, cmd)
 	}
 	return cr, woke, err

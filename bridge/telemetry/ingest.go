@@ -99,7 +99,7 @@ func (in *Ingest) Subscribe(sub Subscriber) error {
 // handle routes one dispatcher message.
 func (in *Ingest) handle(m mqtt.Message) {
 	rest, ok := strings.CutPrefix(m.Topic, in.opts.Base()+"/")
-	if !ok || m.Retained {
+	if !ok || m.Retained || m.Dropped {
 		return
 	}
 	parts := strings.SplitN(rest, "/", 3)

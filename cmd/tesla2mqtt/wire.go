@@ -218,6 +218,7 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 	}
 	opts.Commands = bridge.CommandOptions{Allow: cfg.Commands.Allow, Deny: cfg.Commands.Deny,
 		RateLimitPerMinute: cfg.Commands.RateLimitPerMinute, WakeTimeout: wake}
+	opts.Commands.MaxAge, opts.Commands.GroupMaxAge = commandAges(cfg.Commands)
 	opts.Domain = cfg.Tesla.Domain
 	opts.ClientID = cfg.Tesla.ClientID
 	for _, v := range cfg.Vehicles {
@@ -352,4 +353,18 @@ func embeddedBrokerOptions(cfg *config.Config, log zerolog.Logger) broker.Option
 		o.Users = append(o.Users, broker.User{Username: u.Username, PasswordHash: u.PasswordHash})
 	}
 	return o
+}
+
+// commandAges maps [commands] max_age and max_age_by_group onto the
+// bridge's limits; Validate has checked them, and what does not parse
+// keeps the bridge's default.
+func commandAges(c config.Commands) (time.Duration, map[string]time.Duration) {
+	maxAge, _ := time.ParseDuration(c.MaxAge)
+	groups := map[string]time.Duration{}
+	for g, v := range c.MaxAgeByGroup {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			groups[g] = d
+		}
+	}
+	return maxAge, groups
 }
