@@ -30,6 +30,8 @@ const retainedMemo = 1024
 func (b *Bridge) guarded(kind string, h mqtt.Handler) mqtt.Handler {
 	return func(m mqtt.Message) {
 		switch {
+		case b.forOthers(kind, m):
+			// Another shard's device, or another instance answers it.
 		case m.Retained:
 			b.retainedIgnored(kind, m)
 		case m.Dropped:

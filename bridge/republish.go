@@ -18,7 +18,7 @@ import (
 // The bridge is online whenever it publishes, so it says so itself rather
 // than trusting the connect's online message to still be there.
 func (b *Bridge) republishAll() {
-	b.publish(b.opts.BaseTopic+"/bridge/state", []byte("online"), true)
+	b.publish(b.bridgeTopic("state"), []byte("online"), true)
 	b.publishInfo()
 	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {

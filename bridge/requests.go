@@ -54,6 +54,9 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	var req bridgeRequest
 	if p := strings.TrimSpace(string(m.Payload)); p != "" {
 		if err := json.Unmarshal([]byte(p), &req); err != nil {
+			if !b.answersUnknown() {
+				return // one answer is enough: instance 0's
+			}
 			b.respond(action, Response{Status: "error", Error: &ResponseError{
 				Code: "invalid_payload", Message: "the request must be a JSON object: " + err.Error()}})
 			return
@@ -71,7 +74,7 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 				Code: "overloaded", Message: "too many republish requests are waiting already; one that covers this one is pending"}})
 		}
 	case "refresh":
-		if req.Device != "" && b.reg.Device(req.Device) == nil && b.notMine(req.Device) {
+		if req.Device != "" && b.notMine(req.Device) {
 			return // another shard's device: its owner answers
 		}
 		_, err := b.refresh(req.Device, func(names []string) {

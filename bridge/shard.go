@@ -3,6 +3,9 @@ package bridge
 import (
 	"hash/fnv"
 	"strconv"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
 // Several instances, one account (README "Several instances"). Each
@@ -59,13 +62,42 @@ func (b *Bridge) bridgeTopic(name string) string {
 // device that no instance has: the single one, or shard 0.
 func (b *Bridge) answersUnknown() bool { return b.opts.Shard.Index == 0 }
 
-// notMine reports whether a request for device name is another shard's
-// (or, for a name no shard has, not this instance's to answer).
+// notMine reports whether a message for device name is another
+// instance's to handle: a device another shard owns, a name the products
+// do not list yet (its owner may know it), or a name no shard has when
+// this instance is not the one that answers those. A single instance
+// handles everything.
 func (b *Bridge) notMine(name string) bool {
 	if !b.opts.Shard.sharded() {
 		return false
 	}
-	return b.reg.OwnedElsewhere(name) || !b.answersUnknown()
+	switch b.reg.Whose(name) {
+	case device.Mine:
+		return false
+	case device.Nobody:
+		return !b.answersUnknown()
+	default:
+		return true
+	}
+}
+
+// forOthers reports whether a command message of kind (intake.go) is left
+// to another instance: every instance receives every command topic. A
+// retained message is answered and cleared by instance 0 alone, whoever
+// owns the device; a set or get goes to its device's owner; a bridge
+// request is every instance's (each carries it out for its own devices).
+func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
+	if !b.opts.Shard.sharded() {
+		return false
+	}
+	if m.Retained {
+		return !b.answersUnknown()
+	}
+	if kind == intakeRequest {
+		return false
+	}
+	name, _ := b.commandTopic(kind, m.Topic)
+	return b.notMine(name)
 }
 
 // shardName is the shard a response names ("" for a single instance).

@@ -36,6 +36,20 @@ type Config struct {
 type Shard struct {
 	Index int `toml:"index"`
 	Count int `toml:"count"`
+	// TokenDir is where the shared token file lives ("": state_dir).
+	// Refresh tokens are single-use, so instance 0 alone refreshes and
+	// writes it; the others read it. Every other file in state_dir
+	// (budget, device memory, sessions) stays each instance's own.
+	TokenDir string `toml:"token_dir"`
+}
+
+// TokenDir is the folder of the token file: [shard] token_dir, else
+// state_dir.
+func (c *Config) TokenDir() string {
+	if c.Shard.TokenDir != "" {
+		return c.Shard.TokenDir
+	}
+	return c.StateDir
 }
 
 // Tesla is the [tesla] table: the developer app and the Fleet API hosts.

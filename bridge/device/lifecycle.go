@@ -39,6 +39,9 @@ func (r *Registry) Discover(ctx context.Context) error {
 	var added []*Device
 	r.mu.Lock()
 	removed := r.goneDevices(products)
+	if r.opts.Owns != nil {
+		clear(r.elsewhere) // a device that left the account is nobody's
+	}
 	for _, p := range products {
 		for _, f := range r.families {
 			uid, build := f.adopt(p)
@@ -46,6 +49,8 @@ func (r *Registry) Discover(ctx context.Context) error {
 				continue
 			}
 			if r.opts.Owns != nil && !r.opts.Owns(uid) {
+				// Another shard's: no reads, no state, no discovery here;
+				// the name is kept so that its commands are left to it.
 				if r.elsewhere == nil {
 					r.elsewhere = map[string]bool{}
 				}

@@ -182,18 +182,42 @@ func (r *Registry) Devices() []*Device {
 	return out
 }
 
-// OwnedElsewhere reports whether name is a device of the account that
-// another shard owns, or one of its Wall Connectors.
-func (r *Registry) OwnedElsewhere(name string) bool {
+// Owner says who serves a topic name, when several instances share the
+// account (Options.Owns).
+type Owner int
+
+// The answers of Registry.Whose.
+const (
+	// Nobody: the account has no device of that name.
+	Nobody Owner = iota
+	// Mine: this registry has the device.
+	Mine
+	// Elsewhere: another shard owns the device (or its site, for a Wall
+	// Connector).
+	Elsewhere
+	// NotListed: the products were not read yet, so nobody can tell.
+	NotListed
+)
+
+// Whose says who serves the device with topic name name.
+func (r *Registry) Whose(name string) Owner {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.elsewhere[name] {
-		return true
+	switch {
+	case r.devices[name] != nil:
+		return Mine
+	case r.elsewhere[name]:
+		return Elsewhere
 	}
-	if i := strings.LastIndex(name, "-wc-"); i > 0 {
-		return r.elsewhere[name[:i]]
+	// A Wall Connector is named after its site and goes with it; its own
+	// name appears only once its site's owner read the site.
+	if i := strings.LastIndex(name, "-wc-"); i > 0 && r.elsewhere[name[:i]] {
+		return Elsewhere
 	}
-	return false
+	if !r.discovered {
+		return NotListed
+	}
+	return Nobody
 }
 
 // Device returns the device with a topic name, or nil.
@@ -206,6 +230,18 @@ func (r *Registry) Device(name string) *Device {
 // Discovered reports whether the account's products were read once.
 // Callers hold the lock.
 func (r *Registry) Discovered() bool { return r.discovered }
+
+// Elsewhere lists the topic names of the devices other shards own.
+func (r *Registry) Elsewhere() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.elsewhere))
+	for n := range r.elsewhere {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // register adds a device. Callers hold the lock.
 func (r *Registry) register(d *Device) {

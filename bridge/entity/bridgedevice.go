@@ -10,7 +10,7 @@ type BridgeDevice struct {
 	// Topics is the prefix of the bridge's own topics (state, info,
 	// status): "" for <Base>/bridge; a shard's is <Base>/bridge/shard/<i>.
 	Topics string
-	Origin        *hass.Origin
+	Origin *hass.Origin
 }
 
 // topic is one of the bridge's own topics.

@@ -76,6 +76,9 @@ type wiring struct {
 	// signingKey, when set, replaces tesla.private_key_file (demo: a key
 	// made for the run); its sessions then stay in memory.
 	signingKey *ecdsa.PrivateKey
+	// hooks are added to the bridge's own (a test that runs several
+	// instances tells by them which one published what).
+	hooks []bridge.Hook
 }
 
 // startStack starts the embedded broker (when no external broker is
@@ -142,7 +145,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		// InsecureSkipVerify is the user's explicit, documented choice.
 		InsecureSkipVerify: cfg.MQTT.InsecureSkipVerify,
 		ReconnectInterval:  w.reconnect,
-		WillTopic:          base + "/bridge/state",
+		WillTopic:          bridge.BridgeTopics(base, shard(cfg)) + "/state",
 		WillPayload:        "offline",
 		OnlinePayload:      "online",
 		Logger:             log.With().Str("component", "mqtt").Logger(),
@@ -152,6 +155,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	bopts.Budget = budget
 	bopts.Telemetry = telemetryOptions(cfg, fleet.MultiRecorder{s.meter, s.metrics, budget})
 	bopts.Hooks = append(bopts.Hooks, s.metrics)
+	bopts.Hooks = append(bopts.Hooks, w.hooks...)
 	if cfg.MQTT.TeslaMateCompat {
 		bopts.Hooks = append(bopts.Hooks, teslamate.New(teslaMateOptions(cfg, s.mqtt, w.clock, log)))
 	}
@@ -211,6 +215,7 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 	opts.Policy.QuietAfter, _ = time.ParseDuration(cfg.Schedule.QuietAfter)
 	opts.Heartbeat, _ = time.ParseDuration(cfg.Schedule.Heartbeat)
 	opts.Concurrency = cfg.Schedule.Concurrency
+	opts.Shard = shard(cfg)
 	opts.Policy.SuspendFor, _ = time.ParseDuration(cfg.Schedule.SuspendFor)
 	wake, err := time.ParseDuration(cfg.Commands.WakeTimeout)
 	if err != nil {
@@ -228,6 +233,11 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 		opts.Sites = append(opts.Sites, bridge.SiteName{ID: s.ID, Name: s.Name})
 	}
 	return opts
+}
+
+// shard is this instance's part of the account ([shard]).
+func shard(cfg *config.Config) bridge.Shard {
+	return bridge.Shard{Index: cfg.Shard.Index, Count: cfg.Shard.Count}
 }
 
 // teslaMateOptions maps [mqtt] teslamate_compat onto the TeslaMate hook:
