@@ -3,8 +3,8 @@ package bridge
 import (
 	"hash/fnv"
 	"strconv"
+	"strings"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -12,12 +12,12 @@ import (
 // instance owns the devices whose stable hash falls into its shard: it
 // alone reads, publishes and commands them. The instances share the
 // broker's request topics and tell by ownership who acts: a set or get for
-// a device is handled by its owner and dropped by the others; a device
-// that no shard has is answered (unknown_device) by instance 0 alone; an
-// account-wide request (republish, refresh without a device) is carried
-// out by every instance for its own devices, each answering with its
-// shard. What is one per instance moves under <base>/bridge/shard/<i>/:
-// state (the last will), info and status.
+// a device (or for a name that is no device) is handled by the owner of
+// the name's hash and dropped by the others; an account-wide request
+// (republish, refresh without a device) is carried out by every instance
+// for its own devices, each answering with its shard. What is one per
+// instance moves under <base>/bridge/shard/<i>/: state (the last will),
+// info and status.
 
 // Shard is this instance's part of the account's devices.
 type Shard struct {
@@ -63,37 +63,54 @@ func (b *Bridge) bridgeTopic(name string) string {
 func (b *Bridge) answersUnknown() bool { return b.opts.Shard.Index == 0 }
 
 // notMine reports whether a message for device name is another
-// instance's to handle: a device another shard owns, a name the products
-// do not list yet (its owner may know it), or a name no shard has when
-// this instance is not the one that answers those. A single instance
-// handles everything.
+// instance's to handle. The owner is found from the name alone (uidOf),
+// not from the product list, so that the messages that arrive before the
+// first list (retained ones, replayed on subscribe) have an owner too; a
+// name that is no device is answered (unknown_device) by the instance its
+// hash falls to, once. A single instance handles everything.
 func (b *Bridge) notMine(name string) bool {
 	if !b.opts.Shard.sharded() {
 		return false
 	}
-	switch b.reg.Whose(name) {
-	case device.Mine:
-		return false
-	case device.Nobody:
-		return !b.answersUnknown()
-	default:
-		return true
+	return !b.opts.Shard.Owns(b.uidOf(name))
+}
+
+// uidOf is the VIN or site id behind a topic name: a configured name's,
+// else the name itself (unnamed devices are named by their id); a Wall
+// Connector's is its site's, which owns it.
+func (b *Bridge) uidOf(name string) string {
+	if i := strings.LastIndex(name, "-wc-"); i > 0 {
+		name = name[:i]
 	}
+	for _, v := range b.opts.Vehicles {
+		if v.Name == name {
+			return v.VIN
+		}
+	}
+	for _, s := range b.opts.Sites {
+		if s.Name == name {
+			return strconv.FormatInt(s.ID, 10)
+		}
+	}
+	return name
 }
 
 // forOthers reports whether a command message of kind (intake.go) is left
 // to another instance: every instance receives every command topic. A
-// retained message is answered and cleared by instance 0 alone, whoever
-// owns the device; a set or get goes to its device's owner; a bridge
-// request is every instance's (each carries it out for its own devices).
+// set or get, retained or not, is its device's owner's, which answers it
+// (and clears it, when retained). A bridge request is every instance's
+// (each carries it out for its own devices), but a retained one is
+// answered and cleared by instance 0 alone: the others only expect the
+// echo of that clearing, an empty message that must not run as a request.
 func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
 	if !b.opts.Shard.sharded() {
 		return false
 	}
-	if m.Retained {
-		return !b.answersUnknown()
-	}
 	if kind == intakeRequest {
+		if m.Retained && !b.answersUnknown() {
+			b.expectClear(m.Topic)
+			return true
+		}
 		return false
 	}
 	name, _ := b.commandTopic(kind, m.Topic)

@@ -3,7 +3,6 @@ package device
 import (
 	"context"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -180,44 +179,6 @@ func (r *Registry) Devices() []*Device {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
-}
-
-// Owner says who serves a topic name, when several instances share the
-// account (Options.Owns).
-type Owner int
-
-// The answers of Registry.Whose.
-const (
-	// Nobody: the account has no device of that name.
-	Nobody Owner = iota
-	// Mine: this registry has the device.
-	Mine
-	// Elsewhere: another shard owns the device (or its site, for a Wall
-	// Connector).
-	Elsewhere
-	// NotListed: the products were not read yet, so nobody can tell.
-	NotListed
-)
-
-// Whose says who serves the device with topic name name.
-func (r *Registry) Whose(name string) Owner {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch {
-	case r.devices[name] != nil:
-		return Mine
-	case r.elsewhere[name]:
-		return Elsewhere
-	}
-	// A Wall Connector is named after its site and goes with it; its own
-	// name appears only once its site's owner read the site.
-	if i := strings.LastIndex(name, "-wc-"); i > 0 && r.elsewhere[name[:i]] {
-		return Elsewhere
-	}
-	if !r.discovered {
-		return NotListed
-	}
-	return Nobody
 }
 
 // Device returns the device with a topic name, or nil.

@@ -69,6 +69,21 @@ func TestThreeShardsShareOneAccount(t *testing.T) {
 		}
 	}
 
+	// Retained command messages left on the broker before the instances
+	// start: each is answered retained_ignored once, cleared once, and
+	// never run, not even as the empty echo of its clearing.
+	asleep := sim.VINs()[0] // GeneratedMix(0): asleep, so no command of the test below
+	retained := map[string]string{
+		"tesla2mqtt/" + asleep + "/set":     `{"charge_limit": 60, "transaction": "ret1"}`,
+		"tesla2mqtt/bridge/request/refresh": fmt.Sprintf(`{"device": %q, "transaction": "ret2"}`, names[1]),
+	}
+	for topic, payload := range retained {
+		if err := obs.c.Publish(topic, []byte(payload), true); err != nil {
+			t.Fatal(err)
+		}
+		obs.waitTopic(t, topic)
+	}
+
 	rec := &shardRecorder{by: map[string]map[int]int{}, notify: make(chan struct{}, 1)}
 	inst := make([]*shardInstance, count)
 	for i := range count {
@@ -104,6 +119,9 @@ func TestThreeShardsShareOneAccount(t *testing.T) {
 			t.Errorf("%s: discovery does not name its owner's availability %s: %.200s", n, want, cfgPayload)
 		}
 	}
+
+	obs.waitFor(t, func() bool { return obs.count("tesla2mqtt/"+asleep+"/result") >= 1 }, "the retained set's answer")
+	obs.waitFor(t, func() bool { return len(obs.responses("refresh", "ret2")) >= 1 }, "the retained request's answer")
 
 	// Commands: every awake car and every site with a battery gets one,
 	// over MQTT.
@@ -142,6 +160,24 @@ func TestThreeShardsShareOneAccount(t *testing.T) {
 		inst[i].sched.Fire("connectivity")
 	}
 
+	if c := obs.count("tesla2mqtt/" + asleep + "/result"); c != 1 || !strings.Contains(string(obs.last("tesla2mqtt/"+asleep+"/result")), "retained_ignored") {
+		t.Errorf("retained set: %d answers, last %s; want one retained_ignored", c, obs.last("tesla2mqtt/"+asleep+"/result"))
+	}
+	if rs := obs.responses("refresh", "ret2"); len(rs) != 1 || rs[0]["shard"] != "0/3" {
+		t.Errorf("retained request answered %v, want once, by instance 0", rs)
+	}
+	if rs := obs.responses("refresh", nil); len(rs) != 0 {
+		t.Errorf("the echo of a clearing ran as a request: %v", rs)
+	}
+	for topic := range retained {
+		obs.mu.Lock()
+		n := obs.empty[topic]
+		obs.mu.Unlock()
+		if n != 1 {
+			t.Errorf("%s cleared %d times, want once", topic, n)
+		}
+	}
+
 	executed := sim.CommandsByDevice()
 	for n := range sent {
 		if executed[n] != 1 {
@@ -169,7 +205,7 @@ func TestThreeShardsShareOneAccount(t *testing.T) {
 		t.Errorf("republish answered by %v, want each instance once", shards)
 	}
 	if c := obs.count("tesla2mqtt/nosuchcar/result"); c != 1 {
-		t.Errorf("unknown device answered %d times, want 1 (by instance 0)", c)
+		t.Errorf("unknown device answered %d times, want 1 (by the owner of its hash)", c)
 	}
 
 	// The access token comes due: instance 0 refreshes and saves, the
@@ -291,6 +327,7 @@ type shardObserver struct {
 	c      *mqtt.Client
 	mu     sync.Mutex
 	counts map[string]int
+	empty  map[string]int // empty messages (clearings of retained ones)
 	lastP  map[string][]byte
 	resps  map[string][]map[string]any // action → answers
 	notify chan struct{}
@@ -298,7 +335,7 @@ type shardObserver struct {
 
 func newShardObserver(t *testing.T, url string) *shardObserver {
 	t.Helper()
-	o := &shardObserver{counts: map[string]int{}, lastP: map[string][]byte{}, resps: map[string][]map[string]any{}, notify: make(chan struct{}, 1)}
+	o := &shardObserver{counts: map[string]int{}, empty: map[string]int{}, lastP: map[string][]byte{}, resps: map[string][]map[string]any{}, notify: make(chan struct{}, 1)}
 	o.c = mqtt.New(mqtt.Options{URL: url, ClientID: "shard-observer", Logger: zerolog.Nop()})
 	if err := o.c.Subscribe("#", o.note); err != nil {
 		t.Fatal(err)
@@ -315,6 +352,9 @@ func newShardObserver(t *testing.T, url string) *shardObserver {
 func (o *shardObserver) note(m mqtt.Message) {
 	o.mu.Lock()
 	o.counts[m.Topic]++
+	if len(m.Payload) == 0 {
+		o.empty[m.Topic]++
+	}
 	o.lastP[m.Topic] = append([]byte(nil), m.Payload...)
 	if action, ok := strings.CutPrefix(m.Topic, "tesla2mqtt/bridge/response/"); ok {
 		r := map[string]any{}
@@ -348,8 +388,8 @@ func (o *shardObserver) last(topic string) []byte {
 	return o.lastP[topic]
 }
 
-// responses are the answers to action with transaction tr.
-func (o *shardObserver) responses(action, tr string) []map[string]any {
+// responses are the answers to action with transaction tr (nil: none).
+func (o *shardObserver) responses(action string, tr any) []map[string]any {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []map[string]any
