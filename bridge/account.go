@@ -62,7 +62,7 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 		return
 	}
 	if payload, err := json.Marshal(inf); err == nil {
-		b.publish(b.opts.BaseTopic+"/bridge/status", payload, true)
+		b.publish(b.bridgeTopic("status"), payload, true)
 	}
 	b.publishBridgeDiscovery()
 }

@@ -58,6 +58,9 @@ type Bridge struct {
 	// problemSeen: an account dead end happened, so bridge/status is
 	// published even without an AccountStatus.
 	problemSeen bool
+	// acks are the acknowledgements of per-read publishes still to come
+	// (outbox.go); they have a lock of their own.
+	acks acks
 	// savedMemory is the devices' memory as last read or written (memory.go).
 	savedMemory []byte
 	// migrated are the devices (uids, and the bridge device) whose
@@ -85,8 +88,11 @@ func (b *Bridge) holdingDiscovery() bool {
 
 // published is the bridge's memory of one device on MQTT.
 type published struct {
-	// state is the hash of the last state payload.
-	state [sha256.Size]byte
+	// state is the hash of the last state published, without updated_at
+	// (valueSum); stateAt is when it was published; sent: it was.
+	state   uint64
+	stateAt time.Time
+	sent    bool
 	// discovered are the rows whose discovery configs were published last.
 	discovered []*entity.Spec
 	// gone: the device left the account; its availability is offline.
@@ -201,7 +207,7 @@ func (b *Bridge) topics(d *device.Device) entity.Topics {
 		State:        base,
 		Availability: base + "/availability",
 		Set:          base + "/set",
-		Bridge:       b.opts.BaseTopic + "/bridge/state",
+		Bridge:       b.bridgeTopic("state"),
 	}
 }
 
@@ -219,5 +225,5 @@ func (b *Bridge) granted() map[string]bool {
 
 // bridgeDevice describes the "tesla2mqtt bridge" HA device.
 func (b *Bridge) bridgeDevice() entity.BridgeDevice {
-	return entity.BridgeDevice{Base: b.opts.BaseTopic, Version: b.opts.Version, Origin: &b.origin}
+	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
 }

@@ -29,33 +29,48 @@ const (
 // bridgeDeviceID is the bridge device's object id in device mode.
 const bridgeDeviceID = "tesla2mqtt_bridge"
 
-// publishDevice publishes everything about a new device.
+// publishDevice publishes everything about a new device, pipelined.
 func (b *Bridge) publishDevice(d *device.Device) {
-	b.publishDiscovery(d)
-	b.publishAvailability(d)
-	b.publishState(d, true)
+	o := b.newOutbox()
+	b.queueDevice(o, d, true)
+	o.flush()
+}
+
+// queueDevice adds a device's discovery, availability and state (always,
+// with force) to o.
+func (b *Bridge) queueDevice(o *outbox, d *device.Device, force bool) {
+	b.queueDiscovery(o, d)
+	b.queueAvailability(o, d)
+	b.queueState(o, d, force)
 }
 
 // publishDiscovery publishes the device's Home Assistant discovery in the
 // configured layout (nothing while the first reads run, see starting).
 func (b *Bridge) publishDiscovery(d *device.Device) {
+	o := b.newOutbox()
+	b.queueDiscovery(o, d)
+	o.flush()
+}
+
+// queueDiscovery adds the device's discovery to o.
+func (b *Bridge) queueDiscovery(o *outbox, d *device.Device) {
 	if !b.opts.Discovery || b.holdingDiscovery() {
 		return
 	}
 	if b.deviceMode() {
-		b.publishDeviceConfig(d)
+		b.queueDeviceConfig(o, d)
 		return
 	}
 	b.mu.Lock()
 	back := b.leaveDeviceMode(deviceObjectID(d), d.UID())
 	b.mu.Unlock()
-	b.publishEntityConfigs(d, back)
+	b.queueEntityConfigs(o, d, back)
 }
 
 // publishBridgeDiscovery publishes the bridge device's discovery: its
 // account entities (and, in device mode, the budget's too).
 func (b *Bridge) publishBridgeDiscovery() {
-	if !b.opts.Discovery {
+	if !b.opts.Discovery || !b.answersUnknown() {
 		return
 	}
 	if b.deviceMode() {
@@ -92,11 +107,11 @@ func (b *Bridge) deviceTopic(objectID string) string {
 // deviceObjectID is the object id of a bridged device's config.
 func deviceObjectID(d *device.Device) string { return "tesla2mqtt_" + d.UID() }
 
-// publishDeviceConfig publishes d's device config: every row it offers as
+// queueDeviceConfig adds d's device config to o: every row it offers as
 // a component, and a platform-only component for each row it offered
 // before and no longer does, which HA removes. The first time, the
 // device's per-entity configs are migrated into it.
-func (b *Bridge) publishDeviceConfig(d *device.Device) {
+func (b *Bridge) queueDeviceConfig(o *outbox, d *device.Device) {
 	b.mu.Lock()
 	disc := b.discovery(d)
 	comps := map[string]json.RawMessage{}
@@ -127,7 +142,7 @@ func (b *Bridge) publishDeviceConfig(d *device.Device) {
 	p := hass.DevicePayload{Device: &hd, Origin: &b.origin, Components: comps, AvailabilityMode: "all",
 		Availability: []hass.Availability{{Topic: t.Bridge}, {Topic: t.Availability}}}
 	b.mu.Unlock()
-	b.publishMigrating(b.deviceTopic(deviceObjectID(d)), p, legacy)
+	b.queueMigrating(o, b.deviceTopic(deviceObjectID(d)), p, legacy)
 }
 
 // publishBridgeDeviceConfig publishes the bridge device's config: the
@@ -159,24 +174,26 @@ func (b *Bridge) publishBridgeDeviceConfig() {
 	b.migrated[bridgeDeviceID] = true
 	b.mu.Unlock()
 	p := hass.DevicePayload{Device: dev, Origin: &b.origin, Components: comps,
-		Availability: []hass.Availability{{Topic: b.opts.BaseTopic + "/bridge/state"}}}
-	b.publishMigrating(b.deviceTopic(bridgeDeviceID), p, legacy)
+		Availability: []hass.Availability{{Topic: b.bridgeTopic("state")}}}
+	o := b.newOutbox()
+	b.queueMigrating(o, b.deviceTopic(bridgeDeviceID), p, legacy)
+	o.flush()
 }
 
-// publishMigrating publishes a device config, migrating the per-entity
+// queueMigrating adds a device config to o, migrating the per-entity
 // configs at legacy into it (none: a plain publish).
-func (b *Bridge) publishMigrating(topic string, p hass.DevicePayload, legacy []string) {
-	payload, err := json.Marshal(p)
+func (b *Bridge) queueMigrating(o *outbox, topic string, p hass.DevicePayload, legacy []string) {
+	payload, err := p.Encode()
 	if err != nil {
 		b.log.Error().Err(err).Str("topic", topic).Msg("cannot encode the device config")
 		return
 	}
 	for _, l := range legacy {
-		b.publish(l, hass.MigratePayload, true)
+		o.add(l, hass.MigratePayload, true)
 	}
-	b.publish(topic, payload, true)
+	o.add(topic, payload, true)
 	for _, l := range legacy {
-		b.publish(l, nil, true)
+		o.add(l, nil, true)
 	}
 }
 

@@ -13,7 +13,8 @@
 // Inside, the files stand on each other, bottom to top, and refer only
 // downwards: payloads.go (what is published, as types), hooks.go,
 // options.go, bridge.go (the Bridge and its primitives), publish.go,
-// target.go, unknown.go (sets and gets for no device), memory.go (what the
+// target.go, shard.go (several instances: which devices are this one's,
+// who answers what), unknown.go (sets and gets for no device), memory.go (what the
 // devices knew, across restarts), problems.go (the account's dead ends on
 // bridge/status), devicediscovery.go (discovery per device or per entity),
 // sets.go, account.go, host.go (the registry's view of the bridge),

@@ -39,8 +39,8 @@ func (b *Bridge) Forget() {
 			b.publish(topic, nil, true)
 		}
 	}
-	for _, topic := range []string{"/bridge/info", "/bridge/status"} {
-		b.publish(b.opts.BaseTopic+topic, nil, true)
+	for _, topic := range []string{"info", "status"} {
+		b.publish(b.bridgeTopic(topic), nil, true)
 	}
 	b.log.Info().Msg("retained topics cleared")
 }

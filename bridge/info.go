@@ -27,6 +27,10 @@ func (b *Bridge) info() Info {
 	}
 	inf.Account = b.accountInfo()
 	inf.Budget = b.opts.Budget.Status()
+	if b.opts.Budget.Prices().Connectivity > 0 {
+		_, _, cadence := b.reg.CheckPace(b.opts.Budget.Stretch())
+		inf.ConnectivityCheck = &cadence
+	}
 	if inf.Budget == nil {
 		if until := b.pauser.PausedUntil(b.now()); !until.IsZero() {
 			inf.Budget = &economy.BudgetStatus{PausedUntil: until.UTC().Format(time.RFC3339), PauseReason: "EXCEEDED_LIMIT", Stretch: 1}
@@ -51,7 +55,7 @@ func (b *Bridge) publishInfo() {
 		b.log.Error().Err(err).Msg("cannot encode bridge info")
 		return
 	}
-	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
+	b.publish(b.bridgeTopic("info"), payload, true)
 	b.publishAccount(inf.Account)
 	b.publishBudgetDiscovery()
 }
@@ -66,7 +70,7 @@ func (b *Bridge) publishInfoOnly() {
 	b.mu.Lock()
 	b.lastInfo = b.now()
 	b.mu.Unlock()
-	b.publish(b.opts.BaseTopic+"/bridge/info", payload, true)
+	b.publish(b.bridgeTopic("info"), payload, true)
 }
 
 // budgetInfoEvery spaces the budget's bridge/info updates.
@@ -105,7 +109,7 @@ func (b *Bridge) publishBudgetEvent(ev economy.BudgetEvent) {
 
 // publishBudgetDiscovery offers the budget sensors of the bridge device.
 func (b *Bridge) publishBudgetDiscovery() {
-	if !b.opts.Discovery || b.opts.Budget == nil || b.deviceMode() {
+	if !b.opts.Discovery || b.opts.Budget == nil || b.deviceMode() || !b.answersUnknown() {
 		return // device mode: the bridge device's config carries them
 	}
 	for _, c := range b.bridgeDevice().BudgetComponents() {

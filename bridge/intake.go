@@ -30,6 +30,8 @@ const retainedMemo = 1024
 func (b *Bridge) guarded(kind string, h mqtt.Handler) mqtt.Handler {
 	return func(m mqtt.Message) {
 		switch {
+		case b.forOthers(kind, m):
+			// Another shard's device, or another instance answers it.
 		case m.Retained:
 			b.retainedIgnored(kind, m)
 		case m.Dropped:
@@ -46,12 +48,7 @@ func (b *Bridge) guarded(kind string, h mqtt.Handler) mqtt.Handler {
 // retained_ignored, once per message, and clears it on the broker so that
 // no later connect hands it over again.
 func (b *Bridge) retainedIgnored(kind string, m mqtt.Message) {
-	b.mu.Lock()
-	if len(b.clearing) >= retainedMemo {
-		clear(b.clearing)
-	}
-	b.clearing[m.Topic]++
-	b.mu.Unlock()
+	b.expectClear(m.Topic)
 	b.publish(m.Topic, nil, true)
 	sum := sha256.Sum256(append([]byte(m.Topic+"\x00"), m.Payload...))
 	b.mu.Lock()
@@ -72,6 +69,18 @@ func (b *Bridge) retainedIgnored(kind string, m mqtt.Message) {
 	b.answer(kind, m, name, key, &command.ResultError{Code: command.CodeRetainedIgnored,
 		Message: "the message was retained on the broker, so it may be old; it was not executed and the bridge cleared it",
 		Remedy:  "publish commands without the retain flag (mosquitto_pub without -r, Node-RED retain false)"})
+}
+
+// expectClear notes that an empty message on topic will be the echo of a
+// clearing of a retained message there (ours, or instance 0's for a
+// sharded bridge request).
+func (b *Bridge) expectClear(topic string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.clearing) >= retainedMemo {
+		clear(b.clearing)
+	}
+	b.clearing[topic]++
 }
 
 // echoOfClear reports whether an empty message on topic is the broker

@@ -20,7 +20,12 @@ import (
 
 // Publisher is the part of mqtt.Client the bridge needs.
 type Publisher interface {
+	// Publish waits for the acknowledgement: results and responses that
+	// someone waits for.
 	Publish(topic string, payload []byte, retained bool) error
+	// PublishAsync hands the message to the client's window and returns
+	// the acknowledgement to come: discovery, availability and state.
+	PublishAsync(topic string, payload []byte, retained bool) <-chan error
 	Subscribe(topic string, h mqtt.Handler) error
 	OnConnect(f func())
 }
@@ -141,12 +146,22 @@ type Options struct {
 	RefreshMinInterval time.Duration
 	// BirthDelay is the wait before republishing after HA's birth message.
 	BirthDelay time.Duration
+	// Concurrency bounds the reads in flight to the Fleet API (0:
+	// device.DefaultConcurrency).
+	Concurrency int
+	// Heartbeat republishes a device's unchanged state after this long, so
+	// updated_at (the last read) is never older than that on the broker
+	// (0: DefaultHeartbeat).
+	Heartbeat time.Duration
 	// Clock is the bridge's time: polling policy, wake waits, budget
 	// months, result times (default: the wall clock). Tests use a
 	// clock.Manual, whose Sleep moves simulated time on.
 	Clock clock.Clock
 	// Scheduler runs the polling jobs (default: a schedule.Cron on Clock).
 	Scheduler schedule.Scheduler
+	// Shard is this instance's part of the account when several share it
+	// (zero: one instance owns every device).
+	Shard Shard
 	// Hooks observe the bridge (HookBase documents when each is called):
 	// the Prometheus metrics, the TeslaMate topics, the bench.
 	Hooks  []Hook

@@ -17,6 +17,9 @@ type Response struct {
 	Data        any            `json:"data,omitempty"`
 	Error       *ResponseError `json:"error,omitempty"`
 	Transaction any            `json:"transaction,omitempty"`
+	// Shard is the instance that answers ("i/n"), when the account is
+	// split between several (README "Several instances").
+	Shard string `json:"shard,omitempty"`
 }
 
 // ResponseError is the error part of a Response.
@@ -47,6 +50,10 @@ type Info struct {
 	// Budget is this month's Fleet API spend, its month-end projection and
 	// the polling stretch or pause. Absent without Options.Budget.
 	Budget *economy.BudgetStatus `json:"budget,omitempty"`
+	// ConnectivityCheck is the pace of the vehicle-list check when it is
+	// priced ([prices] connectivity): stretched before any read when the
+	// budget runs over. Absent while the check is free.
+	ConnectivityCheck *economy.CheckCadence `json:"connectivity_check,omitempty"`
 	// Polling is each car's polling state (asleep, driving, charging, idle,
 	// suspended…), by device name.
 	Polling map[string]string `json:"polling,omitempty"`

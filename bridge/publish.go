@@ -1,8 +1,9 @@
 package bridge
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"encoding/json"
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -12,26 +13,31 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
-// publishState publishes the device's state object if it changed (or always
-// when force is set, for republishing after a reconnect), then tells the
-// hooks.
-func (b *Bridge) publishState(d *device.Device, force bool) {
+// DefaultHeartbeat is how long an unchanged state goes without a publish
+// (Options.Heartbeat): updated_at in the retained message is at most this
+// far behind the last read.
+const DefaultHeartbeat = 5 * time.Minute
+
+// stateMessage builds the device's state object and reports whether to
+// publish it: a value changed (the read times aside), the heartbeat is due, or
+// force (a reconnect, HA's birth, full_republish). Publishing on change
+// spares the broker and every subscriber the reads that only moved
+// updated_at (a fifth of them at steady state, and a Wall Connector's
+// every minute); the heartbeat keeps updated_at and last_seen, the time
+// of the last read, from looking older than Options.Heartbeat.
+func (b *Bridge) stateMessage(d *device.Device, force bool) (topic string, payload []byte, ev StateEvent, ok bool) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	payload, err := d.StateJSON(b.opts.Units)
 	if err != nil {
-		b.mu.Unlock()
 		b.log.Error().Err(err).Str("device", d.Name()).Msg("cannot encode state")
-		return
+		return "", nil, ev, false
 	}
-	sum := sha256.Sum256(payload)
-	memo := b.memo(d)
-	if !force && sum == memo.state {
-		b.mu.Unlock()
-		return
+	sum, now, memo := valueSum(payload), b.now(), b.memo(d)
+	if !force && memo.sent && sum == memo.state && now.Sub(memo.stateAt) < b.opts.Heartbeat {
+		return "", nil, ev, false
 	}
-	memo.state = sum
-	topic := b.topics(d).State
-	var ev StateEvent
+	memo.state, memo.stateAt, memo.sent = sum, now, true
 	if len(b.opts.Hooks) > 0 {
 		ev = StateEvent{Device: d.Name(), UID: d.UID(), Kind: d.Kind(), Force: force, LastError: d.LastError()}
 		if v, ok := d.View().(*entity.VehicleView); ok {
@@ -39,15 +45,81 @@ func (b *Bridge) publishState(d *device.Device, force bool) {
 			ev.Vehicle = &snap
 		}
 	}
-	b.mu.Unlock()
-	b.publish(topic, payload, true)
+	return b.topics(d).State, payload, ev, true
+}
+
+// publishState publishes the device's state object if it is due
+// (stateMessage) without waiting for the acknowledgement, then tells the
+// hooks.
+func (b *Bridge) publishState(d *device.Device, force bool) {
+	topic, payload, ev, ok := b.stateMessage(d, force)
+	if !ok {
+		return
+	}
+	b.publishLater(topic, payload, true)
+	b.tellState(ev)
+}
+
+// queueState adds the device's state object to o if it is due.
+func (b *Bridge) queueState(o *outbox, d *device.Device, force bool) {
+	topic, payload, ev, ok := b.stateMessage(d, force)
+	if !ok {
+		return
+	}
+	o.add(topic, payload, true)
+	o.states = append(o.states, ev)
+}
+
+// tellState tells the hooks that a state was published.
+func (b *Bridge) tellState(ev StateEvent) {
 	for _, h := range b.opts.Hooks {
 		h.OnState(ev)
 	}
 }
 
+// readTimes are the state members that say when the device was read, not
+// what it read: a state is compared without them (valueSum).
+var readTimes = [][]byte{[]byte(`"last_seen":`), []byte(`"updated_at":`)}
+
+// readTimes are in the order json.Marshal sorts map keys.
+// valueSum is the FNV-64a hash of a state payload without its read times
+// (updated_at, a car's last_seen): 8 bytes per device say whether a value
+// changed. The state is a JSON object with unique keys whose read times
+// are strings or null, and a quote inside a string is escaped, so
+// `"updated_at":` after `{` or `,` can only be the member itself.
+func valueSum(payload []byte) uint64 {
+	h := fnv.New64a()
+	rest := payload
+	for _, key := range readTimes {
+		i := bytes.Index(rest, key)
+		if i <= 0 || (rest[i-1] != ',' && rest[i-1] != '{') {
+			continue
+		}
+		end := i + len(key)
+		switch {
+		case end < len(rest) && rest[end] == '"':
+			end += bytes.IndexByte(rest[end+1:], '"') + 2
+		case bytes.HasPrefix(rest[end:], []byte("null")):
+			end += len("null")
+		default:
+			continue
+		}
+		h.Write(rest[:i])
+		rest = rest[end:]
+	}
+	h.Write(rest)
+	return h.Sum64()
+}
+
 // publishAvailability publishes the device's availability topic.
 func (b *Bridge) publishAvailability(d *device.Device) {
+	o := b.newOutbox()
+	b.queueAvailability(o, d)
+	o.flush()
+}
+
+// queueAvailability adds the device's availability to o.
+func (b *Bridge) queueAvailability(o *outbox, d *device.Device) {
 	b.mu.Lock()
 	topic := b.topics(d).Availability
 	payload := "online"
@@ -55,7 +127,7 @@ func (b *Bridge) publishAvailability(d *device.Device) {
 		payload = "offline"
 	}
 	b.mu.Unlock()
-	b.publish(topic, []byte(payload), true)
+	o.add(topic, []byte(payload), true)
 }
 
 // discovery is what the device and the bridge's settings add to its rows'
@@ -78,11 +150,11 @@ func (b *Bridge) discoveryTopics(d *device.Device, rows []*entity.Spec) []string
 	return out
 }
 
-// publishEntityConfigs publishes the device's per-entity discovery
-// configs, and clears (empty retained payload) configs it published before
-// but no longer offers. back, when set, is the device config they migrate
-// out of: it is told to migrate first and cleared last.
-func (b *Bridge) publishEntityConfigs(d *device.Device, back string) {
+// queueEntityConfigs adds the device's per-entity discovery configs to o,
+// and clears (empty retained payload) configs it published before but no
+// longer offers. back, when set, is the device config they migrate out
+// of: it is told to migrate first and cleared last.
+func (b *Bridge) queueEntityConfigs(o *outbox, d *device.Device, back string) {
 	type msg struct {
 		topic   string
 		payload []byte
@@ -125,18 +197,20 @@ func (b *Bridge) publishEntityConfigs(d *device.Device, back string) {
 	}
 	b.mu.Unlock()
 	for _, m := range out {
-		b.publish(m.topic, m.payload, true)
+		o.add(m.topic, m.payload, true)
 	}
 }
 
 // setAllAvailability sets every device's availability, used on shutdown.
 func (b *Bridge) setAllAvailability(payload string) {
+	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {
 		b.mu.Lock()
 		topic := b.topics(d).Availability
 		b.mu.Unlock()
-		b.publish(topic, []byte(payload), true)
+		o.add(topic, []byte(payload), true)
 	}
+	o.flush()
 }
 
 // publishResult publishes one command result, remembers it for the
@@ -173,6 +247,7 @@ func (b *Bridge) publishResult(d *device.Device, r command.Result) {
 
 // respond publishes the response to a bridge request and tells the hooks.
 func (b *Bridge) respond(action string, r Response) {
+	r.Shard = b.shardName()
 	payload, err := json.Marshal(r)
 	if err != nil {
 		b.log.Error().Err(err).Msg("cannot encode response")

@@ -18,22 +18,24 @@ import (
 // The bridge is online whenever it publishes, so it says so itself rather
 // than trusting the connect's online message to still be there.
 func (b *Bridge) republishAll() {
-	b.publish(b.opts.BaseTopic+"/bridge/state", []byte("online"), true)
+	b.publish(b.bridgeTopic("state"), []byte("online"), true)
 	b.publishInfo()
+	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {
-		b.publishDiscovery(d)
-		b.publishAvailability(d)
-		b.publishState(d, true)
+		b.queueDevice(o, d, true)
 	}
+	o.flush()
 }
 
 // republishState republishes every state object, so a wiped broker recovers
 // within one full_republish period.
 func (b *Bridge) republishState() {
+	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {
-		b.publishAvailability(d)
-		b.publishState(d, true)
+		b.queueAvailability(o, d)
+		b.queueState(o, d, true)
 	}
+	o.flush()
 }
 
 // SetAccount attaches the account status after New (cmd creates the token

@@ -54,6 +54,9 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	var req bridgeRequest
 	if p := strings.TrimSpace(string(m.Payload)); p != "" {
 		if err := json.Unmarshal([]byte(p), &req); err != nil {
+			if !b.answersUnknown() {
+				return // one answer is enough: instance 0's
+			}
 			b.respond(action, Response{Status: "error", Error: &ResponseError{
 				Code: "invalid_payload", Message: "the request must be a JSON object: " + err.Error()}})
 			return
@@ -73,6 +76,9 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	case "ble_pair":
 		b.blePair(req, func(r Response) { b.respond(action, r) })
 	case "refresh":
+		if req.Device != "" && b.notMine(req.Device) {
+			return // another shard's device: its owner answers
+		}
 		_, err := b.refresh(req.Device, func(names []string) {
 			b.respond(action, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
 		})
@@ -80,6 +86,9 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 			b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: err})
 		}
 	default:
+		if !b.answersUnknown() {
+			return
+		}
 		b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
 			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish, ble_pair", short(action))}})
 	}
@@ -93,7 +102,9 @@ func (b *Bridge) onGet(m mqtt.Message) {
 		return
 	}
 	if b.reg.Device(name) == nil {
-		b.unknownDevice(name, m.Topic, m.Payload)
+		if !b.notMine(name) {
+			b.unknownDevice(name, m.Topic, m.Payload)
+		}
 		return
 	}
 	if _, err := b.refresh(name, nil); err != nil {

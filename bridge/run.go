@@ -62,9 +62,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.mu.Lock()
 	b.starting = false
 	b.mu.Unlock()
+	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {
-		b.publishDiscovery(d)
+		b.queueDiscovery(o, d)
 	}
+	o.flush()
+	b.settleAcks()
 	b.publishInfo()
 	if err := b.schedule(ctx); err != nil {
 		stopped()
@@ -103,6 +106,8 @@ loop:
 		b.log.Warn().Msg("a command did not finish within 3s of shutdown")
 	}
 	work.Wait()
+	b.reg.Wait()
+	b.settleAcks()
 	b.setAllAvailability("offline")
 	b.saveMemory()
 	if err := b.opts.Budget.Save(); err != nil {
@@ -132,6 +137,7 @@ func (b *Bridge) schedule(ctx context.Context) error {
 				return
 			}
 			j.Run()
+			b.settleAcks()
 		}
 		if err := b.opts.Scheduler.Add(j.Name, j.Spec, func() { b.guard(j.Name, run) }); err != nil {
 			errs = append(errs, err)
@@ -143,7 +149,11 @@ func (b *Bridge) schedule(ctx context.Context) error {
 // stretchTurn counts a job's turns and reports whether this one runs: all
 // of them at stretch 1, every 2nd at stretch 2, and so on.
 func (b *Bridge) stretchTurn(name string) bool {
-	k := b.opts.Budget.Stretch()
+	// A priced connectivity check takes the stretch first (CheckPace).
+	check, k, _ := b.reg.CheckPace(b.opts.Budget.Stretch())
+	if name == "connectivity" {
+		k = check
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := b.ticks[name]
@@ -170,6 +180,9 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		opts.Units = entity.UnitsNative
 	}
 	opts.Clock = clock.OrReal(opts.Clock)
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = DefaultHeartbeat
+	}
 	if opts.RefreshMinInterval == 0 {
 		opts.RefreshMinInterval = 30 * time.Second
 	}
@@ -263,7 +276,7 @@ func (b *Bridge) deviceOptions(send command.Sender, cmdr command.Commander) devi
 		Policy: o.Policy, WakeTimeout: o.Commands.WakeTimeout, WakePollInterval: o.Commands.WakePollInterval,
 		Domain: o.Domain, Telemetry: o.Telemetry, DisabledEntities: o.DisabledEntities, Granted: b.granted,
 		Send: send, Commander: cmdr, Budget: o.Budget, Pauser: b.pauser, Scheduler: o.Scheduler,
-		BLE: o.BLE, Clock: o.Clock, Logger: b.log}
+		BLE: o.BLE, Concurrency: o.Concurrency, Owns: o.Shard.Owns, Clock: o.Clock, Logger: b.log}
 	for _, v := range o.Vehicles {
 		if v.Name != "" {
 			do.VehicleNames[v.VIN] = v.Name

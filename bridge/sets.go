@@ -20,7 +20,9 @@ func (b *Bridge) onSet(m mqtt.Message) {
 	name := parts[0]
 	d := b.reg.Device(name)
 	if d == nil {
-		b.unknownDevice(name, m.Topic, m.Payload)
+		if !b.notMine(name) {
+			b.unknownDevice(name, m.Topic, m.Payload)
+		}
 		return
 	}
 	var items []command.Item

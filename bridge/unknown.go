@@ -32,6 +32,7 @@ func (b *Bridge) unknownDevice(name, topic string, payload []byte) {
 	for _, d := range b.reg.Devices() {
 		known = append(known, d.Name())
 	}
+	known = append(known, b.reg.Elsewhere()...) // other shards' devices
 	r := command.UnknownDevice(name, known, payload)
 	at := b.now().UTC().Format(time.RFC3339)
 	r.At = at

@@ -26,6 +26,30 @@ type Config struct {
 	HTTP     HTTP      `toml:"http"`
 	// Telemetry is Fleet Telemetry through Tesla's fleet-telemetry server.
 	Telemetry Telemetry `toml:"telemetry"`
+	// Shard splits one account's devices between several instances.
+	Shard Shard `toml:"shard"`
+}
+
+// Shard is the [shard] table: this instance owns the devices whose stable
+// hash (FNV-1a of the VIN or site id) modulo Count is Index; Count 1 (the
+// default) owns them all. README "Several instances".
+type Shard struct {
+	Index int `toml:"index"`
+	Count int `toml:"count"`
+	// TokenDir is where the shared token file lives ("": state_dir).
+	// Refresh tokens are single-use, so instance 0 alone refreshes and
+	// writes it; the others read it. Every other file in state_dir
+	// (budget, device memory, sessions) stays each instance's own.
+	TokenDir string `toml:"token_dir"`
+}
+
+// TokenDir is the folder of the token file: [shard] token_dir, else
+// state_dir.
+func (c *Config) TokenDir() string {
+	if c.Shard.TokenDir != "" {
+		return c.Shard.TokenDir
+	}
+	return c.StateDir
 }
 
 // Tesla is the [tesla] table: the developer app and the Fleet API hosts.
@@ -169,6 +193,14 @@ type Schedule struct {
 	Products string `toml:"products"`
 	// FullRepublish republishes all retained state so a wiped broker recovers.
 	FullRepublish string `toml:"full_republish"`
+	// Heartbeat: a device whose state did not change is published again
+	// after this long anyway, so updated_at (the last read) is at most this
+	// old in the retained message.
+	Heartbeat string `toml:"heartbeat" kind:"duration"`
+	// Concurrency bounds the reads in flight to the Fleet API: a polling
+	// round reads its due devices on this many workers, one read per
+	// device at a time.
+	Concurrency int `toml:"concurrency" kind:"count"`
 	// TimeZone is the IANA zone ("Europe/Berlin") that cron specs of a
 	// time of day are read in; "" = the process's zone (TZ). A spec may
 	// carry its own CRON_TZ= prefix instead.
@@ -314,6 +346,8 @@ func Default() Config {
 			FleetStatus:         "@every 6h",
 			Products:            "@every 6h",
 			FullRepublish:       "@every 1h",
+			Heartbeat:           "5m",
+			Concurrency:         16,
 		},
 		Commands: Commands{Allow: []string{}, Deny: []string{}, RateLimitPerMinute: 10, WakeTimeout: "60s",
 			MaxAge: "30s", MaxAgeByGroup: map[string]string{"unlock": "25s", "trunk": "25s", "windows": "25s"}},
@@ -323,6 +357,7 @@ func Default() Config {
 		HTTP:   HTTP{Addr: "127.0.0.1:8088"},
 		Telemetry: Telemetry{Port: 443, TopicBase: "telemetry", Preset: "balanced", Quiet: "10m",
 			SafetyRead: "@every 6h"},
+		Shard: Shard{Index: 0, Count: 1},
 	}
 }
 

@@ -32,6 +32,9 @@ func (c *Config) Validate() error {
 	c.validateDevices(&ps)
 	c.validateBLE(&ps)
 	c.Schedule.validate(&ps)
+	if c.Shard.Count < 1 || c.Shard.Index < 0 || c.Shard.Index >= c.Shard.Count {
+		ps.add("shard", "want 0 <= index < count and count >= 1, got index %d, count %d", c.Shard.Index, c.Shard.Count)
+	}
 	c.Commands.validate(&ps)
 	c.validateBudget(&ps)
 	validateEntities(&ps, c.Entities)
@@ -211,6 +214,12 @@ func (s *Schedule) validate(ps *problems) {
 	for i := range v.NumField() {
 		f := v.Type().Field(i)
 		key := "schedule." + tomlName(f)
+		if f.Tag.Get("kind") == "count" {
+			if n := v.Field(i).Int(); n < 1 || n > 256 {
+				ps.add(key, "must be between 1 and 256, got %d", n)
+			}
+			continue
+		}
 		spec := v.Field(i).String()
 		if f.Tag.Get("kind") == "zone" {
 			if _, err := time.LoadLocation(spec); err != nil {

@@ -90,7 +90,7 @@ func New(opts Options) (*Client, error) {
 	}
 	if c.hc == nil {
 		// No global timeout: each request gets its own deadline instead.
-		c.hc = &http.Client{}
+		c.hc = &http.Client{Transport: pooledTransport()}
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
@@ -103,6 +103,21 @@ func New(opts Options) (*Client, error) {
 	}
 	c.base.Store(&base)
 	return c, nil
+}
+
+// MaxIdleConnsPerHost is how many idle connections the default client
+// keeps to the Fleet API host: at least the bridge's read concurrency, or
+// a round of 16 parallel reads would open (and TLS-handshake) new
+// connections all the time, as with Go's default of 2.
+const MaxIdleConnsPerHost = 64
+
+// pooledTransport is Go's default transport with enough idle connections
+// per host for the bridge's parallel reads.
+func pooledTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+	tr.MaxIdleConns = max(tr.MaxIdleConns, 2*MaxIdleConnsPerHost)
+	return tr
 }
 
 // BaseURL returns the Fleet API host currently used, without a trailing slash.

@@ -223,7 +223,7 @@ func proxyError(err error) error {
 // certificate. An empty caFile gives a plain client.
 func HTTPClientWithCA(caFile string) (*http.Client, error) {
 	if caFile == "" {
-		return &http.Client{}, nil
+		return &http.Client{Transport: pooledTransport()}, nil
 	}
 	pemData, err := os.ReadFile(caFile)
 	if err != nil {
@@ -236,7 +236,7 @@ func HTTPClientWithCA(caFile string) (*http.Client, error) {
 	if !pool.AppendCertsFromPEM(pemData) {
 		return nil, fmt.Errorf("command proxy CA: %s holds no PEM certificate", caFile)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := pooledTransport()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	return &http.Client{Transport: tr}, nil
 }

@@ -41,6 +41,13 @@ type TokenSourceOptions struct {
 	// OnLoginRequired is called once when Tesla rejects the refresh token
 	// for good, e.g. to publish a "login required" problem. Optional.
 	OnLoginRequired func(err error)
+	// Follower: another process refreshes this login and saves it in
+	// Store (the first of several bridge instances sharing a state
+	// directory). Refresh tokens are single-use, so a follower never spends
+	// one: when its access token is due it reads the store again, and
+	// keeps the current token (retrying every minute) until the owner has
+	// saved a newer one.
+	Follower bool
 }
 
 // retryPause spaces refresh attempts after a transient failure while the
@@ -237,6 +244,9 @@ func (s *TokenSource) refresh(ctx context.Context) (*oauth2.Token, func(), error
 	old := *s.tok
 	s.mu.Unlock()
 	now := s.opts.Clock.Now()
+	if s.opts.Follower {
+		return s.follow(now, &old)
+	}
 
 	used := old.RefreshToken
 	nt, err := s.redeem(ctx, used)
@@ -289,6 +299,29 @@ func (s *TokenSource) refresh(ctx context.Context) (*oauth2.Token, func(), error
 		if cerr != nil {
 			s.log.Warn().Err(cerr).Msg("cannot read the access token's claims")
 		}
+		cp := *nt
+		after = func() { s.opts.OnRefresh(&cp, c) }
+	}
+	return nt.OAuth2(), after, nil
+}
+
+// follow is a follower's refresh: the token the owner saved, if it is
+// newer than the one in memory; else the current one until it expires.
+func (s *TokenSource) follow(now time.Time, old *Token) (*oauth2.Token, func(), error) {
+	nt, err := s.opts.Store.Load()
+	if err != nil {
+		return s.fallback(now, old, fmt.Errorf("token reload: %w", err))
+	}
+	if nt.AccessToken == old.AccessToken || !nt.Expiry.After(old.Expiry) {
+		return s.fallback(now, old, errors.New("token reload: the owning instance has not saved a newer token yet"))
+	}
+	s.mu.Lock()
+	s.tok, s.nextTry = nt, time.Time{}
+	s.mu.Unlock()
+	s.log.Info().Time("expiry", nt.Expiry).Msg("token reloaded from the owning instance")
+	var after func()
+	if s.opts.OnRefresh != nil {
+		c, _ := ParseClaims(nt.AccessToken)
 		cp := *nt
 		after = func() { s.opts.OnRefresh(&cp, c) }
 	}

@@ -101,6 +101,8 @@ type Device struct {
 	updatedAt time.Time
 	// lastError is the last Fleet error for this device ("" after a success).
 	lastError string
+	// pool holds the device's lane (nil until registered).
+	pool *pool
 }
 
 // newDevice returns a device of kind k, its rows not yet bound
@@ -147,12 +149,36 @@ func (d *Device) NoteResult(r command.Result) { d.k.noteResult(r) }
 
 // Send runs one command on the device; the kind picks the route and wakes
 // a car that sleeps. Called without the lock.
+// It holds the device's lane, so it never runs beside a read of it.
 func (d *Device) Send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult, command.Sent, error) {
+	release, ok := d.hold(ctx)
+	if !ok {
+		return nil, command.Sent{}, ctx.Err()
+	}
+	defer release()
 	return d.k.send(ctx, cmd)
 }
 
-// Confirm reads what a command changed, once. Called without the lock.
-func (d *Device) Confirm(ctx context.Context) { d.k.confirm(ctx) }
+// Confirm reads what a command changed, once, on the device's lane: a
+// poll of the device waits for it rather than racing it. Called without
+// the lock.
+func (d *Device) Confirm(ctx context.Context) {
+	release, ok := d.hold(ctx)
+	if !ok {
+		return
+	}
+	defer release()
+	d.k.confirm(ctx)
+}
+
+// hold takes the device's lane (pool.go); a device not yet registered has
+// none to take.
+func (d *Device) hold(ctx context.Context) (func(), bool) {
+	if d.pool == nil {
+		return func() {}, true
+	}
+	return d.pool.hold(ctx, d)
+}
 
 // writable reports whether the device has any entity that takes commands.
 func (d *Device) writable() bool {

@@ -20,7 +20,7 @@ func New(opts Options, api FleetAPI, host Host) *Registry {
 	opts.Clock = clock.OrReal(opts.Clock)
 	r := &Registry{opts: opts, fleet: api, send: opts.Send, cmdr: opts.Commander, host: host, log: opts.Logger,
 		gates: economy.NewGates(opts.Logger), pauser: opts.Pauser, mu: opts.Lock,
-		devices: map[string]*Device{}, byUID: map[string]*Device{}}
+		devices: map[string]*Device{}, byUID: map[string]*Device{}, pool: newPool(opts.Concurrency, opts.Logger)}
 	r.families = []family{newCars(r), &sites{r: r}}
 	return r
 }
@@ -39,11 +39,23 @@ func (r *Registry) Discover(ctx context.Context) error {
 	var added []*Device
 	r.mu.Lock()
 	removed := r.goneDevices(products)
+	if r.opts.Owns != nil {
+		clear(r.elsewhere) // a device that left the account is nobody's
+	}
 	for _, p := range products {
 		for _, f := range r.families {
 			uid, build := f.adopt(p)
 			if uid == "" {
 				continue
+			}
+			if r.opts.Owns != nil && !r.opts.Owns(uid) {
+				// Another shard's: no reads, no state, no discovery here;
+				// the name is kept so that its commands are left to it.
+				if r.elsewhere == nil {
+					r.elsewhere = map[string]bool{}
+				}
+				r.elsewhere[build().name] = true
+				break
 			}
 			if _, ok := r.byUID[uid]; !ok {
 				d := build()
@@ -66,7 +78,11 @@ func (r *Registry) Discover(ctx context.Context) error {
 		if later {
 			r.host.Appeared(d)
 		}
-		d.k.prime(ctx)
+	}
+	// Read on the pool, published in order: a site before its
+	// connectors, the same order at every start.
+	r.pool.round(ctx, added, func(ctx context.Context, d *Device) { d.k.prime(ctx) })
+	for _, d := range added {
 		r.host.Added(d)
 	}
 	if len(added) > 0 || len(removed) > 0 {
@@ -116,7 +132,9 @@ func (r *Registry) Refresh(ctx context.Context, due []*Device) {
 	for _, f := range r.families {
 		f.prepareRefresh(ctx, rf)
 	}
-	for _, d := range due {
-		d.k.refresh(ctx, rf)
-	}
+	r.pool.round(ctx, due, func(ctx context.Context, d *Device) { d.k.refresh(ctx, rf) })
 }
+
+// Wait returns when the pool's workers have ended: after the jobs have
+// stopped, nothing the registry started is still running.
+func (r *Registry) Wait() { r.pool.wait() }

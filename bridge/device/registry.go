@@ -114,10 +114,17 @@ type Options struct {
 	DeadEnds *economy.DeadEnds
 	// BLE are the cars the bridge also reaches over Bluetooth
 	// ([vehicle.ble]); their sessions' Run is the caller's to run.
-	BLE       []BLECar
-	Scheduler schedule.Scheduler
-	Clock     clock.Clock
-	Logger    zerolog.Logger
+	BLE []BLECar
+	// Owns reports whether a product (its VIN or site id) is this
+	// instance's to bridge (nil: every one); the others are another
+	// shard's.
+	Owns func(uid string) bool
+	// Concurrency bounds the reads in flight to the Fleet API host (pool.go;
+	// 0: DefaultConcurrency, 1: one after another).
+	Concurrency int
+	Scheduler   schedule.Scheduler
+	Clock       clock.Clock
+	Logger      zerolog.Logger
 }
 
 // Registry keeps the account's devices: which products become which kind
@@ -132,6 +139,9 @@ type Registry struct {
 	log    zerolog.Logger
 	gates  *economy.Gates
 	pauser economy.Pauser
+	// pool reads the devices of a round on a few workers, one lane per
+	// device (pool.go).
+	pool *pool
 	// families are the device kinds that the account's products become, in
 	// the order their first reads run; a Wall Connector comes with its site.
 	families []family
@@ -140,6 +150,9 @@ type Registry struct {
 	mu      *sync.Mutex
 	devices map[string]*Device // by topic name
 	byUID   map[string]*Device // by VIN or site id
+	// elsewhere are the topic names of the account's devices that another
+	// shard owns (Options.Owns).
+	elsewhere map[string]bool
 	// missing counts consecutive product lists without a device, by uid (removal.go).
 	missing    map[string]int
 	discovered bool
@@ -182,9 +195,22 @@ func (r *Registry) Device(name string) *Device {
 // Callers hold the lock.
 func (r *Registry) Discovered() bool { return r.discovered }
 
+// Elsewhere lists the topic names of the devices other shards own.
+func (r *Registry) Elsewhere() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, 0, len(r.elsewhere))
+	for n := range r.elsewhere {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // register adds a device. Callers hold the lock.
 func (r *Registry) register(d *Device) {
 	d.hassDevice = d.k.hassDevice()
+	d.pool = r.pool
 	r.devices[d.name] = d
 	r.byUID[d.uid] = d
 }

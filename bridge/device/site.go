@@ -115,32 +115,42 @@ func (s *site) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResul
 // pollSites reads live_status of every site (and site_info when withInfo).
 // A site that discover has just read is published from those reads.
 func (ss *sites) pollSites(ctx context.Context, withInfo bool) {
-	for _, s := range ss.all() {
+	ss.round(ctx, func(ctx context.Context, s *site) {
 		ss.r.mu.Lock()
 		primed := s.primed
 		s.primed = false
 		ss.r.mu.Unlock()
 		if primed {
 			s.publish()
-			continue
+			return
 		}
 		s.poll(ctx, withInfo)
-	}
+	})
 }
 
 func (ss *sites) pollSiteInfo(ctx context.Context) {
-	for _, s := range ss.all() {
+	ss.round(ctx, func(ctx context.Context, s *site) {
 		s.readSiteInfo(ctx)
 		s.publish()
-	}
+	})
 }
 
 // pollEnergyHistory reads today's energy totals of every site.
 func (ss *sites) pollEnergyHistory(ctx context.Context) {
-	for _, s := range ss.all() {
+	ss.round(ctx, func(ctx context.Context, s *site) {
 		s.readHistory(ctx)
 		ss.r.host.State(s.d, false)
+	})
+}
+
+// round runs fn for every site on the registry's pool (pool.go).
+func (ss *sites) round(ctx context.Context, fn func(ctx context.Context, s *site)) {
+	all := ss.all()
+	ds := make([]*Device, len(all))
+	for i, s := range all {
+		ds[i] = s.d
 	}
+	ss.r.pool.round(ctx, ds, func(ctx context.Context, d *Device) { fn(ctx, d.k.(*site)) })
 }
 
 // poll reads the site's live status (and site info) and publishes.

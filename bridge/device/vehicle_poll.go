@@ -84,9 +84,9 @@ func (cs *cars) checkCloud(ctx context.Context, now time.Time, cars []*car, read
 		r.host.State(ch.c.d, false)
 	}
 	for _, c := range woke {
-		c.read(ctx)
 		read[c.d] = true
 	}
+	cs.round(ctx, woke)
 	r.host.Checked(now)
 }
 
@@ -117,30 +117,32 @@ func (cs *cars) applyStateLocked(c *car, state string, now time.Time) (changed, 
 func (cs *cars) pollJob(ctx context.Context, job string) {
 	r := cs.r
 	now := r.now()
+	var due []*car
 	for _, c := range cs.all() {
 		r.mu.Lock()
 		p := cs.policyLocked(c.d.uid)
 		p.Tick(now, r.opts.Policy)
-		due := c.v.State == fleet.StateOnline && p.Due(job, now) && !cs.streamAliveLocked(c)
-		r.mu.Unlock()
-		if due {
-			c.read(ctx)
+		if c.v.State == fleet.StateOnline && p.Due(job, now) && !cs.streamAliveLocked(c) {
+			due = append(due, c)
 		}
+		r.mu.Unlock()
 	}
+	cs.round(ctx, due)
 }
 
 // pollOnline reads, at start, every online car the first connectivity
 // check has not read.
 func (cs *cars) pollOnline(ctx context.Context) {
 	r := cs.r
+	var due []*car
 	for _, c := range cs.all() {
 		r.mu.Lock()
-		online := c.v.State == fleet.StateOnline && cs.policyLocked(c.d.uid).LastRead().IsZero()
-		r.mu.Unlock()
-		if online {
-			c.read(ctx)
+		if c.v.State == fleet.StateOnline && cs.policyLocked(c.d.uid).LastRead().IsZero() {
+			due = append(due, c)
 		}
+		r.mu.Unlock()
 	}
+	cs.round(ctx, due)
 }
 
 // read reads one car's vehicle_data on its route and publishes the result.
@@ -249,12 +251,22 @@ func (c *car) keepLastGood(fresh *fleet.VehicleData, asked []fleet.Endpoint) {
 // for ever.
 func (cs *cars) safetyRead(ctx context.Context) {
 	r := cs.r
+	var due []*car
 	for _, c := range cs.all() {
 		r.mu.Lock()
-		read := c.v.State == fleet.StateOnline && cs.streamAliveLocked(c)
-		r.mu.Unlock()
-		if read {
-			c.read(ctx)
+		if c.v.State == fleet.StateOnline && cs.streamAliveLocked(c) {
+			due = append(due, c)
 		}
+		r.mu.Unlock()
 	}
+	cs.round(ctx, due)
+}
+
+// round reads the cars on the registry's pool (pool.go), each on its lane.
+func (cs *cars) round(ctx context.Context, due []*car) {
+	ds := make([]*Device, len(due))
+	for i, c := range due {
+		ds[i] = c.d
+	}
+	cs.r.pool.round(ctx, ds, func(ctx context.Context, d *Device) { d.k.(*car).read(ctx) })
 }

@@ -174,3 +174,21 @@ func TestBudgetDaysForTheChart(t *testing.T) {
 		t.Error("a nil budget has days")
 	}
 }
+
+// The priced check absorbs the budget's stretch up to its cap before the
+// reads are slowed at all.
+func TestSplitStretchCheckFirst(t *testing.T) {
+	for _, c := range []struct{ k, max, check, reads int }{
+		{1, 10, 1, 1}, {2, 10, 2, 1}, {8, 10, 8, 1}, {16, 10, 10, 2}, {64, 15, 15, 5}, {4, 1, 1, 4},
+	} {
+		if check, reads := SplitStretch(c.k, c.max); check != c.check || reads != c.reads {
+			t.Errorf("SplitStretch(%d, %d) = %d, %d; want %d, %d", c.k, c.max, check, reads, c.check, c.reads)
+		}
+	}
+	if n := CheckMaxTurns(time.Minute, false); n != 10 {
+		t.Errorf("a 1-minute check stretches to %d turns, want 10", n)
+	}
+	if n := CheckMaxTurns(time.Minute, true); n != 15 {
+		t.Errorf("with every car streaming: %d turns, want 15", n)
+	}
+}

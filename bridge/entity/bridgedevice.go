@@ -7,7 +7,18 @@ import "github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 type BridgeDevice struct {
 	// Base is the base topic; Version the bridge's version.
 	Base, Version string
-	Origin        *hass.Origin
+	// Topics is the prefix of the bridge's own topics (state, info,
+	// status): "" for <Base>/bridge; a shard's is <Base>/bridge/shard/<i>.
+	Topics string
+	Origin *hass.Origin
+}
+
+// topic is one of the bridge's own topics.
+func (b BridgeDevice) topic(name string) string {
+	if b.Topics == "" {
+		return b.Base + "/bridge/" + name
+	}
+	return b.Topics + "/" + name
 }
 
 // ProblemSensor is one account dead end's problem sensor: on while
@@ -21,7 +32,7 @@ type ProblemSensor struct {
 // login, one per account dead end (problems), the count of missing scopes
 // (the list and what each disables as attributes), and the token's expiry.
 func (b BridgeDevice) AccountComponents(problems []ProblemSensor) []hass.Component {
-	status := b.Base + "/bridge/status"
+	status := b.topic("status")
 	base := b.component(status)
 	login := base("login_required", "Login required", hass.BinarySensor)
 	login.DeviceClass = hass.DCProblem
@@ -58,7 +69,7 @@ func (b BridgeDevice) AccountComponents(problems []ProblemSensor) []hass.Compone
 // bridge/info: this month's spend, the month-end projection (attributes:
 // budget, stretch, pause) and today's billable requests.
 func (b BridgeDevice) BudgetComponents() []hass.Component {
-	info := b.Base + "/bridge/info"
+	info := b.topic("info")
 	base := b.component(info)
 	spend := base("spend_month", "Spend this month", hass.Sensor)
 	spend.DeviceClass, spend.Unit, spend.StateClass = hass.DCMonetary, "USD", hass.Total
@@ -84,7 +95,7 @@ func (b BridgeDevice) BudgetComponents() []hass.Component {
 func (b BridgeDevice) component(topic string) func(key, name string, p hass.Platform) hass.Component {
 	dev := &hass.Device{Identifiers: []string{"tesla2mqtt_bridge"}, Name: "tesla2mqtt bridge",
 		Manufacturer: "tesla2mqtt", Model: "Bridge", SWVersion: b.Version}
-	avail := []hass.Availability{{Topic: b.Base + "/bridge/state"}}
+	avail := []hass.Availability{{Topic: b.topic("state")}}
 	return func(key, name string, p hass.Platform) hass.Component {
 		return hass.Component{Platform: p, Name: hass.Ptr(name), UniqueID: "tesla2mqtt_bridge_" + key,
 			DefaultEntityID: string(p) + ".tesla2mqtt_bridge_" + key, ObjectID: "tesla2mqtt_bridge_" + key,

@@ -55,6 +55,10 @@ type cronJob struct {
 	next      time.Time
 	last      time.Time // when it last ran (the planned time)
 	busy      bool      // guarded by Cron.mu
+	// started is when the running turn began; skipped counts the turns
+	// skipped because the last was still running. Guarded by Cron.mu.
+	started time.Time
+	skipped int
 }
 
 // NewCron returns a Scheduler on c that evaluates cron specs in loc
@@ -211,10 +215,15 @@ func (s *Cron) due(now time.Time) []*cronJob {
 		j.last = planned
 		j.next = s.nextAfter(j, now)
 		if j.busy {
-			s.log.Debug().Str("job", j.name).Msg("schedule: still running; turn skipped")
+			// Not silent: a round that outlasts its interval means the
+			// pool is too small for the fleet, or Tesla is slow.
+			j.skipped++
+			s.log.Info().Str("job", j.name).Dur("running_for", now.Sub(j.started)).Int("skipped", j.skipped).
+				Msg("schedule: the last turn is still running; this one is skipped")
 			continue
 		}
 		j.busy = true
+		j.started = now
 		out = append(out, j)
 	}
 	return out

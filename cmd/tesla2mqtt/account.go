@@ -44,7 +44,7 @@ type account struct {
 // openAccount loads the token store and builds the token source; a missing
 // token is not an error: the bridge starts and waits for `login`.
 func openAccount(cfg *config.Config, configPath string, clk clock.Clock, log zerolog.Logger) (*account, error) {
-	a := &account{cfg: cfg, store: fleet.NewFileTokenStore(cfg.StateDir), clock: clock.OrReal(clk), log: log.With().Str("component", "token").Logger()}
+	a := &account{cfg: cfg, store: fleet.NewFileTokenStore(cfg.TokenDir()), clock: clock.OrReal(clk), log: log.With().Str("component", "token").Logger()}
 	a.tracker = newAccountTracker(cfg, configPath, a.log)
 	ac := authConfig(cfg)
 	ts, err := fleet.NewTokenSource(fleet.TokenSourceOptions{
@@ -57,6 +57,9 @@ func openAccount(cfg *config.Config, configPath string, clk clock.Clock, log zer
 			a.tracker.tokenChanged(t, c, "refresh")
 		},
 		OnLoginRequired: a.tracker.loginRequired,
+		// Refresh tokens are single-use: of several instances, the first
+		// refreshes and the others read what it saved.
+		Follower: cfg.Shard.Index > 0,
 	})
 	if err != nil {
 		return nil, err

@@ -142,7 +142,7 @@ func (d *doctor) checkApp() {
 // checkToken reports presence, expiry and scopes; the token is returned
 // for the API checks only while its access token is still valid.
 func (d *doctor) checkToken() *fleet.Token {
-	store := fleet.NewFileTokenStore(d.cfg.StateDir)
+	store := fleet.NewFileTokenStore(d.cfg.TokenDir())
 	tok, err := store.Load()
 	if err != nil {
 		d.fail("token", err.Error(), "tesla2mqtt login -c "+d.path)
@@ -241,7 +241,7 @@ func (d *doctor) checkRegistration(ctx context.Context, local []byte) {
 	base := configuredAPIBase(d.cfg)
 	if base == "" {
 		base = apiBaseURL(d.cfg, nil)
-		if tok, err := fleet.NewFileTokenStore(d.cfg.StateDir).Load(); err == nil {
+		if tok, err := fleet.NewFileTokenStore(d.cfg.TokenDir()).Load(); err == nil {
 			base = apiBaseURL(d.cfg, tok)
 		}
 	}

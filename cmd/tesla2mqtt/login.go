@@ -124,7 +124,7 @@ func finishLogin(ctx context.Context, p loginParams, ac fleet.AuthConfig, req *f
 	if err != nil {
 		return nil, err
 	}
-	store := fleet.NewFileTokenStore(p.cfg.StateDir)
+	store := fleet.NewFileTokenStore(p.cfg.TokenDir())
 	if err := store.Save(tok); err != nil {
 		return nil, err
 	}

@@ -82,6 +82,9 @@ type wiring struct {
 	// bleRadio, when set, replaces the host's Bluetooth adapter for the
 	// cars of [vehicle.ble] (demo and tests: the simulator's radio).
 	bleRadio fleet.BLERadio
+	// hooks are added to the bridge's own (a test that runs several
+	// instances tells by them which one published what).
+	hooks []bridge.Hook
 }
 
 // startStack starts the embedded broker (when no external broker is
@@ -158,7 +161,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		// InsecureSkipVerify is the user's explicit, documented choice.
 		InsecureSkipVerify: cfg.MQTT.InsecureSkipVerify,
 		ReconnectInterval:  w.reconnect,
-		WillTopic:          base + "/bridge/state",
+		WillTopic:          bridge.BridgeTopics(base, shard(cfg)) + "/state",
 		WillPayload:        "offline",
 		OnlinePayload:      "online",
 		Logger:             log.With().Str("component", "mqtt").Logger(),
@@ -169,6 +172,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 	bopts.Telemetry = telemetryOptions(cfg, fleet.MultiRecorder{s.meter, s.metrics, budget})
 	bopts.Hooks = append(bopts.Hooks, s.metrics)
 	bopts.BLE = s.ble.cars
+	bopts.Hooks = append(bopts.Hooks, w.hooks...)
 	if cfg.MQTT.TeslaMateCompat {
 		bopts.Hooks = append(bopts.Hooks, teslamate.New(teslaMateOptions(cfg, s.mqtt, w.clock, log)))
 	}
@@ -227,6 +231,9 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 	}
 	// Validate has checked the durations; a zero falls back to the bridge's defaults.
 	opts.Policy.QuietAfter, _ = time.ParseDuration(cfg.Schedule.QuietAfter)
+	opts.Heartbeat, _ = time.ParseDuration(cfg.Schedule.Heartbeat)
+	opts.Concurrency = cfg.Schedule.Concurrency
+	opts.Shard = shard(cfg)
 	opts.Policy.SuspendFor, _ = time.ParseDuration(cfg.Schedule.SuspendFor)
 	wake, err := time.ParseDuration(cfg.Commands.WakeTimeout)
 	if err != nil {
@@ -244,6 +251,11 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 		opts.Sites = append(opts.Sites, bridge.SiteName{ID: s.ID, Name: s.Name})
 	}
 	return opts
+}
+
+// shard is this instance's part of the account ([shard]).
+func shard(cfg *config.Config) bridge.Shard {
+	return bridge.Shard{Index: cfg.Shard.Index, Count: cfg.Shard.Count}
 }
 
 // teslaMateOptions maps [mqtt] teslamate_compat onto the TeslaMate hook:

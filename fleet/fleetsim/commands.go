@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"strconv"
 )
 
 // Commands. A vehicle command is a func that changes the car's state and
@@ -100,6 +101,7 @@ func vehicleCommand(fn func(*vehicleCmd) (bool, string)) handlerFunc {
 			return apiError(http.StatusBadRequest, "invalid_request")
 		}
 		v.touch(r.Now)
+		s.executed[v.snap.VIN]++
 		result, reason := fn(&vehicleCmd{S: s, R: r, V: v, Args: args})
 		return ok(map[string]any{"result": result, "reason": reason})
 	}
@@ -113,6 +115,7 @@ func siteCommand(fn func(*siteCmd) (bool, string)) handlerFunc {
 		if !good {
 			return apiError(http.StatusBadRequest, "invalid_request")
 		}
+		s.executed[strconv.FormatInt(r.Site.id, 10)]++
 		if accepted, reason := fn(&siteCmd{Site: r.Site, Args: args}); !accepted {
 			return apiError(http.StatusBadRequest, reason)
 		}

@@ -79,6 +79,9 @@ type Sim struct {
 	sites    []*siteSim
 	counts   map[string]int
 	counted  chan struct{} // closed and replaced on every count; see WaitCount
+	// executed counts the REST commands carried out, per VIN or site id
+	// (CommandsByDevice).
+	executed map[string]int
 	billable map[fleet.Category]int
 	faults   faultState
 	// The state of the simulator's other concerns, each made on first use
@@ -118,6 +121,7 @@ func New(opts Options) *Sim {
 		wall:     opts.Wall,
 		counts:   map[string]int{},
 		counted:  make(chan struct{}),
+		executed: map[string]int{},
 		billable: map[fleet.Category]int{},
 		ble:      newBLEState(),
 	}
@@ -165,6 +169,21 @@ func (s *Sim) Counts() map[string]int {
 	return out
 }
 
+// CommandsByDevice returns how many REST commands each car (by VIN) and
+// energy site (by id) carried out since the last ResetCounts, so that a
+// test with several bridges can tell a command that ran twice from one
+// that ran once. Commands the car refused before running (asleep,
+// signing required, a bad body) are not counted.
+func (s *Sim) CommandsByDevice() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.executed))
+	for k, n := range s.executed {
+		out[k] = n
+	}
+	return out
+}
+
 // Billable returns the number of billable responses (status < 500, as Tesla
 // bills them) per billing category, so tests can check what a feature costs.
 func (s *Sim) Billable() map[fleet.Category]int {
@@ -181,6 +200,7 @@ func (s *Sim) Billable() map[fleet.Category]int {
 func (s *Sim) ResetCounts() {
 	s.mu.Lock()
 	s.counts = map[string]int{}
+	s.executed = map[string]int{}
 	s.billable = map[fleet.Category]int{}
 	s.mu.Unlock()
 }

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"strings"
+
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -27,8 +29,19 @@ func (h *limitsHook) Provides(b byte) bool { return b == mochi.OnPublish }
 // tell: MQTT 5 gets a negative acknowledgement; MQTT 3.1.1 has none, so a
 // QoS 1/2 publisher is disconnected, as mochi does for a publish the ACL
 // forbids, and a QoS 0 one is dropped.
+//
+// A retained message that passes gets a topic of its own: mochi decodes
+// the topic name without copying, as a string into the packet's read
+// buffer, and its retained store keeps that string (map key, topic-tree
+// path) beside its own copy of the payload, so each retained message kept
+// the whole buffer it arrived in alive, payload included: twice the
+// payload per topic (45 MiB of 1,000 cars' device configs).
 func (h *limitsHook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
-	if !pk.FixedHeader.Retain || len(pk.Payload) <= h.maxRetained || h.id.isBridge(cl) {
+	if !pk.FixedHeader.Retain {
+		return pk, nil
+	}
+	if len(pk.Payload) <= h.maxRetained || h.id.isBridge(cl) {
+		pk.TopicName = strings.Clone(pk.TopicName)
 		return pk, nil
 	}
 	h.warn.event("retained-size:"+throttleKey(cl.Net.Remote)).Str("client_id", clip(cl.ID)).Str("addr", cl.Net.Remote).

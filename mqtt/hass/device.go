@@ -1,6 +1,11 @@
 package hass
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+)
 
 // Device-based discovery (HA 2024.12+, HA_DISCOVERY.md §3.2): one retained
 // config per device at <prefix>/device/<object_id>/config carries the
@@ -29,9 +34,14 @@ var MigratePayload = []byte(`{"migrate_discovery":true}`)
 // DeviceComponent encodes c as a component of a device config: its
 // platform named, and without the device, origin and availability that
 // the device config gives every component.
+//
+// It writes what json.Marshal of the component's members and platform as
+// a map would, without encoding each member twice more: at 1,000 cars a
+// Home Assistant restart rebuilds 90,000 components.
 func DeviceComponent(c Component) (json.RawMessage, error) {
 	c.Device, c.Origin, c.Availability, c.AvailabilityMode = nil, nil, nil, ""
-	raw, err := json.Marshal(c)
+	// MarshalJSON's output is json.Marshal's: compact and escaped already.
+	raw, err := c.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +50,48 @@ func DeviceComponent(c Component) (json.RawMessage, error) {
 		return nil, err
 	}
 	m["platform"], _ = json.Marshal(c.Platform)
-	return json.Marshal(m)
+	return object(m), nil
+}
+
+// object writes m as json.Marshal writes a map of compact, escaped raw
+// values: keys sorted, values as they are.
+func object(m map[string]json.RawMessage) []byte {
+	if m == nil {
+		return []byte("null")
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		key, _ := json.Marshal(k)
+		b.Write(key)
+		b.WriteByte(':')
+		b.Write(m[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// Encode is json.Marshal(p) without compacting every component again: the
+// components are DeviceComponent's (or RemovedComponent's) output, compact
+// and escaped already, and a car's are 40 KB.
+func (p DevicePayload) Encode() ([]byte, error) {
+	root := p
+	root.Components = nil
+	head, err := json.Marshal(struct {
+		Device           *Device        `json:"device"`
+		Origin           *Origin        `json:"origin"`
+		Availability     []Availability `json:"availability,omitempty"`
+		AvailabilityMode string         `json:"availability_mode,omitempty"`
+	}{root.Device, root.Origin, root.Availability, root.AvailabilityMode})
+	if err != nil {
+		return nil, err
+	}
+	out := append(head[:len(head)-1:len(head)-1], `,"cmps":`...)
+	out = append(out, object(p.Components)...)
+	return append(out, '}'), nil
 }
 
 // RemovedComponent is the component config that removes an entity from a

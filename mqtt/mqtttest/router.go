@@ -1,6 +1,7 @@
 package mqtttest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,8 @@ const watchBuffer = 256
 // bridge's Publisher). The checks keep the two from drifting apart.
 type client interface {
 	Publish(topic string, payload []byte, retained bool) error
+	PublishAsync(topic string, payload []byte, retained bool) <-chan error
+	PublishMany(ctx context.Context, msgs []mqtt.Outgoing) error
 	Subscribe(filter string, h mqtt.Handler) error
 	Unsubscribe(filter string) error
 	OnConnect(f func())
@@ -113,6 +116,29 @@ func (r *Router) Publish(topic string, payload []byte, retained bool) error {
 		return fmt.Errorf("mqtttest: publish %s: the watcher of %v is full", topic, full)
 	}
 	return nil
+}
+
+// PublishAsync is Publish with the real client's pipelined signature: the
+// message is recorded before it returns, and the channel holds Publish's
+// outcome.
+func (r *Router) PublishAsync(topic string, payload []byte, retained bool) <-chan error {
+	done := make(chan error, 1)
+	done <- r.Publish(topic, payload, retained)
+	return done
+}
+
+// PublishMany publishes msgs in order, as Publish, and joins the failures.
+func (r *Router) PublishMany(ctx context.Context, msgs []mqtt.Outgoing) error {
+	var errs []error
+	for _, m := range msgs {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if err := r.Publish(m.Topic, m.Payload, m.Retained); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (r *Router) retainLocked(m mqtt.Message) {

@@ -1,0 +1,126 @@
+package bridge
+
+import (
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+)
+
+// Several instances, one account (README "Several instances"). Each
+// instance owns the devices whose stable hash falls into its shard: it
+// alone reads, publishes and commands them. The instances share the
+// broker's request topics and tell by ownership who acts: a set or get for
+// a device (or for a name that is no device) is handled by the owner of
+// the name's hash and dropped by the others; an account-wide request
+// (republish, refresh without a device) is carried out by every instance
+// for its own devices, each answering with its shard. What is one per
+// instance moves under <base>/bridge/shard/<i>/: state (the last will),
+// info and status.
+
+// Shard is this instance's part of the account's devices.
+type Shard struct {
+	// Index is this instance's shard, 0 ≤ Index < Count; Count 1 (or 0)
+	// is a single instance owning every device.
+	Index, Count int
+}
+
+// sharded reports whether the account is split between instances.
+func (s Shard) sharded() bool { return s.Count > 1 }
+
+// Owns reports whether uid (a VIN or an energy site id) is this shard's:
+// FNV-1a of the id modulo Count, the same on every start and in every
+// instance whatever order Tesla lists the products in.
+func (s Shard) Owns(uid string) bool {
+	if !s.sharded() {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(uid))
+	return int(h.Sum32()%uint32(s.Count)) == s.Index
+}
+
+// String is "i/n", as responses name their shard.
+func (s Shard) String() string { return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Count) }
+
+// BridgeTopics is the prefix of the bridge's own retained topics (state,
+// info, status): <base>/bridge, or <base>/bridge/shard/<i> for a shard.
+func BridgeTopics(base string, s Shard) string {
+	if !s.sharded() {
+		return base + "/bridge"
+	}
+	return base + "/bridge/shard/" + strconv.Itoa(s.Index)
+}
+
+// bridgeTopic is one of this instance's own bridge topics.
+func (b *Bridge) bridgeTopic(name string) string {
+	return BridgeTopics(b.opts.BaseTopic, b.opts.Shard) + "/" + name
+}
+
+// answersUnknown reports whether this instance answers requests for a
+// device that no instance has: the single one, or shard 0.
+func (b *Bridge) answersUnknown() bool { return b.opts.Shard.Index == 0 }
+
+// notMine reports whether a message for device name is another
+// instance's to handle. The owner is found from the name alone (uidOf),
+// not from the product list, so that the messages that arrive before the
+// first list (retained ones, replayed on subscribe) have an owner too; a
+// name that is no device is answered (unknown_device) by the instance its
+// hash falls to, once. A single instance handles everything.
+func (b *Bridge) notMine(name string) bool {
+	if !b.opts.Shard.sharded() {
+		return false
+	}
+	return !b.opts.Shard.Owns(b.uidOf(name))
+}
+
+// uidOf is the VIN or site id behind a topic name: a configured name's,
+// else the name itself (unnamed devices are named by their id); a Wall
+// Connector's is its site's, which owns it.
+func (b *Bridge) uidOf(name string) string {
+	if i := strings.LastIndex(name, "-wc-"); i > 0 {
+		name = name[:i]
+	}
+	for _, v := range b.opts.Vehicles {
+		if v.Name == name {
+			return v.VIN
+		}
+	}
+	for _, s := range b.opts.Sites {
+		if s.Name == name {
+			return strconv.FormatInt(s.ID, 10)
+		}
+	}
+	return name
+}
+
+// forOthers reports whether a command message of kind (intake.go) is left
+// to another instance: every instance receives every command topic. A
+// set or get, retained or not, is its device's owner's, which answers it
+// (and clears it, when retained). A bridge request is every instance's
+// (each carries it out for its own devices), but a retained one is
+// answered and cleared by instance 0 alone: the others only expect the
+// echo of that clearing, an empty message that must not run as a request.
+func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
+	if !b.opts.Shard.sharded() {
+		return false
+	}
+	if kind == intakeRequest {
+		if m.Retained && !b.answersUnknown() {
+			b.expectClear(m.Topic)
+			return true
+		}
+		return false
+	}
+	name, _ := b.commandTopic(kind, m.Topic)
+	return b.notMine(name)
+}
+
+// shardName is the shard a response names ("" for a single instance).
+func (b *Bridge) shardName() string {
+	if !b.opts.Shard.sharded() {
+		return ""
+	}
+	return b.opts.Shard.String()
+}
