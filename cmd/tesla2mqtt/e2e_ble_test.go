@@ -225,12 +225,18 @@ func TestEndToEndBLEInRangeIsFree(t *testing.T) {
 		t.Errorf("bluetooth messages %v; want the command and GetState reads", c)
 	}
 	// The car is awake now: the policy's reads come over Bluetooth too.
+	// The car's odometer moves, so the read has a value to publish (an
+	// unchanged state waits for the heartbeat).
 	e.clock.Advance(5 * time.Minute)
 	now := e.clock.Now().UTC().Format(time.RFC3339)
 	before := e.sim.BLECounts()["get_state"]
+	if err := e.sim.Update(modelY, func(s *fleetsim.VehicleSnapshot) { s.Odometer += 1.5 }); err != nil {
+		t.Fatal(err)
+	}
+	odo := e.sim.Snapshot(modelY).Odometer
 	e.sched.Fire("connectivity")
 	e.sched.Fire("vehicle_data_idle")
-	e.state(t, modelY, func(m map[string]any) bool { return m["last_seen"] == now })
+	e.state(t, modelY, func(m map[string]any) bool { return m["last_seen"] == now && m["odometer"] == odo })
 	if after := e.sim.BLECounts()["get_state"]; after <= before {
 		t.Errorf("the idle read made no GetState (%d → %d)", before, after)
 	}
