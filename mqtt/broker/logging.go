@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -53,22 +54,34 @@ func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.
 
 // Handle implements slog.Handler.
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	level := r.Level
 	var errText string
 	logged := false
+	var attrs []slog.Attr
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "error" {
 			errText = fmt.Sprint(a.Value.Any())
 			logged = r.Message == "" && ownRefusal(a.Value.Any())
+			if err, ok := a.Value.Any().(error); ok && errors.Is(err, net.ErrClosed) {
+				// The broker closed the connection itself (shutdown, a
+				// takeover, a kicked client): the reader's error says
+				// nothing a user should act on.
+				level = min(level, slog.LevelDebug)
+			}
 		}
-		out.AddAttrs(scrub(a))
+		attrs = append(attrs, scrub(a))
 		return true
 	})
 	if logged {
 		return nil // the auth hook has logged it, with user and address
 	}
-	if r.Level >= slog.LevelWarn {
-		ok, n := h.lim.Allow(r.Level.String() + "|" + r.Message + "|" + stripDigits(errText))
+	if !h.next.Enabled(ctx, level) {
+		return nil
+	}
+	out := slog.NewRecord(r.Time, level, r.Message, r.PC)
+	out.AddAttrs(attrs...)
+	if level >= slog.LevelWarn {
+		ok, n := h.lim.Allow(level.String() + "|" + r.Message + "|" + stripDigits(errText))
 		if !ok {
 			return nil
 		}
