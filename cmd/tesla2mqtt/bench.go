@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -255,7 +258,30 @@ func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 		return nil, err
 	}
 	cfg := config.Default()
-	opts, sched, err := e.bridgeOptions(&cfg)
+	run, err := e.startDefault(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if rerr := run.stop(); err == nil {
+			err = rerr
+		}
+	}()
+	return e, e.loop(run.sched.RunDue, e.sender(&cfg, run.pub))
+}
+
+// benchRun is a bridge the bench started: its in-memory MQTT, its
+// stepped schedule and how to stop it.
+type benchRun struct {
+	pub   *mqtttest.Router
+	sched *schedule.Cron
+	stop  func() error
+}
+
+// startDefault builds the bridge for cfg on e's simulator and clock, as
+// the rows without extra wiring need it, and runs it in the background.
+func (e *benchEnv) startDefault(ctx context.Context, cfg *config.Config) (*benchRun, error) {
+	opts, sched, err := e.bridgeOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -268,12 +294,20 @@ func runBridgeDay(ctx context.Context) (_ *benchEnv, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if rerr := stop(); err == nil {
-			err = rerr
-		}
-	}()
-	return e, e.loop(sched.RunDue, e.sender(&cfg, pub))
+	return &benchRun{pub: pub, sched: sched, stop: stop}, nil
+}
+
+// pairAppKey makes the app's key for a row that signs (Bluetooth, the
+// telemetry config) and registers its public half with the simulator.
+func (e *benchEnv) pairAppKey() (*ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.sim.SetAppPublicKey(fleet.PublicKeyPEM(key)); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // sender sends one of the day's commands and returns once the bridge has

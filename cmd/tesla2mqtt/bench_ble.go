@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"slices"
@@ -41,11 +38,8 @@ func runBridgeBLEDay(ctx context.Context) (_ *benchEnv, err error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := e.pairAppKey()
 	if err != nil {
-		return nil, err
-	}
-	if err := e.sim.SetAppPublicKey(fleet.PublicKeyPEM(key)); err != nil {
 		return nil, err
 	}
 	e.sim.SetKeyPaired(benchVIN, true)

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -74,24 +73,16 @@ func runBursts(ctx context.Context) (_ []burstRow, err error) {
 	gate := &burstGate{}
 	e.gate = gate
 	cfg := config.Default()
-	opts, sched, err := e.bridgeOptions(&cfg)
-	if err != nil {
-		return nil, err
-	}
-	pub := newBenchPub()
-	b, err := bridge.New(opts, e.client, pub)
-	if err != nil {
-		return nil, err
-	}
-	stop, err := runBenchBridge(ctx, b, sched)
+	run, err := e.startDefault(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if rerr := stop(); err == nil {
+		if rerr := run.stop(); err == nil {
 			err = rerr
 		}
 	}()
+	pub := run.pub
 	topic := cfg.MQTT.BaseTopic + "/" + benchVIN
 	var rows []burstRow
 	measure := func(name string, n int, send func()) error {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -13,7 +10,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 // runBridgeTelemetryDay replays the reference day under the default policy
@@ -28,11 +24,8 @@ func runBridgeTelemetryDay(ctx context.Context) (_ *benchEnv, err error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := e.pairAppKey()
 	if err != nil {
-		return nil, err
-	}
-	if err := e.sim.SetAppPublicKey(fleet.PublicKeyPEM(key)); err != nil {
 		return nil, err
 	}
 	cfg := config.Default()
