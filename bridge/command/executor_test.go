@@ -84,32 +84,40 @@ func TestExecutorAdmission(t *testing.T) {
 	e, _, _ := run(t, Options{Deny: []string{"unlock"}, RateLimitPerMinute: 2, ClientID: "app",
 		Granted: func() map[string]bool { mu.Lock(); defer mu.Unlock(); return granted }})
 	tg := newTarget("car")
+	// Every admitted or refused command settles once; refusals read
+	// nothing. Each is settled before the next is sent: a job queued
+	// behind another shares its confirming read.
+	settles := 0
+	settled := func(want bool) {
+		t.Helper()
+		if got := <-tg.settled; got != want {
+			t.Errorf("settle %d: confirm = %v, want %v", settles, got, want)
+		}
+		settles++
+	}
 	e.Enqueue(tg, job("locked", "door_unlock", "unlock"))
 	if r := tg.next(t); r.Status != StatusError || r.Code() != CodeCommandDenied || r.Transaction != "locked" {
 		t.Errorf("denied group: %+v", r)
 	}
+	settled(false)
 	for range 2 {
 		e.Enqueue(tg, job("charge_limit", "set_charge_limit", "charging"))
 		if r := tg.next(t); r.Status != StatusOK {
 			t.Errorf("admitted command: %+v", r)
 		}
+		settled(true)
 	}
 	e.Enqueue(tg, job("charge_limit", "set_charge_limit", "charging"))
 	if r := tg.next(t); r.Code() != CodeRateLimited || r.Error.RetryAfter != 61 {
 		t.Errorf("third command in a minute: %+v", r.Error)
 	}
+	settled(false)
 	e2, _, _ := run(t, Options{ClientID: "app", Granted: func() map[string]bool { return map[string]bool{} }})
 	e2.Enqueue(tg, job("sentry_mode", "set_sentry_mode", "sentry"))
 	if r := tg.next(t); r.Code() != CodeMissingScope || !strings.Contains(r.Error.URL, "app") {
 		t.Errorf("missing scope: %+v", r.Error)
 	}
-	// Every admitted or refused command settled once; refusals read nothing.
-	want := []bool{false, true, true, false, false}
-	for i, w := range want {
-		if got := <-tg.settled; got != w {
-			t.Errorf("settle %d: confirm = %v, want %v", i, got, w)
-		}
-	}
+	settled(false)
 }
 
 // A full queue, a device that left and a bridge that stops: every job
