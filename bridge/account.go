@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
-func (b *Bridge) account() AccountStatus {
+func (b *Bridge) account() contract.AccountStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.opts.Account
@@ -16,7 +17,7 @@ func (b *Bridge) account() AccountStatus {
 
 // accountInfo renders the account for bridge/info and bridge/status; nil
 // when no AccountStatus is attached.
-func (b *Bridge) accountInfo() *AccountInfo {
+func (b *Bridge) accountInfo() *contract.AccountInfo {
 	a := b.account()
 	if a == nil {
 		// Without an AccountStatus the bridge still says why nothing works,
@@ -32,9 +33,9 @@ func (b *Bridge) accountInfo() *AccountInfo {
 		return &inf
 	}
 	st := a.AccountState()
-	inf := &AccountInfo{LoginNeeded: st.LoginRequired, LoginError: st.LoginError, Region: st.Region,
+	inf := &contract.AccountInfo{LoginNeeded: st.LoginRequired, LoginError: st.LoginError, Region: st.Region,
 		APIBaseURL: st.APIBaseURL, GrantedScopes: append([]string{}, st.GrantedScopes...),
-		MissingScopes: []MissingScope{}, ConsentURL: st.ConsentURL}
+		MissingScopes: []contract.MissingScope{}, ConsentURL: st.ConsentURL}
 	if st.LoginRequired {
 		inf.LoginCommand = st.LoginCommand
 	}
@@ -43,7 +44,7 @@ func (b *Bridge) accountInfo() *AccountInfo {
 	}
 	if !st.LoginRequired || len(st.GrantedScopes) > 0 {
 		for _, s := range fleet.MissingScopes(st.GrantedScopes, st.WantedScopes) {
-			ms := MissingScope{Scope: s}
+			ms := contract.MissingScope{Scope: s}
 			if si, ok := fleet.LookupScope(s); ok {
 				ms.Title, ms.Disables = si.Title, si.Disables
 			}
@@ -57,7 +58,7 @@ func (b *Bridge) accountInfo() *AccountInfo {
 
 // publishAccount publishes the retained <base>/bridge/status and the bridge
 // device's discovery. publishInfo calls it, so it follows every reconnect.
-func (b *Bridge) publishAccount(inf *AccountInfo) {
+func (b *Bridge) publishAccount(inf *contract.AccountInfo) {
 	if inf == nil {
 		return
 	}
@@ -70,14 +71,14 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 // scopeOnlyAccount describes the account from the granted scopes when no
 // AccountStatus is attached (tests, older wiring): missing scopes are those
 // of the default set.
-func (b *Bridge) scopeOnlyAccount() AccountInfo {
-	inf := AccountInfo{GrantedScopes: []string{}, MissingScopes: []MissingScope{}}
+func (b *Bridge) scopeOnlyAccount() contract.AccountInfo {
+	inf := contract.AccountInfo{GrantedScopes: []string{}, MissingScopes: []contract.MissingScope{}}
 	if b.opts.GrantedScopes == nil {
 		return inf
 	}
 	inf.GrantedScopes = append(inf.GrantedScopes, b.opts.GrantedScopes()...)
 	for _, s := range fleet.MissingScopes(inf.GrantedScopes, fleet.DefaultScopes()) {
-		ms := MissingScope{Scope: s}
+		ms := contract.MissingScope{Scope: s}
 		if si, ok := fleet.LookupScope(s); ok {
 			ms.Title, ms.Disables = si.Title, si.Disables
 		}

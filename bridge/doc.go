@@ -4,14 +4,15 @@
 // executor and the device registry, tells its hooks, and runs it all under
 // one Run that owns every goroutine it starts.
 //
-// What it is made of lives in sub-packages, each with one job: entity (the
-// tables, as data), schedule (cron on the injected clock), economy (what a
-// read may cost), command (set messages to results), telemetry (the Fleet
+// What it is made of lives in sub-packages, each with one job: contract
+// (the payloads of its own topics, as types), entity (the tables, as
+// data), schedule (cron on the injected clock), economy (what a read may
+// cost), command (set messages to results), telemetry (the Fleet
 // Telemetry ingest), device (the devices, their kinds and their reads);
 // metrics, teslamate and web sit on top as hooks and readers of Status.
 //
 // Inside, the files stand on each other, bottom to top, and refer only
-// downwards: payloads.go (what is published, as types), hooks.go,
+// downwards: payloads.go (its requests' and events' own payloads), hooks.go,
 // options.go, bridge.go (the Bridge and its primitives), publish.go,
 // target.go, shard.go (several instances: which devices are this one's,
 // who answers what), unknown.go (sets and gets for no device), memory.go (what the

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 )
 
@@ -23,7 +24,7 @@ type Hook interface {
 	// were never started (a full queue, shutdown) have no OnCommandDone.
 	OnCommandDone(device string, r command.Result)
 	// OnRequest follows every answer to a <base>/bridge/request/<action>.
-	OnRequest(action string, r Response)
+	OnRequest(action string, r contract.Response)
 }
 
 // HookBase implements every Hook method as a no-op; embed it and override
@@ -40,7 +41,7 @@ func (HookBase) OnResult(string, command.Result) {}
 func (HookBase) OnCommandDone(string, command.Result) {}
 
 // OnRequest implements Hook.
-func (HookBase) OnRequest(string, Response) {}
+func (HookBase) OnRequest(string, contract.Response) {}
 
 var _ Hook = HookBase{}
 

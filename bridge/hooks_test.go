@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // recorder is a hook that keeps what it hears.
@@ -38,7 +39,7 @@ func (r *recorder) OnCommandDone(device string, _ command.Result) {
 	r.finished <- struct{}{}
 }
 
-func (r *recorder) OnRequest(action string, _ Response) {
+func (r *recorder) OnRequest(action string, _ contract.Response) {
 	r.mu.Lock()
 	r.requests = append(r.requests, action)
 	r.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -113,7 +114,7 @@ func (b *Bridge) overloaded(kind string, m mqtt.Message) {
 func (b *Bridge) answer(kind string, m mqtt.Message, name, key string, re *command.ResultError) {
 	tr := peekTransaction(m.Payload)
 	if kind == intakeRequest {
-		b.respond(name, Response{Status: "error", Transaction: tr, Error: &ResponseError{Code: re.Code, Message: re.Message}})
+		b.respond(name, contract.Response{Status: "error", Transaction: tr, Error: &contract.ResponseError{Code: re.Code, Message: re.Message}})
 		return
 	}
 	r := command.Result{Transaction: tr, Key: key, Status: command.StatusError, Error: re}

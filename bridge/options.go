@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
@@ -126,7 +127,7 @@ type Options struct {
 	// Account, when set, is published on bridge/info, bridge/status and as
 	// the "tesla2mqtt bridge" HA device (login needed, missing scopes,
 	// token expiry). SetAccount attaches it after New.
-	Account AccountStatus
+	Account contract.AccountStatus
 	// Meter, if set, feeds request counts into bridge/info.
 	Meter *fleet.Meter
 	// Telemetry configures the Fleet Telemetry ingest (SubscribeTelemetry).

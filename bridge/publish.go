@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
@@ -246,7 +247,7 @@ func (b *Bridge) publishResult(d *device.Device, r command.Result) {
 }
 
 // respond publishes the response to a bridge request and tells the hooks.
-func (b *Bridge) respond(action string, r Response) {
+func (b *Bridge) respond(action string, r contract.Response) {
 	r.Shard = b.shardName()
 	payload, err := json.Marshal(r)
 	if err != nil {

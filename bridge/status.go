@@ -3,6 +3,7 @@ package bridge
 import (
 	"sort"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -17,8 +18,8 @@ var statusHeadline = []string{
 }
 
 // Status returns a snapshot of the bridge.
-func (b *Bridge) Status() Status {
-	st := Status{Version: b.opts.Version, At: b.now(), Devices: []DeviceStatus{}}
+func (b *Bridge) Status() contract.Status {
+	st := contract.Status{Version: b.opts.Version, At: b.now(), Devices: []contract.DeviceStatus{}}
 	if b.opts.Domain != "" {
 		st.PairingURL = fleet.PairingURL(b.opts.Domain, "")
 	}
@@ -40,9 +41,9 @@ func (b *Bridge) Status() Status {
 }
 
 // deviceStatus copies one device. Callers hold b.mu.
-func (b *Bridge) deviceStatus(d *device.Device) DeviceStatus {
+func (b *Bridge) deviceStatus(d *device.Device) contract.DeviceStatus {
 	hd, f := d.HassDevice(), d.Facts()
-	ds := DeviceStatus{Name: d.Name(), Label: hd.Name, Kind: d.Kind(), ID: d.UID(), Model: hd.Model,
+	ds := contract.DeviceStatus{Name: d.Name(), Label: hd.Name, Kind: d.Kind(), ID: d.UID(), Model: hd.Model,
 		LastError: d.LastError(), LastPoll: d.UpdatedAt(), FleetState: f.State, KeyPaired: f.KeyPaired,
 		CommandSigning: f.CommandSigning, SigningRequired: f.SigningRequired, PairingURL: f.PairingURL}
 	if f.StatusKind != "" {
@@ -65,14 +66,14 @@ func (b *Bridge) deviceStatus(d *device.Device) DeviceStatus {
 		if f, isF := v.(float64); isF && e.Quantity != entity.QNone {
 			v = entity.Convert(e.Quantity, b.opts.Units, f)
 		}
-		ds.Readings = append(ds.Readings, Reading{Key: k, Name: e.Name, Unit: e.UnitIn(b.opts.Units), Value: v})
+		ds.Readings = append(ds.Readings, contract.Reading{Key: k, Name: e.Name, Unit: e.UnitIn(b.opts.Units), Value: v})
 	}
 	return ds
 }
 
 // spend estimates the Fleet API cost from the meter's billable counts.
-func (b *Bridge) spend() Spend {
-	s := Spend{Billable: map[string]int{}}
+func (b *Bridge) spend() contract.Spend {
+	s := contract.Spend{Billable: map[string]int{}}
 	if bs := b.opts.Budget.Status(); bs != nil {
 		for c, n := range bs.Billable {
 			if c != string(fleet.CategoryFree) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -36,7 +37,7 @@ type Metrics struct {
 // StatusSource is where the per-device metrics come from at scrape time;
 // *bridge.Bridge implements it.
 type StatusSource interface {
-	Status() bridge.Status
+	Status() contract.Status
 }
 
 // New builds the collectors on a registry of their own (plus the Go

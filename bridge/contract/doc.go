@@ -1,0 +1,4 @@
+// Package contract holds the JSON shapes of the bridge's own topics
+// (bridge/info, bridge/status, bridge/event, bridge/response) and of the
+// status page's snapshot, as types that know nothing of the bridge.
+package contract
