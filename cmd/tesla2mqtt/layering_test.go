@@ -21,6 +21,7 @@ func TestLayering(t *testing.T) {
 		command   = mod + "bridge/command"
 		telemetry = mod + "bridge/telemetry"
 		device    = mod + "bridge/device"
+		lanes     = mod + "bridge/lanes"
 	)
 	// plugins sit on the core: the core never imports them.
 	plugins := []string{mod + "bridge/metrics", mod + "bridge/teslamate", mod + "bridge/web"}
@@ -45,11 +46,12 @@ func TestLayering(t *testing.T) {
 		{pkg: "./bridge/entity", direct: true, forbidden: []string{"net", "os", "io", "github.com/rs/zerolog", mod + "internal"}},
 		{pkg: "./bridge/schedule", forbidden: []string{bridge, mod + "fleet", mod + "mqtt"}, allowed: []string{schedule}},
 		{pkg: "./bridge/economy", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{economy, entity, mod + "mqtt/hass"}},
+		{pkg: "./bridge/lanes", forbidden: []string{mod}},
 		{pkg: "./bridge/telemetry", forbidden: []string{bridge}, allowed: []string{telemetry, entity}},
 		{pkg: "./bridge/command", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{command, entity, economy, mod + "mqtt/hass"}},
 		// device reads and keeps the devices; it publishes nothing itself
 		// (the telemetry ingest it starts subscribes through its Host's client).
-		{pkg: "./bridge/device", forbidden: []string{bridge}, allowed: []string{device, entity, economy, command, schedule, telemetry}},
+		{pkg: "./bridge/device", forbidden: []string{bridge}, allowed: []string{device, entity, economy, command, schedule, telemetry, lanes}},
 		{pkg: "./bridge/device", direct: true, forbidden: []string{mod + "mqtt"}, allowed: []string{mod + "mqtt/hass"}},
 		{pkg: "./bridge", forbidden: plugins},
 	}
