@@ -12,6 +12,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/ratelog"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
@@ -225,5 +226,5 @@ func (b *Bridge) granted() map[string]bool {
 
 // bridgeDevice describes the "tesla2mqtt bridge" HA device.
 func (b *Bridge) bridgeDevice() entity.BridgeDevice {
-	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
+	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -162,7 +163,7 @@ type Options struct {
 	Scheduler schedule.Scheduler
 	// Shard is this instance's part of the account when several share it
 	// (zero: one instance owns every device).
-	Shard Shard
+	Shard sharding.Shard
 	// Hooks observe the bridge (HookBase documents when each is called):
 	// the Prometheus metrics, the TeslaMate topics, the bench.
 	Hooks  []Hook

@@ -1,10 +1,10 @@
 package bridge
 
 import (
-	"hash/fnv"
 	"strconv"
 	"strings"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -19,43 +19,9 @@ import (
 // instance moves under <base>/bridge/shard/<i>/: state (the last will),
 // info and status.
 
-// Shard is this instance's part of the account's devices.
-type Shard struct {
-	// Index is this instance's shard, 0 ≤ Index < Count; Count 1 (or 0)
-	// is a single instance owning every device.
-	Index, Count int
-}
-
-// sharded reports whether the account is split between instances.
-func (s Shard) sharded() bool { return s.Count > 1 }
-
-// Owns reports whether uid (a VIN or an energy site id) is this shard's:
-// FNV-1a of the id modulo Count, the same on every start and in every
-// instance whatever order Tesla lists the products in.
-func (s Shard) Owns(uid string) bool {
-	if !s.sharded() {
-		return true
-	}
-	h := fnv.New32a()
-	h.Write([]byte(uid))
-	return int(h.Sum32()%uint32(s.Count)) == s.Index
-}
-
-// String is "i/n", as responses name their shard.
-func (s Shard) String() string { return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Count) }
-
-// BridgeTopics is the prefix of the bridge's own retained topics (state,
-// info, status): <base>/bridge, or <base>/bridge/shard/<i> for a shard.
-func BridgeTopics(base string, s Shard) string {
-	if !s.sharded() {
-		return base + "/bridge"
-	}
-	return base + "/bridge/shard/" + strconv.Itoa(s.Index)
-}
-
 // bridgeTopic is one of this instance's own bridge topics.
 func (b *Bridge) bridgeTopic(name string) string {
-	return BridgeTopics(b.opts.BaseTopic, b.opts.Shard) + "/" + name
+	return sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard) + "/" + name
 }
 
 // answersUnknown reports whether this instance answers requests for a
@@ -69,7 +35,7 @@ func (b *Bridge) answersUnknown() bool { return b.opts.Shard.Index == 0 }
 // name that is no device is answered (unknown_device) by the instance its
 // hash falls to, once. A single instance handles everything.
 func (b *Bridge) notMine(name string) bool {
-	if !b.opts.Shard.sharded() {
+	if !b.opts.Shard.Sharded() {
 		return false
 	}
 	return !b.opts.Shard.Owns(b.uidOf(name))
@@ -103,7 +69,7 @@ func (b *Bridge) uidOf(name string) string {
 // answered and cleared by instance 0 alone: the others only expect the
 // echo of that clearing, an empty message that must not run as a request.
 func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
-	if !b.opts.Shard.sharded() {
+	if !b.opts.Shard.Sharded() {
 		return false
 	}
 	if kind == intakeRequest {
@@ -119,7 +85,7 @@ func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
 
 // shardName is the shard a response names ("" for a single instance).
 func (b *Bridge) shardName() string {
-	if !b.opts.Shard.sharded() {
+	if !b.opts.Shard.Sharded() {
 		return ""
 	}
 	return b.opts.Shard.String()

@@ -17,6 +17,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/metrics"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/teslamate"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -161,7 +162,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		// InsecureSkipVerify is the user's explicit, documented choice.
 		InsecureSkipVerify: cfg.MQTT.InsecureSkipVerify,
 		ReconnectInterval:  w.reconnect,
-		WillTopic:          bridge.BridgeTopics(base, shard(cfg)) + "/state",
+		WillTopic:          sharding.BridgeTopics(base, shard(cfg)) + "/state",
 		WillPayload:        "offline",
 		OnlinePayload:      "online",
 		Logger:             log.With().Str("component", "mqtt").Logger(),
@@ -254,8 +255,8 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 }
 
 // shard is this instance's part of the account ([shard]).
-func shard(cfg *config.Config) bridge.Shard {
-	return bridge.Shard{Index: cfg.Shard.Index, Count: cfg.Shard.Count}
+func shard(cfg *config.Config) sharding.Shard {
+	return sharding.Shard{Index: cfg.Shard.Index, Count: cfg.Shard.Count}
 }
 
 // teslaMateOptions maps [mqtt] teslamate_compat onto the TeslaMate hook:
