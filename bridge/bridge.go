@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/coalesce"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
@@ -38,9 +39,9 @@ type Bridge struct {
 	calls  chan call
 	halted chan struct{}
 	// births (cap 1) is a pending Home Assistant birth; republishes
-	// coalesces full republishes (coalesce.go).
+	// coalesces full republishes (package coalesce).
 	births      chan struct{}
-	republishes *republisher
+	republishes *coalesce.Republisher
 
 	// mu is the bridge's lock: the registry guards every device with it,
 	// and it guards what follows.

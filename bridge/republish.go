@@ -99,6 +99,6 @@ func (b *Bridge) birthLoop(ctx context.Context) {
 				return
 			}
 		}
-		b.republishes.request(nil)
+		b.republishes.Request(nil)
 	}
 }

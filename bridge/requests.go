@@ -66,7 +66,7 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	switch action {
 	case "republish":
 		// Answered when a republish that started after the request is done.
-		if !b.republishes.request(func(ok bool) {
+		if !b.republishes.Request(func(ok bool) {
 			if ok {
 				b.respond(action, contract.Response{Status: "ok", Transaction: req.Transaction})
 			}
