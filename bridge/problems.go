@@ -1,8 +1,6 @@
 package bridge
 
 import (
-	"time"
-
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
@@ -23,10 +21,5 @@ var problemSensors = []entity.ProblemSensor{
 
 // accountProblem renders the current dead end for bridge/status, or nil.
 func (b *Bridge) accountProblem() *contract.AccountProblem {
-	p := b.deadEnds.Current()
-	if p == nil {
-		return nil
-	}
-	return &contract.AccountProblem{Code: p.Code, Message: p.Message, Remedy: p.Remedy, URL: p.URL, Failures: p.Failures,
-		Since: p.Since.UTC().Format(time.RFC3339), NextRetry: p.RetryAt.UTC().Format(time.RFC3339)}
+	return contract.ProblemOf(b.deadEnds.Current())
 }

@@ -1,8 +1,6 @@
 package bridge
 
 import (
-	"sort"
-
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
@@ -71,34 +69,7 @@ func (b *Bridge) deviceStatus(d *device.Device) contract.DeviceStatus {
 	return ds
 }
 
-// spend estimates the Fleet API cost from the meter's billable counts.
+// spend estimates the Fleet API cost from the budget or the meter.
 func (b *Bridge) spend() contract.Spend {
-	s := contract.Spend{Billable: map[string]int{}}
-	if bs := b.opts.Budget.Status(); bs != nil {
-		for c, n := range bs.Billable {
-			if c != string(fleet.CategoryFree) {
-				s.Billable[c] = n
-			}
-		}
-		s.EstimatedUSD, s.BudgetUSD, s.ProjectedUSD = bs.SpendUSD, bs.BudgetUSD, bs.ProjectedUSD
-		s.Month, s.Stretch = bs.Month, bs.Stretch
-		return s
-	}
-	if b.opts.Meter == nil {
-		return s
-	}
-	cats := make([]fleet.Category, 0)
-	bill := b.opts.Meter.Billable()
-	for c := range bill {
-		// Calls Tesla does not bill are not spend.
-		if c != fleet.CategoryFree {
-			cats = append(cats, c)
-		}
-	}
-	sort.Slice(cats, func(i, j int) bool { return cats[i] < cats[j] })
-	for _, c := range cats {
-		s.Billable[string(c)] = bill[c]
-		s.EstimatedUSD += float64(bill[c]) * fleet.DefaultPrices().Category(c)
-	}
-	return s
+	return contract.SpendOf(b.opts.Budget.Status(), b.opts.Meter)
 }
