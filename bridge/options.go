@@ -166,7 +166,7 @@ type Options struct {
 	Shard sharding.Shard
 	// Hooks observe the bridge (HookBase documents when each is called):
 	// the Prometheus metrics, the TeslaMate topics, the bench.
-	Hooks  []Hook
+	Hooks  []contract.Hook
 	Logger zerolog.Logger
 }
 

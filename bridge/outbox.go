@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"sync"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // Pipelined publishing. Publish waits for each message's acknowledgement,
@@ -26,7 +28,7 @@ type outbox struct {
 	b       *Bridge
 	pending []pendingAck
 	// states are the state events to tell the hooks once sent.
-	states []StateEvent
+	states []contract.StateEvent
 }
 
 // pendingAck is one message whose acknowledgement is still to come.

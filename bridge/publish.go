@@ -26,7 +26,7 @@ const DefaultHeartbeat = 5 * time.Minute
 // updated_at (a fifth of them at steady state, and a Wall Connector's
 // every minute); the heartbeat keeps updated_at and last_seen, the time
 // of the last read, from looking older than Options.Heartbeat.
-func (b *Bridge) stateMessage(d *device.Device, force bool) (topic string, payload []byte, ev StateEvent, ok bool) {
+func (b *Bridge) stateMessage(d *device.Device, force bool) (topic string, payload []byte, ev contract.StateEvent, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	payload, err := d.StateJSON(b.opts.Units)
@@ -40,7 +40,7 @@ func (b *Bridge) stateMessage(d *device.Device, force bool) (topic string, paylo
 	}
 	memo.state, memo.stateAt, memo.sent = sum, now, true
 	if len(b.opts.Hooks) > 0 {
-		ev = StateEvent{Device: d.Name(), UID: d.UID(), Kind: d.Kind(), Force: force, LastError: d.LastError()}
+		ev = contract.StateEvent{Device: d.Name(), UID: d.UID(), Kind: d.Kind(), Force: force, LastError: d.LastError()}
 		if v, ok := d.View().(*entity.VehicleView); ok {
 			snap := *v
 			ev.Vehicle = &snap
@@ -72,7 +72,7 @@ func (b *Bridge) queueState(o *outbox, d *device.Device, force bool) {
 }
 
 // tellState tells the hooks that a state was published.
-func (b *Bridge) tellState(ev StateEvent) {
+func (b *Bridge) tellState(ev contract.StateEvent) {
 	for _, h := range b.opts.Hooks {
 		h.OnState(ev)
 	}

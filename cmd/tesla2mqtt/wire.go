@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/metrics"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
@@ -85,7 +86,7 @@ type wiring struct {
 	bleRadio fleet.BLERadio
 	// hooks are added to the bridge's own (a test that runs several
 	// instances tells by them which one published what).
-	hooks []bridge.Hook
+	hooks []contract.Hook
 }
 
 // startStack starts the embedded broker (when no external broker is

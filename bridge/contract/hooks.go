@@ -1,16 +1,15 @@
-package bridge
+package contract
 
 import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 )
 
 // Hook observes the bridge, in the manner of mochi-mqtt's hooks: a
 // component that wants to know what the bridge does (the Prometheus
 // metrics, the TeslaMate topics, the bench) implements the methods it needs
-// on top of HookBase and is listed in Options.Hooks, instead of the bridge
-// knowing about it. Hooks are called synchronously, in list order, on the
+// on top of HookBase and is listed in the bridge's Options.Hooks, instead
+// of the bridge knowing about it. Hooks are called synchronously, in list order, on the
 // goroutine that caused the event and never under the bridge's lock; they
 // must be quick and must not call back into the bridge's publishing.
 type Hook interface {
@@ -24,7 +23,7 @@ type Hook interface {
 	// were never started (a full queue, shutdown) have no OnCommandDone.
 	OnCommandDone(device string, r command.Result)
 	// OnRequest follows every answer to a <base>/bridge/request/<action>.
-	OnRequest(action string, r contract.Response)
+	OnRequest(action string, r Response)
 }
 
 // HookBase implements every Hook method as a no-op; embed it and override
@@ -41,7 +40,7 @@ func (HookBase) OnResult(string, command.Result) {}
 func (HookBase) OnCommandDone(string, command.Result) {}
 
 // OnRequest implements Hook.
-func (HookBase) OnRequest(string, contract.Response) {}
+func (HookBase) OnRequest(string, Response) {}
 
 var _ Hook = HookBase{}
 
