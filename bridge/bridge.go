@@ -229,3 +229,21 @@ func (b *Bridge) granted() map[string]bool {
 func (b *Bridge) bridgeDevice() entity.BridgeDevice {
 	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
 }
+
+// bridgeTopic is one of this instance's own bridge topics.
+func (b *Bridge) bridgeTopic(name string) string {
+	return sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard) + "/" + name
+}
+
+// acks are the acknowledgements of the per-read state publishes, sent by
+// publishLater from whichever worker read the device.
+type acks struct {
+	mu      sync.Mutex
+	pending []pendingAck
+}
+
+// pendingAck is one message whose acknowledgement is still to come.
+type pendingAck struct {
+	topic string
+	ack   <-chan error
+}

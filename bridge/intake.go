@@ -45,6 +45,28 @@ func (b *Bridge) guarded(kind string, h mqtt.Handler) mqtt.Handler {
 	}
 }
 
+// forOthers reports whether a command message of kind (intake.go) is left
+// to another instance: every instance receives every command topic. A
+// set or get, retained or not, is its device's owner's, which answers it
+// (and clears it, when retained). A bridge request is every instance's
+// (each carries it out for its own devices), but a retained one is
+// answered and cleared by instance 0 alone: the others only expect the
+// echo of that clearing, an empty message that must not run as a request.
+func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
+	if !b.opts.Shard.Sharded() {
+		return false
+	}
+	if kind == intakeRequest {
+		if m.Retained && !b.answersUnknown() {
+			b.expectClear(m.Topic)
+			return true
+		}
+		return false
+	}
+	name, _ := b.commandTopic(kind, m.Topic)
+	return b.notMine(name)
+}
+
 // retainedIgnored answers a retained command message with
 // retained_ignored, once per message, and clears it on the broker so that
 // no later connect hands it over again.

@@ -71,13 +71,6 @@ func (b *Bridge) queueState(o *outbox, d *device.Device, force bool) {
 	o.states = append(o.states, ev)
 }
 
-// tellState tells the hooks that a state was published.
-func (b *Bridge) tellState(ev contract.StateEvent) {
-	for _, h := range b.opts.Hooks {
-		h.OnState(ev)
-	}
-}
-
 // readTimes are the state members that say when the device was read, not
 // what it read: a state is compared without them (valueSum).
 var readTimes = [][]byte{[]byte(`"last_seen":`), []byte(`"updated_at":`)}

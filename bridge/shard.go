@@ -3,9 +3,6 @@ package bridge
 import (
 	"strconv"
 	"strings"
-
-	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
 // Several instances, one account (README "Several instances"). Each
@@ -18,11 +15,6 @@ import (
 // for its own devices, each answering with its shard. What is one per
 // instance moves under <base>/bridge/shard/<i>/: state (the last will),
 // info and status.
-
-// bridgeTopic is one of this instance's own bridge topics.
-func (b *Bridge) bridgeTopic(name string) string {
-	return sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard) + "/" + name
-}
 
 // answersUnknown reports whether this instance answers requests for a
 // device that no instance has: the single one, or shard 0.
@@ -59,28 +51,6 @@ func (b *Bridge) uidOf(name string) string {
 		}
 	}
 	return name
-}
-
-// forOthers reports whether a command message of kind (intake.go) is left
-// to another instance: every instance receives every command topic. A
-// set or get, retained or not, is its device's owner's, which answers it
-// (and clears it, when retained). A bridge request is every instance's
-// (each carries it out for its own devices), but a retained one is
-// answered and cleared by instance 0 alone: the others only expect the
-// echo of that clearing, an empty message that must not run as a request.
-func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
-	if !b.opts.Shard.Sharded() {
-		return false
-	}
-	if kind == intakeRequest {
-		if m.Retained && !b.answersUnknown() {
-			b.expectClear(m.Topic)
-			return true
-		}
-		return false
-	}
-	name, _ := b.commandTopic(kind, m.Topic)
-	return b.notMine(name)
 }
 
 // shardName is the shard a response names ("" for a single instance).
