@@ -2,13 +2,11 @@ package bridge
 
 import (
 	"encoding/json"
-	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/fleet"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
-func (b *Bridge) account() AccountStatus {
+func (b *Bridge) account() contract.AccountStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.opts.Account
@@ -16,7 +14,7 @@ func (b *Bridge) account() AccountStatus {
 
 // accountInfo renders the account for bridge/info and bridge/status; nil
 // when no AccountStatus is attached.
-func (b *Bridge) accountInfo() *AccountInfo {
+func (b *Bridge) accountInfo() *contract.AccountInfo {
 	a := b.account()
 	if a == nil {
 		// Without an AccountStatus the bridge still says why nothing works,
@@ -31,33 +29,14 @@ func (b *Bridge) accountInfo() *AccountInfo {
 		inf.Problem = b.accountProblem()
 		return &inf
 	}
-	st := a.AccountState()
-	inf := &AccountInfo{LoginNeeded: st.LoginRequired, LoginError: st.LoginError, Region: st.Region,
-		APIBaseURL: st.APIBaseURL, GrantedScopes: append([]string{}, st.GrantedScopes...),
-		MissingScopes: []MissingScope{}, ConsentURL: st.ConsentURL}
-	if st.LoginRequired {
-		inf.LoginCommand = st.LoginCommand
-	}
-	if !st.TokenExpiry.IsZero() {
-		inf.TokenExpiry = hass.Ptr(st.TokenExpiry.UTC().Format(time.RFC3339))
-	}
-	if !st.LoginRequired || len(st.GrantedScopes) > 0 {
-		for _, s := range fleet.MissingScopes(st.GrantedScopes, st.WantedScopes) {
-			ms := MissingScope{Scope: s}
-			if si, ok := fleet.LookupScope(s); ok {
-				ms.Title, ms.Disables = si.Title, si.Disables
-			}
-			inf.MissingScopes = append(inf.MissingScopes, ms)
-		}
-	}
-	inf.MissingCount = len(inf.MissingScopes)
+	inf := contract.AccountFrom(a.AccountState())
 	inf.Problem = b.accountProblem()
 	return inf
 }
 
 // publishAccount publishes the retained <base>/bridge/status and the bridge
 // device's discovery. publishInfo calls it, so it follows every reconnect.
-func (b *Bridge) publishAccount(inf *AccountInfo) {
+func (b *Bridge) publishAccount(inf *contract.AccountInfo) {
 	if inf == nil {
 		return
 	}
@@ -68,24 +47,7 @@ func (b *Bridge) publishAccount(inf *AccountInfo) {
 }
 
 // scopeOnlyAccount describes the account from the granted scopes when no
-// AccountStatus is attached (tests, older wiring): missing scopes are those
-// of the default set.
-func (b *Bridge) scopeOnlyAccount() AccountInfo {
-	inf := AccountInfo{GrantedScopes: []string{}, MissingScopes: []MissingScope{}}
-	if b.opts.GrantedScopes == nil {
-		return inf
-	}
-	inf.GrantedScopes = append(inf.GrantedScopes, b.opts.GrantedScopes()...)
-	for _, s := range fleet.MissingScopes(inf.GrantedScopes, fleet.DefaultScopes()) {
-		ms := MissingScope{Scope: s}
-		if si, ok := fleet.LookupScope(s); ok {
-			ms.Title, ms.Disables = si.Title, si.Disables
-		}
-		inf.MissingScopes = append(inf.MissingScopes, ms)
-	}
-	inf.MissingCount = len(inf.MissingScopes)
-	if inf.MissingCount > 0 && b.opts.ClientID != "" {
-		inf.ConsentURL = fleet.ConsentURL(b.opts.ClientID, "")
-	}
-	return inf
+// AccountStatus is attached (contract.ScopeOnlyAccount).
+func (b *Bridge) scopeOnlyAccount() contract.AccountInfo {
+	return contract.ScopeOnlyAccount(b.opts.GrantedScopes, b.opts.ClientID)
 }

@@ -7,16 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 // fakeAccount is a mutable AccountStatus.
 type fakeAccount struct {
 	mu sync.Mutex
-	st AccountState
+	st contract.AccountState
 }
 
-func (a *fakeAccount) AccountState() AccountState {
+func (a *fakeAccount) AccountState() contract.AccountState {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.st
@@ -26,7 +27,7 @@ func (a *fakeAccount) AccountState() AccountState {
 
 func (a *fakeAccount) granted() []string { return a.AccountState().GrantedScopes }
 
-func (a *fakeAccount) update(fn func(*AccountState)) {
+func (a *fakeAccount) update(fn func(*contract.AccountState)) {
 	a.mu.Lock()
 	fn(&a.st)
 	a.mu.Unlock()
@@ -37,7 +38,7 @@ var noLocation = []string{"openid", "offline_access", "user_data", "vehicle_devi
 
 func newAccountBridge(t *testing.T) (*Bridge, *fakePub, *fakeAccount) {
 	t.Helper()
-	acct := &fakeAccount{st: AccountState{Region: "eu", GrantedScopes: noLocation, WantedScopes: fleet.DefaultScopes(),
+	acct := &fakeAccount{st: contract.AccountState{Region: "eu", GrantedScopes: noLocation, WantedScopes: fleet.DefaultScopes(),
 		TokenExpiry: time.Date(2026, 11, 29, 20, 0, 0, 0, time.UTC), LoginCommand: "tesla2mqtt login -c config.toml",
 		ConsentURL: fleet.ConsentURL("app", "")}}
 	b, _, pub, _ := newTestBridge(t, func(o *Options) {
@@ -100,8 +101,8 @@ func TestAccountInfoNamesMissingScopesAndWhatTheyDisable(t *testing.T) {
 
 func TestLoginRequiredEventAndRecovery(t *testing.T) {
 	b, pub, acct := newAccountBridge(t)
-	acct.update(func(s *AccountState) { s.LoginRequired, s.LoginError = true, "Tesla login required" })
-	b.PublishAccountEvent(AccountEvent{Type: EventLoginRequired, Message: "Tesla login required",
+	acct.update(func(s *contract.AccountState) { s.LoginRequired, s.LoginError = true, "Tesla login required" })
+	b.PublishAccountEvent(contract.AccountEvent{Type: contract.EventLoginRequired, Message: "Tesla login required",
 		LoginCommand: "tesla2mqtt login -c config.toml"})
 	ev, ok := pub.Last("t2m/bridge/event")
 	if !ok || ev.Retained {
@@ -119,8 +120,8 @@ func TestLoginRequiredEventAndRecovery(t *testing.T) {
 	if car := pub.state(t, "t2m/"+testVIN); car["battery_level"] == nil {
 		t.Errorf("car state lost: %v", car)
 	}
-	acct.update(func(s *AccountState) { s.LoginRequired, s.LoginError = false, "" })
-	b.PublishAccountEvent(AccountEvent{Type: EventTokenRefreshed, Source: "login"})
+	acct.update(func(s *contract.AccountState) { s.LoginRequired, s.LoginError = false, "" })
+	b.PublishAccountEvent(contract.AccountEvent{Type: contract.EventTokenRefreshed, Source: "login"})
 	if status := pub.state(t, "t2m/bridge/status"); status["login_needed"] != false {
 		t.Fatalf("after login: %v", status)
 	}
@@ -128,16 +129,16 @@ func TestLoginRequiredEventAndRecovery(t *testing.T) {
 
 func TestScopesChangedReoffersEntities(t *testing.T) {
 	b, pub, acct := newAccountBridge(t)
-	acct.update(func(s *AccountState) { s.GrantedScopes = fleet.DefaultScopes() })
-	b.PublishAccountEvent(AccountEvent{Type: EventScopesChanged, Added: []string{"vehicle_location"}})
+	acct.update(func(s *contract.AccountState) { s.GrantedScopes = fleet.DefaultScopes() })
+	b.PublishAccountEvent(contract.AccountEvent{Type: contract.EventScopesChanged, Added: []string{"vehicle_location"}})
 	if got := pub.retainedWith("homeassistant/device_tracker/", testVIN); len(got) != 1 {
 		t.Fatalf("device tracker after the scope was granted: %v", got)
 	}
 	if status := pub.state(t, "t2m/bridge/status"); status["missing_scope_count"] != 0.0 {
 		t.Errorf("status = %v", status)
 	}
-	acct.update(func(s *AccountState) { s.GrantedScopes = noLocation })
-	b.PublishAccountEvent(AccountEvent{Type: EventScopesChanged, Removed: []string{"vehicle_location"}})
+	acct.update(func(s *contract.AccountState) { s.GrantedScopes = noLocation })
+	b.PublishAccountEvent(contract.AccountEvent{Type: contract.EventScopesChanged, Removed: []string{"vehicle_location"}})
 	if got := pub.retainedWith("homeassistant/device_tracker/", testVIN); len(got) != 0 {
 		t.Fatalf("device tracker still offered after the scope was withdrawn: %v", got)
 	}

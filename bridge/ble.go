@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -47,14 +48,14 @@ type blePairingEvent struct {
 // the app's key with the car over the bridge's own Bluetooth link, in the
 // background, and answers once the car knows the key (or could not be
 // paired) with answer. One pairing per car at a time.
-func (b *Bridge) blePair(req bridgeRequest, answer func(Response)) {
+func (b *Bridge) blePair(req bridgeRequest, answer func(contract.Response)) {
 	name := req.Device
 	if name == "" {
 		name = req.VIN
 	}
 	fail := func(code, msg, remedy string) {
-		answer(Response{Status: "error", Transaction: req.Transaction,
-			Error: &ResponseError{Code: code, Message: msg, Remedy: remedy}})
+		answer(contract.Response{Status: "error", Transaction: req.Transaction,
+			Error: &contract.ResponseError{Code: code, Message: msg, Remedy: remedy}})
 	}
 	if name == "" {
 		fail("invalid_payload", `name the car: {"device": "<name>"} or {"vin": "<VIN>"}`, "")
@@ -89,7 +90,7 @@ func (b *Bridge) blePair(req bridgeRequest, answer func(Response)) {
 			fail(code, err.Error(), remedy)
 			return
 		}
-		answer(Response{Status: "ok", Transaction: req.Transaction,
+		answer(contract.Response{Status: "ok", Transaction: req.Transaction,
 			Data: map[string]any{"device": name, "vin": vin, "paired": true, "already_paired": already}})
 	})
 	if !started {

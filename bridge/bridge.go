@@ -8,10 +8,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/coalesce"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/ratelog"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
@@ -37,9 +39,9 @@ type Bridge struct {
 	calls  chan call
 	halted chan struct{}
 	// births (cap 1) is a pending Home Assistant birth; republishes
-	// coalesces full republishes (coalesce.go).
+	// coalesces full republishes (package coalesce).
 	births      chan struct{}
-	republishes *republisher
+	republishes *coalesce.Republisher
 
 	// mu is the bridge's lock: the registry guards every device with it,
 	// and it guards what follows.
@@ -225,5 +227,23 @@ func (b *Bridge) granted() map[string]bool {
 
 // bridgeDevice describes the "tesla2mqtt bridge" HA device.
 func (b *Bridge) bridgeDevice() entity.BridgeDevice {
-	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
+	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
+}
+
+// bridgeTopic is one of this instance's own bridge topics.
+func (b *Bridge) bridgeTopic(name string) string {
+	return sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard) + "/" + name
+}
+
+// acks are the acknowledgements of the per-read state publishes, sent by
+// publishLater from whichever worker read the device.
+type acks struct {
+	mu      sync.Mutex
+	pending []pendingAck
+}
+
+// pendingAck is one message whose acknowledgement is still to come.
+type pendingAck struct {
+	topic string
+	ack   <-chan error
 }

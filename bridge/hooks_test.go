@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // recorder is a hook that keeps what it hears.
 type recorder struct {
-	HookBase
+	contract.HookBase
 	mu       sync.Mutex
-	states   []StateEvent
+	states   []contract.StateEvent
 	results  []command.Result
 	done     []string
 	requests []string
@@ -19,7 +20,7 @@ type recorder struct {
 	finished, answered chan struct{}
 }
 
-func (r *recorder) OnState(e StateEvent) {
+func (r *recorder) OnState(e contract.StateEvent) {
 	r.mu.Lock()
 	r.states = append(r.states, e)
 	r.mu.Unlock()
@@ -38,7 +39,7 @@ func (r *recorder) OnCommandDone(device string, _ command.Result) {
 	r.finished <- struct{}{}
 }
 
-func (r *recorder) OnRequest(action string, _ Response) {
+func (r *recorder) OnRequest(action string, _ contract.Response) {
 	r.mu.Lock()
 	r.requests = append(r.requests, action)
 	r.mu.Unlock()
@@ -52,7 +53,7 @@ func (r *recorder) OnRequest(action string, _ Response) {
 // and its end, a request's answer.
 func TestHooksHearTheBridge(t *testing.T) {
 	rec := &recorder{finished: make(chan struct{}, 1), answered: make(chan struct{}, 1)}
-	_, _, pub, _ := newTestBridge(t, func(o *Options) { o.Hooks = []Hook{rec} })
+	_, _, pub, _ := newTestBridge(t, func(o *Options) { o.Hooks = []contract.Hook{rec} })
 	pub.Send("t2m/"+testVIN+"/set/charge_limit", "80")
 	if r := pub.waitResult(t); r.Status != command.StatusOK {
 		t.Fatalf("result = %+v", r)
@@ -62,7 +63,7 @@ func TestHooksHearTheBridge(t *testing.T) {
 	<-rec.answered // the republish runs on Run's goroutine
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	var car, site *StateEvent
+	var car, site *contract.StateEvent
 	for i := range rec.states {
 		switch e := &rec.states[i]; {
 		case e.UID == testVIN && car == nil:

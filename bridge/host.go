@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 )
@@ -22,7 +23,7 @@ func (h host) State(d *device.Device, force bool) { h.b.publishState(d, force) }
 func (h host) Discovery(d *device.Device) { h.b.publishDiscovery(d) }
 
 // Appeared implements device.Host: a device_added event.
-func (h host) Appeared(d *device.Device) { h.b.publishDeviceEvent(EventDeviceAdded, d) }
+func (h host) Appeared(d *device.Device) { h.b.publishDeviceEvent(contract.EventDeviceAdded, d) }
 
 // Added implements device.Host.
 func (h host) Added(d *device.Device) { h.b.publishDevice(d) }
@@ -64,7 +65,7 @@ func (h host) Removed(d *device.Device) {
 		b.publish(b.deviceTopic(deviceObjectID(d)), nil, true)
 	}
 	b.publish(t.State, nil, true)
-	b.publishDeviceEvent(EventDeviceRemoved, d)
+	b.publishDeviceEvent(contract.EventDeviceRemoved, d)
 }
 
 // Paused implements device.Host: the pause on bridge/event and

@@ -4,17 +4,18 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // info builds the bridge/info payload.
-func (b *Bridge) info() Info {
-	inf := Info{Version: b.opts.Version, At: b.now().UTC().Format(time.RFC3339), Devices: []DeviceInfo{}}
+func (b *Bridge) info() contract.Info {
+	inf := contract.Info{Version: b.opts.Version, At: b.now().UTC().Format(time.RFC3339), Devices: []contract.DeviceInfo{}}
 	for _, d := range b.reg.Devices() {
 		b.mu.Lock()
 		hd, facts := d.HassDevice(), d.Facts()
-		di := DeviceInfo{Name: d.Name(), Kind: d.Kind(), ID: d.UID(), Model: hd.Model,
+		di := contract.DeviceInfo{Name: d.Name(), Kind: d.Kind(), ID: d.UID(), Model: hd.Model,
 			Label: hd.Name, State: facts.State, Error: d.LastError()}
 		b.mu.Unlock()
 		if facts.Polling != "" {
@@ -37,7 +38,7 @@ func (b *Bridge) info() Info {
 		}
 	}
 	if m := b.opts.Meter; m != nil {
-		r := &Requests{Billable: map[string]int{}, ByEndpoint: m.Total()}
+		r := &contract.Requests{Billable: map[string]int{}, ByEndpoint: m.Total()}
 		for c, n := range m.Billable() {
 			r.Billable[string(c)] = n
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
@@ -42,6 +43,28 @@ func (b *Bridge) guarded(kind string, h mqtt.Handler) mqtt.Handler {
 			h(m)
 		}
 	}
+}
+
+// forOthers reports whether a command message of kind (intake.go) is left
+// to another instance: every instance receives every command topic. A
+// set or get, retained or not, is its device's owner's, which answers it
+// (and clears it, when retained). A bridge request is every instance's
+// (each carries it out for its own devices), but a retained one is
+// answered and cleared by instance 0 alone: the others only expect the
+// echo of that clearing, an empty message that must not run as a request.
+func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
+	if !b.opts.Shard.Sharded() {
+		return false
+	}
+	if kind == intakeRequest {
+		if m.Retained && !b.answersUnknown() {
+			b.expectClear(m.Topic)
+			return true
+		}
+		return false
+	}
+	name, _ := b.commandTopic(kind, m.Topic)
+	return b.notMine(name)
 }
 
 // retainedIgnored answers a retained command message with
@@ -113,7 +136,7 @@ func (b *Bridge) overloaded(kind string, m mqtt.Message) {
 func (b *Bridge) answer(kind string, m mqtt.Message, name, key string, re *command.ResultError) {
 	tr := peekTransaction(m.Payload)
 	if kind == intakeRequest {
-		b.respond(name, Response{Status: "error", Transaction: tr, Error: &ResponseError{Code: re.Code, Message: re.Message}})
+		b.respond(name, contract.Response{Status: "error", Transaction: tr, Error: &contract.ResponseError{Code: re.Code, Message: re.Message}})
 		return
 	}
 	r := command.Result{Transaction: tr, Key: key, Status: command.StatusError, Error: re}

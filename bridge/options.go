@@ -6,9 +6,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -126,7 +128,7 @@ type Options struct {
 	// Account, when set, is published on bridge/info, bridge/status and as
 	// the "tesla2mqtt bridge" HA device (login needed, missing scopes,
 	// token expiry). SetAccount attaches it after New.
-	Account AccountStatus
+	Account contract.AccountStatus
 	// Meter, if set, feeds request counts into bridge/info.
 	Meter *fleet.Meter
 	// Telemetry configures the Fleet Telemetry ingest (SubscribeTelemetry).
@@ -161,10 +163,10 @@ type Options struct {
 	Scheduler schedule.Scheduler
 	// Shard is this instance's part of the account when several share it
 	// (zero: one instance owns every device).
-	Shard Shard
+	Shard sharding.Shard
 	// Hooks observe the bridge (HookBase documents when each is called):
 	// the Prometheus metrics, the TeslaMate topics, the bench.
-	Hooks  []Hook
+	Hooks  []contract.Hook
 	Logger zerolog.Logger
 }
 

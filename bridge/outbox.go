@@ -1,7 +1,7 @@
 package bridge
 
 import (
-	"sync"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // Pipelined publishing. Publish waits for each message's acknowledgement,
@@ -26,13 +26,7 @@ type outbox struct {
 	b       *Bridge
 	pending []pendingAck
 	// states are the state events to tell the hooks once sent.
-	states []StateEvent
-}
-
-// pendingAck is one message whose acknowledgement is still to come.
-type pendingAck struct {
-	topic string
-	ack   <-chan error
+	states []contract.StateEvent
 }
 
 // newOutbox returns an empty batch.
@@ -70,13 +64,6 @@ func logFailures(b *Bridge, failed []error) {
 	if len(failed) > 0 {
 		b.log.Debug().Err(failed[0]).Int("failed", len(failed)).Msg("publishes failed; will republish on reconnect")
 	}
-}
-
-// acks are the acknowledgements of the per-read state publishes, sent by
-// publishLater from whichever worker read the device.
-type acks struct {
-	mu      sync.Mutex
-	pending []pendingAck
 }
 
 // publishLater sends one message without waiting for its acknowledgement;
@@ -120,4 +107,11 @@ func (b *Bridge) settleAcks() {
 	b.acks.pending = nil
 	b.acks.mu.Unlock()
 	logFailures(b, waitAll(ps))
+}
+
+// tellState tells the hooks that a state was published.
+func (b *Bridge) tellState(ev contract.StateEvent) {
+	for _, h := range b.opts.Hooks {
+		h.OnState(ev)
+	}
 }

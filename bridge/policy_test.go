@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
@@ -101,7 +102,7 @@ func TestPolicyDrivingCarUsesTheFastSpec(t *testing.T) {
 	if st := pub.state(t, "t2m/"+testVIN); st["latitude"] != 52.6 {
 		t.Errorf("latitude = %v, want the driving read's", st["latitude"])
 	}
-	var inf Info
+	var inf contract.Info
 	b.publishInfo()
 	msg, _ := pub.Last("t2m/bridge/info")
 	if err := json.Unmarshal(msg.Payload, &inf); err != nil || inf.Polling[testVIN] != "driving" {

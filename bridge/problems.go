@@ -1,8 +1,7 @@
 package bridge
 
 import (
-	"time"
-
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 )
@@ -21,11 +20,6 @@ var problemSensors = []entity.ProblemSensor{
 }
 
 // accountProblem renders the current dead end for bridge/status, or nil.
-func (b *Bridge) accountProblem() *AccountProblem {
-	p := b.deadEnds.Current()
-	if p == nil {
-		return nil
-	}
-	return &AccountProblem{Code: p.Code, Message: p.Message, Remedy: p.Remedy, URL: p.URL, Failures: p.Failures,
-		Since: p.Since.UTC().Format(time.RFC3339), NextRetry: p.RetryAt.UTC().Format(time.RFC3339)}
+func (b *Bridge) accountProblem() *contract.AccountProblem {
+	return contract.ProblemOf(b.deadEnds.Current())
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
@@ -25,7 +26,7 @@ const DefaultHeartbeat = 5 * time.Minute
 // updated_at (a fifth of them at steady state, and a Wall Connector's
 // every minute); the heartbeat keeps updated_at and last_seen, the time
 // of the last read, from looking older than Options.Heartbeat.
-func (b *Bridge) stateMessage(d *device.Device, force bool) (topic string, payload []byte, ev StateEvent, ok bool) {
+func (b *Bridge) stateMessage(d *device.Device, force bool) (topic string, payload []byte, ev contract.StateEvent, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	payload, err := d.StateJSON(b.opts.Units)
@@ -39,7 +40,7 @@ func (b *Bridge) stateMessage(d *device.Device, force bool) (topic string, paylo
 	}
 	memo.state, memo.stateAt, memo.sent = sum, now, true
 	if len(b.opts.Hooks) > 0 {
-		ev = StateEvent{Device: d.Name(), UID: d.UID(), Kind: d.Kind(), Force: force, LastError: d.LastError()}
+		ev = contract.StateEvent{Device: d.Name(), UID: d.UID(), Kind: d.Kind(), Force: force, LastError: d.LastError()}
 		if v, ok := d.View().(*entity.VehicleView); ok {
 			snap := *v
 			ev.Vehicle = &snap
@@ -68,13 +69,6 @@ func (b *Bridge) queueState(o *outbox, d *device.Device, force bool) {
 	}
 	o.add(topic, payload, true)
 	o.states = append(o.states, ev)
-}
-
-// tellState tells the hooks that a state was published.
-func (b *Bridge) tellState(ev StateEvent) {
-	for _, h := range b.opts.Hooks {
-		h.OnState(ev)
-	}
 }
 
 // readTimes are the state members that say when the device was read, not
@@ -246,7 +240,7 @@ func (b *Bridge) publishResult(d *device.Device, r command.Result) {
 }
 
 // respond publishes the response to a bridge request and tells the hooks.
-func (b *Bridge) respond(action string, r Response) {
+func (b *Bridge) respond(action string, r contract.Response) {
 	r.Shard = b.shardName()
 	payload, err := json.Marshal(r)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // A car that leaves the account loses its discovery configs (empty retained
@@ -45,7 +46,7 @@ func TestRemovedDeviceIsClearedAndReturns(t *testing.T) {
 		t.Fatalf("the site's configs changed from %d to %d when the car left", siteConfigs, got)
 	}
 	ev := pub.relDeviceEvents(t)
-	if len(ev) != 1 || ev[0]["type"] != EventDeviceRemoved || ev[0]["device"] != testVIN {
+	if len(ev) != 1 || ev[0]["type"] != contract.EventDeviceRemoved || ev[0]["device"] != testVIN {
 		t.Fatalf("events = %v, want one device_removed for %s", ev, testVIN)
 	}
 	// A set message for the removed car runs nothing.
@@ -67,7 +68,7 @@ func TestRemovedDeviceIsClearedAndReturns(t *testing.T) {
 		t.Fatalf("returned car availability = %q", avail)
 	}
 	ev = pub.relDeviceEvents(t)
-	if len(ev) != 2 || ev[1]["type"] != EventDeviceAdded {
+	if len(ev) != 2 || ev[1]["type"] != contract.EventDeviceAdded {
 		t.Fatalf("events = %v, want device_added after the return", ev)
 	}
 	pub.Send(stateTopic+"/set/charge_limit", "70")

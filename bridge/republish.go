@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // Publishing everything again: after a reconnect or Home Assistant's
@@ -40,7 +42,7 @@ func (b *Bridge) republishState() {
 
 // SetAccount attaches the account status after New (cmd creates the token
 // source's callbacks before the bridge exists) and publishes it.
-func (b *Bridge) SetAccount(a AccountStatus) {
+func (b *Bridge) SetAccount(a contract.AccountStatus) {
 	b.mu.Lock()
 	b.opts.Account = a
 	b.mu.Unlock()
@@ -51,7 +53,7 @@ func (b *Bridge) SetAccount(a AccountStatus) {
 // account status and bridge/info. A scopes_changed event also re-offers the
 // entities: those needing a withdrawn scope are removed from discovery and
 // those a new scope allows are added.
-func (b *Bridge) PublishAccountEvent(ev AccountEvent) {
+func (b *Bridge) PublishAccountEvent(ev contract.AccountEvent) {
 	if ev.At == "" {
 		ev.At = b.now().UTC().Format(time.RFC3339)
 	}
@@ -59,7 +61,7 @@ func (b *Bridge) PublishAccountEvent(ev AccountEvent) {
 	if err == nil {
 		b.publish(b.opts.BaseTopic+"/bridge/event", payload, false)
 	}
-	if ev.Type == EventScopesChanged {
+	if ev.Type == contract.EventScopesChanged {
 		b.refilterEntities()
 	}
 	b.publishInfo()
@@ -97,6 +99,6 @@ func (b *Bridge) birthLoop(ctx context.Context) {
 				return
 			}
 		}
-		b.republishes.request(nil)
+		b.republishes.Request(nil)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
@@ -57,7 +58,7 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 			if !b.answersUnknown() {
 				return // one answer is enough: instance 0's
 			}
-			b.respond(action, Response{Status: "error", Error: &ResponseError{
+			b.respond(action, contract.Response{Status: "error", Error: &contract.ResponseError{
 				Code: "invalid_payload", Message: "the request must be a JSON object: " + err.Error()}})
 			return
 		}
@@ -65,31 +66,31 @@ func (b *Bridge) onBridgeRequest(m mqtt.Message) {
 	switch action {
 	case "republish":
 		// Answered when a republish that started after the request is done.
-		if !b.republishes.request(func(ok bool) {
+		if !b.republishes.Request(func(ok bool) {
 			if ok {
-				b.respond(action, Response{Status: "ok", Transaction: req.Transaction})
+				b.respond(action, contract.Response{Status: "ok", Transaction: req.Transaction})
 			}
 		}) {
-			b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
+			b.respond(action, contract.Response{Status: "error", Transaction: req.Transaction, Error: &contract.ResponseError{
 				Code: "overloaded", Message: "too many republish requests are waiting already; one that covers this one is pending"}})
 		}
 	case "ble_pair":
-		b.blePair(req, func(r Response) { b.respond(action, r) })
+		b.blePair(req, func(r contract.Response) { b.respond(action, r) })
 	case "refresh":
 		if req.Device != "" && b.notMine(req.Device) {
 			return // another shard's device: its owner answers
 		}
 		_, err := b.refresh(req.Device, func(names []string) {
-			b.respond(action, Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
+			b.respond(action, contract.Response{Status: "ok", Transaction: req.Transaction, Data: map[string]any{"refreshed": names}})
 		})
 		if err != nil {
-			b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: err})
+			b.respond(action, contract.Response{Status: "error", Transaction: req.Transaction, Error: err})
 		}
 	default:
 		if !b.answersUnknown() {
 			return
 		}
-		b.respond(action, Response{Status: "error", Transaction: req.Transaction, Error: &ResponseError{
+		b.respond(action, contract.Response{Status: "error", Transaction: req.Transaction, Error: &contract.ResponseError{
 			Code: "unknown_action", Message: fmt.Sprintf("unknown action %q; known: refresh, republish, ble_pair", short(action))}})
 	}
 }
@@ -117,14 +118,14 @@ func (b *Bridge) onGet(m mqtt.Message) {
 // run on Run's goroutines, so the MQTT dispatcher goes on serving other
 // devices; then, if not nil, gets the names of the devices read once
 // they are done. The names are returned at once too.
-func (b *Bridge) refresh(name string, then func(names []string)) ([]string, *ResponseError) {
+func (b *Bridge) refresh(name string, then func(names []string)) ([]string, *contract.ResponseError) {
 	var targets []*device.Device
 	if name == "" {
 		targets = b.reg.Devices()
 	} else {
 		d := b.reg.Device(name)
 		if d == nil {
-			return nil, &ResponseError{Code: "unknown_device", Message: fmt.Sprintf("no device named %q", short(name))}
+			return nil, &contract.ResponseError{Code: "unknown_device", Message: fmt.Sprintf("no device named %q", short(name))}
 		}
 		targets = []*device.Device{d}
 	}
@@ -147,7 +148,7 @@ func (b *Bridge) refresh(name string, then func(names []string)) ([]string, *Res
 		done = append(done, d.Name())
 	}
 	if len(done) == 0 && len(limited) > 0 {
-		return nil, &ResponseError{Code: "rate_limited", Message: fmt.Sprintf(
+		return nil, &contract.ResponseError{Code: "rate_limited", Message: fmt.Sprintf(
 			"%s was refreshed less than %s ago; every read costs money, try again later",
 			strings.Join(limited, ", "), b.opts.RefreshMinInterval)}
 	}

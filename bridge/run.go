@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/coalesce"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
@@ -75,7 +76,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	b.opts.Scheduler.Start()
 	work.Go(func() { b.birthLoop(ctx) })
-	work.Go(func() { b.republishes.loop(ctx, func() { b.guard("republish", b.republishAll) }) })
+	work.Go(func() { b.republishes.Loop(ctx, func() { b.guard("republish", b.republishAll) }) })
 loop:
 	for {
 		select {
@@ -222,7 +223,7 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		origin:       hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
 		calls:        make(chan call),
 		births:       make(chan struct{}, 1),
-		republishes:  newRepublisher(),
+		republishes:  coalesce.New(),
 		halted:       make(chan struct{}),
 		published:    map[*device.Device]*published{},
 		lastRefresh:  map[string]time.Time{},

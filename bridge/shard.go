@@ -1,11 +1,8 @@
 package bridge
 
 import (
-	"hash/fnv"
 	"strconv"
 	"strings"
-
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
 )
 
 // Several instances, one account (README "Several instances"). Each
@@ -19,45 +16,6 @@ import (
 // instance moves under <base>/bridge/shard/<i>/: state (the last will),
 // info and status.
 
-// Shard is this instance's part of the account's devices.
-type Shard struct {
-	// Index is this instance's shard, 0 ≤ Index < Count; Count 1 (or 0)
-	// is a single instance owning every device.
-	Index, Count int
-}
-
-// sharded reports whether the account is split between instances.
-func (s Shard) sharded() bool { return s.Count > 1 }
-
-// Owns reports whether uid (a VIN or an energy site id) is this shard's:
-// FNV-1a of the id modulo Count, the same on every start and in every
-// instance whatever order Tesla lists the products in.
-func (s Shard) Owns(uid string) bool {
-	if !s.sharded() {
-		return true
-	}
-	h := fnv.New32a()
-	h.Write([]byte(uid))
-	return int(h.Sum32()%uint32(s.Count)) == s.Index
-}
-
-// String is "i/n", as responses name their shard.
-func (s Shard) String() string { return strconv.Itoa(s.Index) + "/" + strconv.Itoa(s.Count) }
-
-// BridgeTopics is the prefix of the bridge's own retained topics (state,
-// info, status): <base>/bridge, or <base>/bridge/shard/<i> for a shard.
-func BridgeTopics(base string, s Shard) string {
-	if !s.sharded() {
-		return base + "/bridge"
-	}
-	return base + "/bridge/shard/" + strconv.Itoa(s.Index)
-}
-
-// bridgeTopic is one of this instance's own bridge topics.
-func (b *Bridge) bridgeTopic(name string) string {
-	return BridgeTopics(b.opts.BaseTopic, b.opts.Shard) + "/" + name
-}
-
 // answersUnknown reports whether this instance answers requests for a
 // device that no instance has: the single one, or shard 0.
 func (b *Bridge) answersUnknown() bool { return b.opts.Shard.Index == 0 }
@@ -69,7 +27,7 @@ func (b *Bridge) answersUnknown() bool { return b.opts.Shard.Index == 0 }
 // name that is no device is answered (unknown_device) by the instance its
 // hash falls to, once. A single instance handles everything.
 func (b *Bridge) notMine(name string) bool {
-	if !b.opts.Shard.sharded() {
+	if !b.opts.Shard.Sharded() {
 		return false
 	}
 	return !b.opts.Shard.Owns(b.uidOf(name))
@@ -95,31 +53,9 @@ func (b *Bridge) uidOf(name string) string {
 	return name
 }
 
-// forOthers reports whether a command message of kind (intake.go) is left
-// to another instance: every instance receives every command topic. A
-// set or get, retained or not, is its device's owner's, which answers it
-// (and clears it, when retained). A bridge request is every instance's
-// (each carries it out for its own devices), but a retained one is
-// answered and cleared by instance 0 alone: the others only expect the
-// echo of that clearing, an empty message that must not run as a request.
-func (b *Bridge) forOthers(kind string, m mqtt.Message) bool {
-	if !b.opts.Shard.sharded() {
-		return false
-	}
-	if kind == intakeRequest {
-		if m.Retained && !b.answersUnknown() {
-			b.expectClear(m.Topic)
-			return true
-		}
-		return false
-	}
-	name, _ := b.commandTopic(kind, m.Topic)
-	return b.notMine(name)
-}
-
 // shardName is the shard a response names ("" for a single instance).
 func (b *Bridge) shardName() string {
-	if !b.opts.Shard.sharded() {
+	if !b.opts.Shard.Sharded() {
 		return ""
 	}
 	return b.opts.Shard.String()

@@ -1,8 +1,7 @@
 package bridge
 
 import (
-	"sort"
-
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -17,8 +16,8 @@ var statusHeadline = []string{
 }
 
 // Status returns a snapshot of the bridge.
-func (b *Bridge) Status() Status {
-	st := Status{Version: b.opts.Version, At: b.now(), Devices: []DeviceStatus{}}
+func (b *Bridge) Status() contract.Status {
+	st := contract.Status{Version: b.opts.Version, At: b.now(), Devices: []contract.DeviceStatus{}}
 	if b.opts.Domain != "" {
 		st.PairingURL = fleet.PairingURL(b.opts.Domain, "")
 	}
@@ -40,9 +39,9 @@ func (b *Bridge) Status() Status {
 }
 
 // deviceStatus copies one device. Callers hold b.mu.
-func (b *Bridge) deviceStatus(d *device.Device) DeviceStatus {
+func (b *Bridge) deviceStatus(d *device.Device) contract.DeviceStatus {
 	hd, f := d.HassDevice(), d.Facts()
-	ds := DeviceStatus{Name: d.Name(), Label: hd.Name, Kind: d.Kind(), ID: d.UID(), Model: hd.Model,
+	ds := contract.DeviceStatus{Name: d.Name(), Label: hd.Name, Kind: d.Kind(), ID: d.UID(), Model: hd.Model,
 		LastError: d.LastError(), LastPoll: d.UpdatedAt(), FleetState: f.State, KeyPaired: f.KeyPaired,
 		CommandSigning: f.CommandSigning, SigningRequired: f.SigningRequired, PairingURL: f.PairingURL}
 	if f.StatusKind != "" {
@@ -65,39 +64,12 @@ func (b *Bridge) deviceStatus(d *device.Device) DeviceStatus {
 		if f, isF := v.(float64); isF && e.Quantity != entity.QNone {
 			v = entity.Convert(e.Quantity, b.opts.Units, f)
 		}
-		ds.Readings = append(ds.Readings, Reading{Key: k, Name: e.Name, Unit: e.UnitIn(b.opts.Units), Value: v})
+		ds.Readings = append(ds.Readings, contract.Reading{Key: k, Name: e.Name, Unit: e.UnitIn(b.opts.Units), Value: v})
 	}
 	return ds
 }
 
-// spend estimates the Fleet API cost from the meter's billable counts.
-func (b *Bridge) spend() Spend {
-	s := Spend{Billable: map[string]int{}}
-	if bs := b.opts.Budget.Status(); bs != nil {
-		for c, n := range bs.Billable {
-			if c != string(fleet.CategoryFree) {
-				s.Billable[c] = n
-			}
-		}
-		s.EstimatedUSD, s.BudgetUSD, s.ProjectedUSD = bs.SpendUSD, bs.BudgetUSD, bs.ProjectedUSD
-		s.Month, s.Stretch = bs.Month, bs.Stretch
-		return s
-	}
-	if b.opts.Meter == nil {
-		return s
-	}
-	cats := make([]fleet.Category, 0)
-	bill := b.opts.Meter.Billable()
-	for c := range bill {
-		// Calls Tesla does not bill are not spend.
-		if c != fleet.CategoryFree {
-			cats = append(cats, c)
-		}
-	}
-	sort.Slice(cats, func(i, j int) bool { return cats[i] < cats[j] })
-	for _, c := range cats {
-		s.Billable[string(c)] = bill[c]
-		s.EstimatedUSD += float64(bill[c]) * fleet.DefaultPrices().Category(c)
-	}
-	return s
+// spend estimates the Fleet API cost from the budget or the meter.
+func (b *Bridge) spend() contract.Spend {
+	return contract.SpendOf(b.opts.Budget.Status(), b.opts.Meter)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
@@ -73,11 +74,11 @@ func TestStatusShowsLastErrorAndResult(t *testing.T) {
 }
 
 // statusCar returns the first car of a snapshot.
-func statusCar(st Status) DeviceStatus {
+func statusCar(st contract.Status) contract.DeviceStatus {
 	for _, d := range st.Devices {
 		if d.Kind == "vehicle" {
 			return d
 		}
 	}
-	return DeviceStatus{}
+	return contract.DeviceStatus{}
 }

@@ -177,7 +177,7 @@ func (d *Device) hold(ctx context.Context) (func(), bool) {
 	if d.pool == nil {
 		return func() {}, true
 	}
-	return d.pool.hold(ctx, d)
+	return d.pool.Hold(ctx, d)
 }
 
 // writable reports whether the device has any entity that takes commands.

@@ -81,7 +81,7 @@ func (r *Registry) Discover(ctx context.Context) error {
 	}
 	// Read on the pool, published in order: a site before its
 	// connectors, the same order at every start.
-	r.pool.round(ctx, added, func(ctx context.Context, d *Device) { d.k.prime(ctx) })
+	r.pool.Round(ctx, added, func(ctx context.Context, d *Device) { d.k.prime(ctx) })
 	for _, d := range added {
 		r.host.Added(d)
 	}
@@ -132,9 +132,9 @@ func (r *Registry) Refresh(ctx context.Context, due []*Device) {
 	for _, f := range r.families {
 		f.prepareRefresh(ctx, rf)
 	}
-	r.pool.round(ctx, due, func(ctx context.Context, d *Device) { d.k.refresh(ctx, rf) })
+	r.pool.Round(ctx, due, func(ctx context.Context, d *Device) { d.k.refresh(ctx, rf) })
 }
 
 // Wait returns when the pool's workers have ended: after the jobs have
 // stopped, nothing the registry started is still running.
-func (r *Registry) Wait() { r.pool.wait() }
+func (r *Registry) Wait() { r.pool.Wait() }

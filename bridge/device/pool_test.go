@@ -110,9 +110,7 @@ func TestRoundReadsOnBoundedWorkers(t *testing.T) {
 	for range 3 {
 		<-f.entered
 	}
-	r.pool.mu.Lock()
-	workers := r.pool.running
-	r.pool.mu.Unlock()
+	workers := r.pool.Running()
 	if workers != 3 {
 		t.Errorf("%d workers for a round of %d on a pool of 3", workers, len(ds))
 	}

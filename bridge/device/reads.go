@@ -16,7 +16,7 @@ import (
 // readAllowed reports whether the read key (device uid + endpoint) may run
 // now: no EXCEEDED_LIMIT pause, no back-off of its own.
 func (r *Registry) readAllowed(key string, now time.Time) bool {
-	return !r.pollingPaused(now) && !r.accountBlocked(now) && !r.pool.hostPaused(now) && r.gates.Allows(key, now)
+	return !r.pollingPaused(now) && !r.accountBlocked(now) && !r.pool.HostPaused(now) && r.gates.Allows(key, now)
 }
 
 // readDone records the outcome of a read of key; EXCEEDED_LIMIT pauses
@@ -38,7 +38,7 @@ func (r *Registry) readDone(key, device string, err error, now time.Time) {
 		if wait <= 0 {
 			wait = time.Minute
 		}
-		if r.pool.rateLimited(device, now, wait) {
+		if r.pool.RateLimited(device, now, wait) {
 			r.log.Warn().Dur("retry_after", wait).Msg("rate limited by Tesla on more than one device; all reads wait")
 		}
 	}

@@ -150,7 +150,7 @@ func (ss *sites) round(ctx context.Context, fn func(ctx context.Context, s *site
 	for i, s := range all {
 		ds[i] = s.d
 	}
-	ss.r.pool.round(ctx, ds, func(ctx context.Context, d *Device) { fn(ctx, d.k.(*site)) })
+	ss.r.pool.Round(ctx, ds, func(ctx context.Context, d *Device) { fn(ctx, d.k.(*site)) })
 }
 
 // poll reads the site's live status (and site info) and publishes.

@@ -268,5 +268,5 @@ func (cs *cars) round(ctx context.Context, due []*car) {
 	for i, c := range due {
 		ds[i] = c.d
 	}
-	cs.r.pool.round(ctx, ds, func(ctx context.Context, d *Device) { d.k.(*car).read(ctx) })
+	cs.r.pool.Round(ctx, ds, func(ctx context.Context, d *Device) { d.k.(*car).read(ctx) })
 }

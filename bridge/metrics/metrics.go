@@ -7,19 +7,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 // Metrics are the bridge's Prometheus collectors, all named tesla2mqtt_*.
 // It is a fleet.Recorder, so cmd adds it to the Fleet client's
-// fleet.MultiRecorder beside the Meter; it is a bridge.Hook, so command
+// fleet.MultiRecorder beside the Meter; it is a contract.Hook, so command
 // results arrive as the bridge publishes them; and per-device state is read
 // from the bridge's Status at scrape time (Watch), so nothing is counted
 // twice or goes stale.
 type Metrics struct {
-	bridge.HookBase
+	contract.HookBase
 	// prices are the configured price table, so the spend metric agrees
 	// with the budget.
 	prices   fleet.Prices
@@ -36,7 +36,7 @@ type Metrics struct {
 // StatusSource is where the per-device metrics come from at scrape time;
 // *bridge.Bridge implements it.
 type StatusSource interface {
-	Status() bridge.Status
+	Status() contract.Status
 }
 
 // New builds the collectors on a registry of their own (plus the Go
@@ -122,7 +122,7 @@ func (m *Metrics) Watch(src StatusSource) {
 	}
 }
 
-// OnResult implements bridge.Hook: it counts one published command result.
+// OnResult implements contract.Hook: it counts one published command result.
 func (m *Metrics) OnResult(_ string, r command.Result) {
 	code := "none"
 	if r.Error != nil && r.Error.Code != "" {
@@ -133,7 +133,7 @@ func (m *Metrics) OnResult(_ string, r command.Result) {
 
 // Metrics count results as a hook and requests as a recorder.
 var (
-	_ bridge.Hook    = (*Metrics)(nil)
+	_ contract.Hook  = (*Metrics)(nil)
 	_ fleet.Recorder = (*Metrics)(nil)
 )
 

@@ -9,21 +9,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 const testVIN = "5YJ3E1EA7PF000001"
 
 // fakeStatus is a bridge's snapshot, as the scrape reads it.
-type fakeStatus struct{ st bridge.Status }
+type fakeStatus struct{ st contract.Status }
 
-func (f fakeStatus) Status() bridge.Status { return f.st }
+func (f fakeStatus) Status() contract.Status { return f.st }
 
 func TestMetricsCountRequestsSpendResultsAndPolls(t *testing.T) {
 	m := New(fleet.DefaultPrices())
-	m.Watch(fakeStatus{bridge.Status{Devices: []bridge.DeviceStatus{
+	m.Watch(fakeStatus{contract.Status{Devices: []contract.DeviceStatus{
 		{Name: testVIN, Kind: "vehicle", FleetState: "online", LastPoll: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)},
 		{Name: "42", Kind: "energy_site", LastError: "live_status: 503"}}}})
 	m.WatchMQTT(func() bool { return true }, func() int { return 3 })

@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
@@ -34,7 +34,7 @@ type Options struct {
 
 // Topics is the hook that publishes the TeslaMate topics.
 type Topics struct {
-	bridge.HookBase
+	contract.HookBase
 	opts Options
 
 	mu    sync.Mutex
@@ -58,11 +58,11 @@ func New(opts Options) *Topics {
 	return &Topics{opts: opts, ids: map[string]int{}, last: map[string]string{}, since: map[string]since{}}
 }
 
-var _ bridge.Hook = (*Topics)(nil)
+var _ contract.Hook = (*Topics)(nil)
 
-// OnState implements bridge.Hook: it publishes the car's topics whose value
+// OnState implements contract.Hook: it publishes the car's topics whose value
 // changed, or all of them when the bridge republishes (after a reconnect).
-func (t *Topics) OnState(e bridge.StateEvent) {
+func (t *Topics) OnState(e contract.StateEvent) {
 	if e.Vehicle == nil {
 		return
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock/clocktest"
@@ -156,8 +156,8 @@ func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
 	clk := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	tm := New(Options{Publisher: pub, Clock: clk, VINs: []string{"7SAYGDEE1PF000002", testVIN}})
 	car := teslaMateCar()
-	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})
-	tm.OnState(bridge.StateEvent{Device: "42", UID: "42", Kind: "energy_site", Force: true})
+	tm.OnState(contract.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})
+	tm.OnState(contract.StateEvent{Device: "42", UID: "42", Kind: "energy_site", Force: true})
 	// The car is the second configured: it is car 2, as in TeslaMate.
 	if got := retained(pub, "teslamate/cars/2/battery_level"); got != "88" {
 		t.Fatalf("teslamate/cars/2/battery_level = %q, want retained 88", got)
@@ -183,19 +183,19 @@ func TestTeslaMateTopicsArePublishedRetainedPerCar(t *testing.T) {
 	// healthy alone; force republishes everything.
 	before := pub.Count("teslamate/cars/2/battery_level")
 	clk.Advance(time.Minute)
-	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Vehicle: car, LastError: "503"})
+	tm.OnState(contract.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Vehicle: car, LastError: "503"})
 	if n := pub.Count("teslamate/cars/2/battery_level"); n != before {
 		t.Errorf("an unchanged value was published again (%d → %d)", before, n)
 	}
 	if retained(pub, "teslamate/cars/2/healthy") != "false" || retained(pub, "teslamate/cars/2/since") != clocktest.Start(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)).Format(time.RFC3339) {
 		t.Errorf("healthy = %q, since = %q", retained(pub, "teslamate/cars/2/healthy"), retained(pub, "teslamate/cars/2/since"))
 	}
-	tm.OnState(bridge.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})
+	tm.OnState(contract.StateEvent{Device: "red", UID: testVIN, Kind: "vehicle", Force: true, Vehicle: car})
 	if n := pub.Count("teslamate/cars/2/battery_level"); n != before+1 {
 		t.Errorf("force did not republish (%d → %d)", before, n)
 	}
 	// Another car takes the next free id.
-	tm.OnState(bridge.StateEvent{Device: "x", UID: "5YJ3E1EA7PF000009", Kind: "vehicle", Vehicle: &entity.VehicleView{State: "asleep"}})
+	tm.OnState(contract.StateEvent{Device: "x", UID: "5YJ3E1EA7PF000009", Kind: "vehicle", Vehicle: &entity.VehicleView{State: "asleep"}})
 	if retained(pub, "teslamate/cars/3/state") != "asleep" {
 		t.Errorf("the unconfigured car's state = %q, want asleep on car 3", retained(pub, "teslamate/cars/3/state"))
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/browsertest"
 )
@@ -65,23 +65,23 @@ func measurePage(t *testing.T, p *browsertest.Page) measurement {
 
 // busyStatus is the sample with what makes a page wide: long names, a
 // long error, a VIN as the name of a car Tesla has no name for, readings.
-func busyStatus() bridge.Status {
+func busyStatus() contract.Status {
 	st := sampleStatus()
 	st.Devices[0].Readings = append(st.Devices[0].Readings,
-		bridge.Reading{Name: "Charging state", Value: "Charging"}, bridge.Reading{Name: "Charge limit", Unit: "%", Value: 80.0},
-		bridge.Reading{Name: "Charger power", Unit: "kW", Value: 7.4}, bridge.Reading{Name: "Range", Unit: "km", Value: 312.5})
-	st.Devices = append(st.Devices, bridge.DeviceStatus{Name: "LRWYGCEK3NC000003", Kind: "vehicle", ID: "LRWYGCEK3NC000003",
+		contract.Reading{Name: "Charging state", Value: "Charging"}, contract.Reading{Name: "Charge limit", Unit: "%", Value: 80.0},
+		contract.Reading{Name: "Charger power", Unit: "kW", Value: 7.4}, contract.Reading{Name: "Range", Unit: "km", Value: 312.5})
+	st.Devices = append(st.Devices, contract.DeviceStatus{Name: "LRWYGCEK3NC000003", Kind: "vehicle", ID: "LRWYGCEK3NC000003",
 		Model: "Model Y", FleetState: "offline", LastPoll: testNow.Add(-26 * 3600e9),
 		LastError: "vehicle_data: 408 vehicle unavailable: https://fleet-api.prd.eu.vn.cloud.tesla.com/api/1/vehicles/LRWYGCEK3NC000003/vehicle_data?endpoints=charge_state%3Bclimate_state"})
-	st.Devices = append(st.Devices, bridge.DeviceStatus{Name: "garage", Label: "Powerwall in the garage by the long driveway", Kind: "energy_site",
+	st.Devices = append(st.Devices, contract.DeviceStatus{Name: "garage", Label: "Powerwall in the garage by the long driveway", Kind: "energy_site",
 		ID: "1000000001", Model: "Powerwall", LastPoll: testNow.Add(-40e9),
-		Readings: []bridge.Reading{{Name: "Solar power", Unit: "kW", Value: 3.2}, {Name: "Battery power", Unit: "kW", Value: -1.1},
+		Readings: []contract.Reading{{Name: "Solar power", Unit: "kW", Value: 3.2}, {Name: "Battery power", Unit: "kW", Value: -1.1},
 			{Name: "Grid power", Unit: "kW", Value: 0.4}, {Name: "Percentage charged", Unit: "%", Value: 87.0}},
 		LastResult: &command.Result{Key: "backup_reserve", Status: "error", Error: &command.ResultError{Code: "budget_exhausted"}, At: "2026-11-29T10:02:00Z"}})
 	st.Account.APIBaseURL = "https://fleet-api.prd.eu.vn.cloud.tesla.com"
 	expiry := "2026-11-29T19:00:00Z"
 	st.Account.TokenExpiry = &expiry
-	st.Spend = bridge.Spend{Billable: map[string]int{"data": 612, "wake": 9, "command": 31}, EstimatedUSD: 1.49, BudgetUSD: 10,
+	st.Spend = contract.Spend{Billable: map[string]int{"data": 612, "wake": 9, "command": 31}, EstimatedUSD: 1.49, BudgetUSD: 10,
 		Month: "2026-11", ProjectedUSD: 1.6, Stretch: 1}
 	return st
 }

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"sort"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // Health is the body of /healthz: the verdict and which part fails.
@@ -41,7 +41,7 @@ type DeviceCheck struct {
 // health judges the bridge: MQTT connected, token valid, and every
 // device's last Fleet call successful (a sleeping car is healthy: reading
 // it would cost money and wake nothing).
-func health(st bridge.Status, mqttConnected func() bool) Health {
+func health(st contract.Status, mqttConnected func() bool) Health {
 	h := Health{Failing: []string{}, Devices: []DeviceCheck{}}
 	switch {
 	case mqttConnected == nil:

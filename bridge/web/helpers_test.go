@@ -16,8 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -25,16 +25,16 @@ import (
 
 type fakeStatus struct {
 	mu sync.Mutex
-	st bridge.Status
+	st contract.Status
 }
 
-func (f *fakeStatus) Status() bridge.Status {
+func (f *fakeStatus) Status() contract.Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.st
 }
 
-func (f *fakeStatus) set(st bridge.Status) {
+func (f *fakeStatus) set(st contract.Status) {
 	f.mu.Lock()
 	f.st = st
 	f.mu.Unlock()
@@ -46,25 +46,25 @@ var testNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // for 12:00 UTC.
 var testZone = time.FixedZone("CET", 3600)
 
-func sampleStatus() bridge.Status {
+func sampleStatus() contract.Status {
 	paired, notPaired := true, false
-	return bridge.Status{
+	return contract.Status{
 		Version: "v-test", At: testNow, Discovered: true, AccountKnown: true,
 		PairingURL: "https://tesla.com/_ak/example.com",
-		Account: bridge.AccountInfo{Region: "eu", GrantedScopes: []string{"openid", "vehicle_device_data"},
-			MissingScopes: []bridge.MissingScope{{Scope: "vehicle_location", Title: "Vehicle location", Disables: "location"}},
+		Account: contract.AccountInfo{Region: "eu", GrantedScopes: []string{"openid", "vehicle_device_data"},
+			MissingScopes: []contract.MissingScope{{Scope: "vehicle_location", Title: "Vehicle location", Disables: "location"}},
 			MissingCount:  1, ConsentURL: "https://accounts.tesla.com/consent"},
-		Devices: []bridge.DeviceStatus{
+		Devices: []contract.DeviceStatus{
 			{Name: "red", Label: "Red Three", Kind: "vehicle", ID: "5YJ3E1EA7PF000001", Model: "Model 3", FleetState: "online",
 				KeyPaired: &paired, CommandSigning: "allowed", LastPoll: testNow.Add(-2 * time.Minute),
 				LastResult: &command.Result{Key: "charge_limit", Status: "ok", At: "2026-11-29T11:59:00Z"},
-				Readings:   []bridge.Reading{{Key: "battery_level", Name: "Battery level", Unit: "%", Value: 62.0}}},
+				Readings:   []contract.Reading{{Key: "battery_level", Name: "Battery level", Unit: "%", Value: 62.0}}},
 			{Name: "7SAYGDEE1PF000002", Label: "Blue Y", Kind: "vehicle", ID: "7SAYGDEE1PF000002", FleetState: "asleep",
 				KeyPaired: &notPaired, CommandSigning: "required", SigningRequired: true,
 				PairingURL: "https://tesla.com/_ak/example.com?vin=7SAYGDEE1PF000002"},
 			{Name: "home", Label: "Home", Kind: "energy_site", ID: "42", LastError: "live_status: 500 server error"},
 		},
-		Spend: bridge.Spend{Billable: map[string]int{"data": 10}, EstimatedUSD: 0.02},
+		Spend: contract.Spend{Billable: map[string]int{"data": 10}, EstimatedUSD: 0.02},
 	}
 }
 

@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/skip2/go-qrcode"
-
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // pages holds the parsed templates.
@@ -79,7 +78,7 @@ func (s *Server) renderMessage(w http.ResponseWriter, r *http.Request, status in
 // indexView is what the status page renders.
 type indexView struct {
 	page
-	bridge.Status
+	contract.Status
 	Health Health
 	Checks []checkLine
 	// Login is nil when no login is configured.
@@ -101,7 +100,7 @@ type checkLine struct {
 
 // deviceView is a car or site as a card: named as people know it.
 type deviceView struct {
-	bridge.DeviceStatus
+	contract.DeviceStatus
 	// Title is Tesla's name for the device, else the configured name.
 	Title string
 	// Topic is the configured name (the MQTT topic segment) when it

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 )
 
 // An account dead end fails /healthz as "account" with its remedy, and the
@@ -13,7 +13,7 @@ func TestAccountProblemFailsHealthAndShowsOnPage(t *testing.T) {
 	ts := newTestServer(t, nil)
 	st := sampleStatus()
 	st.Devices[2].LastError = ""
-	st.Account.Problem = &bridge.AccountProblem{Code: "region_not_registered", Message: "products: HTTP 412",
+	st.Account.Problem = &contract.AccountProblem{Code: "region_not_registered", Message: "products: HTTP 412",
 		Remedy: "register the app in the account's region: run 'tesla2mqtt register'", NextRetry: "2026-11-29T12:00:30Z"}
 	st.Account.LoginNeeded, st.Account.LoginCommand = true, "tesla2mqtt login -c /etc/t2m.toml"
 	ts.src.set(st)

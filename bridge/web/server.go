@@ -4,7 +4,7 @@
 // Tesla → /auth/callback, or the address Tesla sent the browser to pasted
 // into POST /auth/paste), so a container user never needs the CLI.
 //
-// It renders bridge.Status with html/template and embedded assets. The one
+// It renders contract.Status with html/template and embedded assets. The one
 // script, static/refresh.js, only swaps in a fresh copy of the page; the
 // page works without it. The server holds no state of its own beyond
 // pending logins, a per-client tally of login attempts and a per-process
@@ -29,7 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
@@ -39,7 +39,7 @@ var assets embed.FS
 
 // StatusSource is what the page renders; *bridge.Bridge implements it.
 type StatusSource interface {
-	Status() bridge.Status
+	Status() contract.Status
 }
 
 // Options configure a Server.

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
@@ -237,7 +238,7 @@ func allowedAPIHost(raw string, cfg *config.Config) bool {
 	return false
 }
 
-// accountTracker is the bridge.AccountStatus of a running bridge: it turns
+// accountTracker is the contract.AccountStatus of a running bridge: it turns
 // the token source's callbacks into account state and bridge/event
 // messages. Events before the bridge exists are kept and published when it
 // is attached.
@@ -247,22 +248,22 @@ type accountTracker struct {
 	clientID   string
 
 	mu      sync.Mutex
-	st      bridge.AccountState
+	st      contract.AccountState
 	known   bool // st.GrantedScopes comes from a token
 	b       *bridge.Bridge
-	pending []bridge.AccountEvent
+	pending []contract.AccountEvent
 }
 
 func newAccountTracker(cfg *config.Config, configPath string, log zerolog.Logger) *accountTracker {
-	return &accountTracker{log: log, configPath: configPath, clientID: cfg.Tesla.ClientID, st: bridge.AccountState{
+	return &accountTracker{log: log, configPath: configPath, clientID: cfg.Tesla.ClientID, st: contract.AccountState{
 		WantedScopes: append([]string(nil), cfg.Tesla.Scopes...),
 		LoginCommand: "tesla2mqtt login -c " + configPath,
 		ConsentURL:   fleet.ConsentURL(cfg.Tesla.ClientID, ""),
 	}}
 }
 
-// AccountState implements bridge.AccountStatus.
-func (a *accountTracker) AccountState() bridge.AccountState {
+// AccountState implements contract.AccountStatus.
+func (a *accountTracker) AccountState() contract.AccountState {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.st
@@ -298,7 +299,7 @@ func (a *accountTracker) noToken(why error) {
 	a.mu.Lock()
 	a.st.LoginRequired, a.st.LoginError = true, reason
 	a.mu.Unlock()
-	a.emit(bridge.AccountEvent{Type: bridge.EventLoginRequired, Message: reason,
+	a.emit(contract.AccountEvent{Type: contract.EventLoginRequired, Message: reason,
 		LoginCommand: a.loginCommand()})
 }
 
@@ -307,7 +308,7 @@ func (a *accountTracker) loginRequired(err error) {
 	a.mu.Lock()
 	a.st.LoginRequired, a.st.LoginError = true, err.Error()
 	a.mu.Unlock()
-	a.emit(bridge.AccountEvent{Type: bridge.EventLoginRequired, Message: err.Error(),
+	a.emit(contract.AccountEvent{Type: contract.EventLoginRequired, Message: err.Error(),
 		LoginCommand: a.loginCommand(), ConsentURL: fleet.ConsentURL(a.clientID, "")})
 }
 
@@ -355,17 +356,17 @@ func (a *accountTracker) tokenChanged(t *fleet.Token, c *fleet.Claims, source st
 	added, removed := fleet.MissingScopes(old, scopes), fleet.MissingScopes(scopes, old)
 	if hadScopes && (len(added) > 0 || len(removed) > 0) {
 		a.log.Warn().Strs("added", added).Strs("removed", removed).Msg("granted scopes changed")
-		a.emit(bridge.AccountEvent{Type: bridge.EventScopesChanged, Added: added, Removed: removed, Missing: missing,
+		a.emit(contract.AccountEvent{Type: contract.EventScopesChanged, Added: added, Removed: removed, Missing: missing,
 			ConsentURL: fleet.ConsentURL(a.clientID, "")})
 	} else if !hadScopes {
-		a.emit(bridge.AccountEvent{Type: bridge.EventScopesChanged, Added: scopes, Missing: missing})
+		a.emit(contract.AccountEvent{Type: contract.EventScopesChanged, Added: scopes, Missing: missing})
 	}
-	a.emit(bridge.AccountEvent{Type: bridge.EventTokenRefreshed, Source: source,
+	a.emit(contract.AccountEvent{Type: contract.EventTokenRefreshed, Source: source,
 		Expiry: t.Expiry.UTC().Format(time.RFC3339), Missing: missing})
 }
 
 // emit publishes now or, before attach, later.
-func (a *accountTracker) emit(ev bridge.AccountEvent) {
+func (a *accountTracker) emit(ev contract.AccountEvent) {
 	a.mu.Lock()
 	b := a.b
 	if b == nil {

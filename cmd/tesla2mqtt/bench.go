@@ -20,6 +20,7 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
@@ -240,7 +241,7 @@ func (e *benchEnv) bridgeOptions(cfg *config.Config) (bridge.Options, *schedule.
 // benchDone steps the day on: a command has its result and its
 // confirming read, and the car takes the next.
 type benchDone struct {
-	bridge.HookBase
+	contract.HookBase
 	ch chan<- struct{}
 }
 

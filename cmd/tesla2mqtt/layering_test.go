@@ -9,8 +9,10 @@ import (
 // TestLayering enforces DESIGN.md's import rules mechanically: fleet knows
 // nothing of MQTT, mqtt nothing of Tesla, config nothing of the project;
 // and inside bridge the sub-packages depend only downward: entity (pure
-// data) at the bottom, then schedule, economy, telemetry, command, the
-// core, and the hooks and readers (metrics, teslamate, web) on top.
+// data) and the leaves that know no other project package (lanes,
+// coalesce, sharding) at the bottom, then schedule, economy, telemetry,
+// command, contract, the core, and the hooks and readers (metrics,
+// teslamate, web) on top.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/tesla2mqtt/tesla2mqtt/"
 	const (
@@ -21,6 +23,8 @@ func TestLayering(t *testing.T) {
 		command   = mod + "bridge/command"
 		telemetry = mod + "bridge/telemetry"
 		device    = mod + "bridge/device"
+		lanes     = mod + "bridge/lanes"
+		contract  = mod + "bridge/contract"
 	)
 	// plugins sit on the core: the core never imports them.
 	plugins := []string{mod + "bridge/metrics", mod + "bridge/teslamate", mod + "bridge/web"}
@@ -45,11 +49,18 @@ func TestLayering(t *testing.T) {
 		{pkg: "./bridge/entity", direct: true, forbidden: []string{"net", "os", "io", "github.com/rs/zerolog", mod + "internal"}},
 		{pkg: "./bridge/schedule", forbidden: []string{bridge, mod + "fleet", mod + "mqtt"}, allowed: []string{schedule}},
 		{pkg: "./bridge/economy", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{economy, entity, mod + "mqtt/hass"}},
+		// The leaves split out of the core and of device know nothing of
+		// the project; contract (the payloads, status snapshot and hooks)
+		// only the data and results it shows.
+		{pkg: "./bridge/lanes", forbidden: []string{mod}},
+		{pkg: "./bridge/coalesce", forbidden: []string{mod}},
+		{pkg: "./bridge/sharding", forbidden: []string{mod}},
+		{pkg: "./bridge/contract", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{contract, entity, economy, command, mod + "mqtt/hass"}},
 		{pkg: "./bridge/telemetry", forbidden: []string{bridge}, allowed: []string{telemetry, entity}},
 		{pkg: "./bridge/command", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{command, entity, economy, mod + "mqtt/hass"}},
 		// device reads and keeps the devices; it publishes nothing itself
 		// (the telemetry ingest it starts subscribes through its Host's client).
-		{pkg: "./bridge/device", forbidden: []string{bridge}, allowed: []string{device, entity, economy, command, schedule, telemetry}},
+		{pkg: "./bridge/device", forbidden: []string{bridge}, allowed: []string{device, entity, economy, command, schedule, telemetry, lanes}},
 		{pkg: "./bridge/device", direct: true, forbidden: []string{mod + "mqtt"}, allowed: []string{mod + "mqtt/hass"}},
 		{pkg: "./bridge", forbidden: plugins},
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -250,7 +250,7 @@ func startShard(t *testing.T, base *config.Config, url, simURL string, clk *cloc
 	sched := schedule.NewManual()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := startStack(ctx, &c, wiring{tokens: acct.ts, baseURL: simURL, scopes: acct.tracker.granted, scheduler: sched, clock: clk,
-		hooks: []bridge.Hook{&shardHook{i: i, rec: rec}}}, zerolog.Nop())
+		hooks: []contract.Hook{&shardHook{i: i, rec: rec}}}, zerolog.Nop())
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -294,12 +294,12 @@ func (r *shardRecorder) wait(t *testing.T, ok func(map[string]map[int]int) bool)
 
 // shardHook is one instance's view into the recorder.
 type shardHook struct {
-	bridge.HookBase
+	contract.HookBase
 	i   int
 	rec *shardRecorder
 }
 
-func (h *shardHook) OnState(e bridge.StateEvent) {
+func (h *shardHook) OnState(e contract.StateEvent) {
 	h.rec.mu.Lock()
 	if h.rec.by[e.Device] == nil {
 		h.rec.by[e.Device] = map[int]int{}

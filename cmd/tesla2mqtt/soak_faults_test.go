@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
 )
 
@@ -42,9 +42,9 @@ func (s *soak) inject(kind string, now time.Time) func(time.Time) bool {
 			if now.Before(back) {
 				return false
 			}
-			if s.events(bridge.EventDeviceRemoved) != s.faults[faultCarGone] {
+			if s.events(contract.EventDeviceRemoved) != s.faults[faultCarGone] {
 				t.Fatalf("the car was gone for 30 minutes (3 product lists) but not removed: %d removals for %d absences",
-					s.events(bridge.EventDeviceRemoved), s.faults[faultCarGone])
+					s.events(contract.EventDeviceRemoved), s.faults[faultCarGone])
 			}
 			s.sim.ShowVehicle(model3)
 			return true

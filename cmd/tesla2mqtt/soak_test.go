@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet/fleetsim"
@@ -267,7 +267,7 @@ func (s *soak) report(hours int, wall time.Duration, g0, g1 int, h0, h1 uint64) 
 		hours, wall.Round(time.Second), s.faults, s.commands, results, s.converge, soakMedian(s.restarts), slices.Max(append(s.restarts, 0)).Round(time.Millisecond),
 		s.cmdStatus, exchanges, refreshes, g0, g1, float64(h0)/(1<<20), float64(h1)/(1<<20), s.log.lines.Load(), s.log.panics.Load(),
 		s.srv.count(500, 599), s.srv.count(429, 429))
-	if rm, add := s.events(bridge.EventDeviceRemoved), s.events(bridge.EventDeviceAdded); rm != s.faults[faultCarGone] || add != rm {
+	if rm, add := s.events(contract.EventDeviceRemoved), s.events(contract.EventDeviceAdded); rm != s.faults[faultCarGone] || add != rm {
 		t.Errorf("%d device_removed and %d device_added events for %d absences", rm, add, s.faults[faultCarGone])
 	}
 	s.log.mu.Lock()

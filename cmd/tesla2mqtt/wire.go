@@ -14,9 +14,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/metrics"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/teslamate"
 	"github.com/tesla2mqtt/tesla2mqtt/config"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -84,7 +86,7 @@ type wiring struct {
 	bleRadio fleet.BLERadio
 	// hooks are added to the bridge's own (a test that runs several
 	// instances tells by them which one published what).
-	hooks []bridge.Hook
+	hooks []contract.Hook
 }
 
 // startStack starts the embedded broker (when no external broker is
@@ -161,7 +163,7 @@ func startStack(ctx context.Context, cfg *config.Config, w wiring, log zerolog.L
 		// InsecureSkipVerify is the user's explicit, documented choice.
 		InsecureSkipVerify: cfg.MQTT.InsecureSkipVerify,
 		ReconnectInterval:  w.reconnect,
-		WillTopic:          bridge.BridgeTopics(base, shard(cfg)) + "/state",
+		WillTopic:          sharding.BridgeTopics(base, shard(cfg)) + "/state",
 		WillPayload:        "offline",
 		OnlinePayload:      "online",
 		Logger:             log.With().Str("component", "mqtt").Logger(),
@@ -254,8 +256,8 @@ func bridgeOptions(cfg *config.Config, w wiring, meter *fleet.Meter, log zerolog
 }
 
 // shard is this instance's part of the account ([shard]).
-func shard(cfg *config.Config) bridge.Shard {
-	return bridge.Shard{Index: cfg.Shard.Index, Count: cfg.Shard.Count}
+func shard(cfg *config.Config) sharding.Shard {
+	return sharding.Shard{Index: cfg.Shard.Index, Count: cfg.Shard.Count}
 }
 
 // teslaMateOptions maps [mqtt] teslamate_compat onto the TeslaMate hook:

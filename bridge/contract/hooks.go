@@ -1,4 +1,4 @@
-package bridge
+package contract
 
 import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
@@ -8,8 +8,8 @@ import (
 // Hook observes the bridge, in the manner of mochi-mqtt's hooks: a
 // component that wants to know what the bridge does (the Prometheus
 // metrics, the TeslaMate topics, the bench) implements the methods it needs
-// on top of HookBase and is listed in Options.Hooks, instead of the bridge
-// knowing about it. Hooks are called synchronously, in list order, on the
+// on top of HookBase and is listed in the bridge's Options.Hooks, instead
+// of the bridge knowing about it. Hooks are called synchronously, in list order, on the
 // goroutine that caused the event and never under the bridge's lock; they
 // must be quick and must not call back into the bridge's publishing.
 type Hook interface {

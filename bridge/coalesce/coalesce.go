@@ -1,4 +1,4 @@
-package bridge
+package coalesce
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 // on Run's goroutines, never on the MQTT dispatcher, which keeps serving
 // the other devices' commands meanwhile.
 
-// maxRepublishWaiters bounds the republish requests waiting for their
-// response; more are answered overloaded at once.
-const maxRepublishWaiters = 256
+// maxWaiters bounds the republish requests waiting for their response;
+// more are answered overloaded at once.
+const maxWaiters = 256
 
-// republisher coalesces full republishes.
-type republisher struct {
+// Republisher coalesces full republishes.
+type Republisher struct {
 	// kick (cap 1) is the pending republish.
 	kick chan struct{}
 	mu   sync.Mutex
@@ -26,15 +26,16 @@ type republisher struct {
 	waiters []func(ok bool)
 }
 
-func newRepublisher() *republisher { return &republisher{kick: make(chan struct{}, 1)} }
+// New returns a Republisher with nothing pending.
+func New() *Republisher { return &Republisher{kick: make(chan struct{}, 1)} }
 
-// request asks for a republish; then, if not nil, is told when one that
+// Request asks for a republish; then, if not nil, is told when one that
 // started after this request has finished. False when too many wait
 // already (then is not kept).
-func (r *republisher) request(then func(ok bool)) bool {
+func (r *Republisher) Request(then func(ok bool)) bool {
 	if then != nil {
 		r.mu.Lock()
-		if len(r.waiters) >= maxRepublishWaiters {
+		if len(r.waiters) >= maxWaiters {
 			r.mu.Unlock()
 			return false
 		}
@@ -48,8 +49,8 @@ func (r *republisher) request(then func(ok bool)) bool {
 	return true
 }
 
-// loop runs the requested republishes one at a time until ctx ends.
-func (r *republisher) loop(ctx context.Context, run func()) {
+// Loop runs the requested republishes one at a time until ctx ends.
+func (r *Republisher) Loop(ctx context.Context, run func()) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -69,7 +70,7 @@ func (r *republisher) loop(ctx context.Context, run func()) {
 }
 
 // answer tells every waiter ok.
-func (r *republisher) answer(ok bool) {
+func (r *Republisher) answer(ok bool) {
 	r.mu.Lock()
 	ws := r.waiters
 	r.waiters = nil
