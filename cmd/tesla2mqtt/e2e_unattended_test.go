@@ -378,12 +378,22 @@ func startLoggedIn(t *testing.T, simOpts fleetsim.Options) *loggedIn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct.tick = make(chan time.Time) // the token watcher stays idle: only polls use the token
 	cfg.MQTT.URL = testBroker(t)
 	w := newWatcher(t, cfg.MQTT.URL)
-	ctx, cancel := context.WithCancel(context.Background())
 	sched := schedule.NewManual()
-	st, err := startStack(ctx, cfg, wiring{tokens: acct.ts, baseURL: srv.URL, scopes: acct.tracker.granted, scheduler: sched, clock: clk}, zerolog.Nop())
+	runWithAccount(t, cfg, acct, sched, wiring{baseURL: srv.URL, clock: clk}, "bridge")
+	return &loggedIn{sim: sim, clock: clk, sched: sched, w: w, acct: acct}
+}
+
+// runWithAccount runs the whole stack for cfg on acct's tokens and scopes
+// (its token watcher idle: only polls use the token) until the test ends,
+// and returns once the bridge has started its schedule, sched.
+func runWithAccount(t *testing.T, cfg *config.Config, acct *account, sched *schedule.Manual, w wiring, what string) {
+	t.Helper()
+	acct.tick = make(chan time.Time)
+	w.tokens, w.scopes, w.scheduler = acct.ts, acct.tracker.granted, sched
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := startStack(ctx, cfg, w, zerolog.Nop())
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -395,9 +405,8 @@ func startLoggedIn(t *testing.T, simOpts fleetsim.Options) *loggedIn {
 	select {
 	case <-sched.Started():
 	case <-time.After(10 * time.Second):
-		t.Fatal("bridge did not start")
+		t.Fatalf("%s did not start", what)
 	}
-	return &loggedIn{sim: sim, clock: clk, sched: sched, w: w, acct: acct}
 }
 
 // Tesla revokes the login (password change) while the access token has

@@ -246,24 +246,9 @@ func startShard(t *testing.T, base *config.Config, url, simURL string, clk *cloc
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct.tick = make(chan time.Time) // the token watcher stays idle: only polls use the token
 	sched := schedule.NewManual()
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := startStack(ctx, &c, wiring{tokens: acct.ts, baseURL: simURL, scopes: acct.tracker.granted, scheduler: sched, clock: clk,
-		hooks: []contract.Hook{&shardHook{i: i, rec: rec}}}, zerolog.Nop())
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	st.attach(acct)
-	done := make(chan struct{})
-	go func() { _ = st.run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-sched.Started():
-	case <-time.After(10 * time.Second):
-		t.Fatalf("instance %d did not start", i)
-	}
+	runWithAccount(t, &c, acct, sched, wiring{baseURL: simURL, clock: clk,
+		hooks: []contract.Hook{&shardHook{i: i, rec: rec}}}, fmt.Sprintf("instance %d", i))
 	return &shardInstance{index: i, sched: sched, acct: acct}
 }
 
