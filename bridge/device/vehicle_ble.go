@@ -125,13 +125,13 @@ func (c *car) complete(ctx context.Context, eps []fleet.Endpoint) bool {
 	r, d := c.cs.r, c.d
 	want := append(fleet.BLEUnavailable(eps), fleet.VehicleState)
 	gate := d.uid + "/" + fleet.CallVehicleData
-	if !r.readAllowed(gate, r.now()) {
+	if !r.reads.Allowed(gate, r.now()) {
 		return false
 	}
 	data, err := c.cs.fleet.read(ctx, d.uid, want)
-	r.readDone(gate, d.name, err, r.now())
+	r.reads.Done(gate, d.name, err, r.now())
 	if err != nil {
-		r.readLog(err).Err(err).Str("device", d.name).Msg("cannot read what bluetooth does not send (vehicle_config, firmware)")
+		r.reads.LogFor(err).Err(err).Str("device", d.name).Msg("cannot read what bluetooth does not send (vehicle_config, firmware)")
 		return false
 	}
 	r.mu.Lock()

@@ -42,13 +42,13 @@ func (cs *cars) pollConnectivity(ctx context.Context) (read map[*Device]bool) {
 // /api/1/vehicles for all of them.
 func (cs *cars) checkCloud(ctx context.Context, now time.Time, cars []*car, read map[*Device]bool) {
 	r := cs.r
-	if !r.readAllowed(connectivityGate, now) {
+	if !r.reads.Allowed(connectivityGate, now) {
 		return
 	}
 	vs, err := r.fleet.Vehicles(ctx)
-	r.readDone(connectivityGate, "", err, now)
+	r.reads.Done(connectivityGate, "", err, now)
 	if err != nil {
-		r.readLog(err).Err(err).Msg("connectivity check failed")
+		r.reads.LogFor(err).Err(err).Msg("connectivity check failed")
 		return
 	}
 	type change struct {
@@ -158,7 +158,7 @@ func (c *car) read(ctx context.Context) {
 	rt := c.route()
 	ble := rt.via() == entity.ViaBLE
 	gate := vin + "/" + fleet.CallVehicleData
-	if start := r.now(); !ble && !r.readAllowed(gate, start) {
+	if start := r.now(); !ble && !r.reads.Allowed(gate, start) {
 		return
 	}
 	data, err := rt.read(ctx, vin, eps)
@@ -171,7 +171,7 @@ func (c *car) read(ctx context.Context) {
 		return
 	}
 	if !ble {
-		r.readDone(gate, d.name, err, now)
+		r.reads.Done(gate, d.name, err, now)
 	}
 	r.mu.Lock()
 	var rediscover, complete bool
@@ -204,7 +204,7 @@ func (c *car) read(ctx context.Context) {
 	r.mu.Unlock()
 	// A 429 is logged once, by the gate.
 	if err != nil && !errors.Is(err, fleet.ErrAsleep) && !errors.Is(err, fleet.ErrRateLimited) {
-		r.readLog(err).Err(err).Str("device", d.name).Str("via", rt.via()).Msg("vehicle_data failed; keeping the last values")
+		r.reads.LogFor(err).Err(err).Str("device", d.name).Str("via", rt.via()).Msg("vehicle_data failed; keeping the last values")
 	}
 	if complete {
 		rediscover = c.complete(ctx, eps) || rediscover
