@@ -26,6 +26,7 @@ func TestLayering(t *testing.T) {
 		lanes     = mod + "bridge/lanes"
 		contract  = mod + "bridge/contract"
 		readgate  = mod + "bridge/device/readgate"
+		memory    = mod + "bridge/device/memory"
 	)
 	// plugins sit on the core: the core never imports them.
 	plugins := []string{mod + "bridge/metrics", mod + "bridge/teslamate", mod + "bridge/web"}
@@ -64,6 +65,7 @@ func TestLayering(t *testing.T) {
 		{pkg: "./bridge/device", forbidden: []string{bridge}, allowed: []string{device, entity, economy, command, schedule, telemetry, lanes}},
 		// device's own leaves sit below it: they never import device.
 		{pkg: "./bridge/device/readgate", forbidden: []string{bridge}, allowed: []string{readgate, economy, entity, mod + "mqtt/hass"}},
+		{pkg: "./bridge/device/memory", forbidden: []string{bridge}, allowed: []string{memory, entity, mod + "mqtt/hass"}},
 		{pkg: "./bridge/device", direct: true, forbidden: []string{mod + "mqtt"}, allowed: []string{mod + "mqtt/hass"}},
 		{pkg: "./bridge", forbidden: plugins},
 	}
