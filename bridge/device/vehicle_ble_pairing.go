@@ -35,8 +35,8 @@ func (r *Registry) PairBLE(ctx context.Context, name string, timeout, poll time.
 	case c.ble == nil:
 		return c.d.uid, false, ErrNoBLE
 	}
-	vin, car := c.d.uid, c.ble.car
-	if c.ble.policy == fleet.BLEOff {
+	vin, car := c.d.uid, c.ble.Car
+	if c.ble.Policy == fleet.BLEOff {
 		if err := car.Connect(ctx); err != nil {
 			return vin, false, err
 		}
@@ -112,15 +112,15 @@ func (c *car) pairedOverBLE() {
 // off the Fleet API is never returned.
 func (cs *cars) checkPairingBLE(ctx context.Context, cars []*car) (fleetCars []*car) {
 	for _, c := range cars {
-		if c.ble == nil || c.route().via() != entity.ViaBLE {
-			if c.ble == nil || c.ble.policy != fleet.BLEOnly {
+		if c.ble == nil || c.route().Via() != entity.ViaBLE {
+			if c.ble == nil || c.ble.Policy != fleet.BLEOnly {
 				fleetCars = append(fleetCars, c)
 			}
 			continue
 		}
-		ok, err := c.ble.car.KeyPaired(ctx)
+		ok, err := c.ble.Car.KeyPaired(ctx)
 		switch {
-		case err != nil && c.ble.policy != fleet.BLEOnly:
+		case err != nil && c.ble.Policy != fleet.BLEOnly:
 			fleetCars = append(fleetCars, c)
 		case err != nil:
 		case ok:

@@ -27,6 +27,7 @@ func TestLayering(t *testing.T) {
 		contract  = mod + "bridge/contract"
 		readgate  = mod + "bridge/device/readgate"
 		memory    = mod + "bridge/device/memory"
+		route     = mod + "bridge/device/route"
 	)
 	// plugins sit on the core: the core never imports them.
 	plugins := []string{mod + "bridge/metrics", mod + "bridge/teslamate", mod + "bridge/web"}
@@ -66,6 +67,7 @@ func TestLayering(t *testing.T) {
 		// device's own leaves sit below it: they never import device.
 		{pkg: "./bridge/device/readgate", forbidden: []string{bridge}, allowed: []string{readgate, economy, entity, mod + "mqtt/hass"}},
 		{pkg: "./bridge/device/memory", forbidden: []string{bridge}, allowed: []string{memory, entity, mod + "mqtt/hass"}},
+		{pkg: "./bridge/device/route", forbidden: []string{bridge}, allowed: []string{route, command, entity, economy, mod + "mqtt/hass"}},
 		{pkg: "./bridge/device", direct: true, forbidden: []string{mod + "mqtt"}, allowed: []string{mod + "mqtt/hass"}},
 		{pkg: "./bridge", forbidden: plugins},
 	}
