@@ -42,38 +42,16 @@ func (r *Registry) PairBLE(ctx context.Context, name string, timeout, poll time.
 		}
 		defer car.Close()
 	}
-	already, err = car.StartPairing(ctx)
-	if err != nil || already {
-		if already {
-			c.pairedOverBLE()
+	already, err = c.ble.Pair(ctx, r.opts.Clock, timeout, poll, func() {
+		r.log.Info().Str("device", c.d.name).Msg("bluetooth pairing: add-key request sent; waiting for the key card")
+		if prompt != nil {
+			prompt(vin)
 		}
-		return vin, already, err
+	})
+	if already || err == nil {
+		c.pairedOverBLE()
 	}
-	r.log.Info().Str("device", c.d.name).Msg("bluetooth pairing: add-key request sent; waiting for the key card")
-	if prompt != nil {
-		prompt(vin)
-	}
-	deadline := r.now().Add(timeout)
-	for {
-		if !r.now().Before(deadline) {
-			return vin, false, fleet.ErrBLEPairTimeout
-		}
-		t := r.opts.Clock.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return vin, false, ctx.Err()
-		case <-t.C():
-		}
-		ok, err := car.KeyPaired(ctx)
-		if err != nil {
-			return vin, false, err
-		}
-		if ok {
-			c.pairedOverBLE()
-			return vin, false, nil
-		}
-	}
+	return vin, already, err
 }
 
 // carNamed returns the car whose topic name or VIN is name, or nil.

@@ -28,6 +28,7 @@ func TestLayering(t *testing.T) {
 		readgate  = mod + "bridge/device/readgate"
 		memory    = mod + "bridge/device/memory"
 		route     = mod + "bridge/device/route"
+		pace      = mod + "bridge/device/pace"
 	)
 	// plugins sit on the core: the core never imports them.
 	plugins := []string{mod + "bridge/metrics", mod + "bridge/teslamate", mod + "bridge/web"}
@@ -68,6 +69,7 @@ func TestLayering(t *testing.T) {
 		{pkg: "./bridge/device/readgate", forbidden: []string{bridge}, allowed: []string{readgate, economy, entity, mod + "mqtt/hass"}},
 		{pkg: "./bridge/device/memory", forbidden: []string{bridge}, allowed: []string{memory, entity, mod + "mqtt/hass"}},
 		{pkg: "./bridge/device/route", forbidden: []string{bridge}, allowed: []string{route, command, entity, economy, mod + "mqtt/hass"}},
+		{pkg: "./bridge/device/pace", forbidden: []string{bridge}, allowed: []string{pace, economy, entity, mod + "mqtt/hass"}},
 		{pkg: "./bridge/device", direct: true, forbidden: []string{mod + "mqtt"}, allowed: []string{mod + "mqtt/hass"}},
 		{pkg: "./bridge", forbidden: plugins},
 	}

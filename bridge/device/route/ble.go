@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
+	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
 
 // BLE reaches a car over the bridge's Bluetooth link: the body
@@ -68,4 +70,37 @@ func LinkOf(st fleet.BLEStatus, prev entity.BLELink) entity.BLELink {
 		l.RSSI = entity.Ptr(st.RSSI)
 	}
 	return l
+}
+
+// Pair sends the add-key request over the link and waits for the user's
+// key card: it calls sent once the request is out, then asks the car
+// every poll, on clk, until the car knows the key, timeout passes
+// (fleet.ErrBLEPairTimeout) or ctx ends. already reports a key the car
+// knew: nothing was sent. The link must be up (Connect).
+func (br *BLE) Pair(ctx context.Context, clk clock.Clock, timeout, poll time.Duration, sent func()) (already bool, err error) {
+	already, err = br.Car.StartPairing(ctx)
+	if err != nil || already {
+		return already, err
+	}
+	sent()
+	deadline := clk.Now().Add(timeout)
+	for {
+		if !clk.Now().Before(deadline) {
+			return false, fleet.ErrBLEPairTimeout
+		}
+		t := clk.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		case <-t.C():
+		}
+		ok, err := br.Car.KeyPaired(ctx)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return false, nil
+		}
+	}
 }
