@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device/route"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
@@ -18,11 +19,12 @@ import (
 // vehicle_pairing.go.
 
 func newCars(r *Registry) *cars {
-	w := command.Waker{API: wakeAPI{r}, Clock: r.opts.Clock, Timeout: r.opts.WakeTimeout,
-		Interval: r.opts.WakePollInterval}
-	cs := &cars{r: r, policies: map[string]*economy.Car{}, fleet: fleetRoute{reg: r, waker: w}, ble: map[string]*bleRoute{}}
+	w := command.Waker{API: route.WakeAPI{Send: r.send, State: r.fleet}, Clock: r.opts.Clock,
+		Timeout: r.opts.WakeTimeout, Interval: r.opts.WakePollInterval}
+	cs := &cars{r: r, policies: map[string]*economy.Car{}, ble: map[string]*route.BLE{},
+		fleet: route.Fleet{Reader: r.fleet, Commander: r.cmdr, Waker: w}}
 	for _, b := range r.opts.BLE {
-		cs.ble[b.Vehicle.VIN()] = &bleRoute{car: b.Vehicle, policy: b.Route}
+		cs.ble[b.Vehicle.VIN()] = &route.BLE{Car: b.Vehicle, Policy: b.Route}
 	}
 	return cs
 }
@@ -40,7 +42,7 @@ func (cs *cars) adopt(p fleet.Product) (string, func() *Device) {
 		c := &car{cs: cs, v: &entity.VehicleView{VIN: p.VIN, DisplayName: p.DisplayName, State: p.State,
 			CommandSigning: p.CommandSigning}, ble: cs.ble[p.VIN]}
 		if c.ble != nil {
-			c.v.BLE = linkOf(c.ble.car.Status(), c.v.BLE)
+			c.v.BLE = route.LinkOf(c.ble.Car.Status(), c.v.BLE)
 			c.completedAt = cs.r.now()
 		}
 		c.d = newDevice(name, p.VIN, c)
@@ -114,7 +116,7 @@ func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult
 				return nil, how, err
 			}
 		}
-		how.Via = rt.via()
+		how.Via = rt.Via()
 		cr, woke, err := c.sendOn(ctx, rt, cmd)
 		how.Woke = how.Woke || woke
 		next := c.fallback(rt, err)
@@ -128,7 +130,7 @@ func (c *car) send(ctx context.Context, cmd fleet.Command) (*fleet.CommandResult
 }
 
 // sendOn wakes the car when needed and sends the command on rt.
-func (c *car) sendOn(ctx context.Context, rt route, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
+func (c *car) sendOn(ctx context.Context, rt route.Route, cmd fleet.Command) (*fleet.CommandResult, bool, error) {
 	online := c.online()
 	if cmd.Name == "wake_up" {
 		if online {
@@ -149,7 +151,7 @@ func (c *car) sendOn(ctx context.Context, rt route, cmd fleet.Command) (*fleet.C
 	if err := command.StartCheck(ctx); err != nil {
 		return nil, woke, err // the wake took too long: never send late
 	}
-	cr, err := rt.command(ctx, c.d.uid, cmd)
+	cr, err := rt.Command(ctx, c.d.uid, cmd)
 	if errors.Is(err, fleet.ErrAsleep) && !woke {
 		// The car fell asleep since the last check: wake it and try once more.
 		if werr := c.wake(ctx, rt); werr != nil {
@@ -159,14 +161,14 @@ func (c *car) sendOn(ctx context.Context, rt route, cmd fleet.Command) (*fleet.C
 		if err := command.StartCheck(ctx); err != nil {
 			return nil, woke, err
 		}
-		cr, err = rt.command(ctx, c.d.uid, cmd)
+		cr, err = rt.Command(ctx, c.d.uid, cmd)
 	}
 	return cr, woke, err
 }
 
 // wake wakes the car on rt and publishes it online.
-func (c *car) wake(ctx context.Context, rt route) error {
-	if err := rt.wake(ctx, c.d.uid); err != nil {
+func (c *car) wake(ctx context.Context, rt route.Route) error {
+	if err := rt.Wake(ctx, c.d.uid); err != nil {
 		return err
 	}
 	c.cs.r.mu.Lock()

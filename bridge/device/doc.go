@@ -7,7 +7,7 @@
 // publishes nothing itself: it tells its Host, the bridge, what changed.
 //
 // A device kind is two small interfaces (family, kind) and a table in
-// entity; the kinds are cars.go and vehicle*.go with route.go, site.go and
-// wallconnector.go. A car reaches Tesla through a route, picked per
+// entity; the kinds are cars.go and vehicle*.go with package route,
+// site.go and wallconnector.go. A car reaches Tesla through a route, picked per
 // request: the Fleet API today, Bluetooth next.
 package device

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device/readgate"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
@@ -19,8 +20,9 @@ import (
 func New(opts Options, api FleetAPI, host Host) *Registry {
 	opts.Clock = clock.OrReal(opts.Clock)
 	r := &Registry{opts: opts, fleet: api, send: opts.Send, cmdr: opts.Commander, host: host, log: opts.Logger,
-		gates: economy.NewGates(opts.Logger), pauser: opts.Pauser, mu: opts.Lock,
-		devices: map[string]*Device{}, byUID: map[string]*Device{}, pool: newPool(opts.Concurrency, opts.Logger)}
+		mu: opts.Lock, devices: map[string]*Device{}, byUID: map[string]*Device{}, pool: newPool(opts.Concurrency, opts.Logger)}
+	r.reads = &readgate.Gate{Gates: economy.NewGates(opts.Logger), Pauser: opts.Pauser, DeadEnds: opts.DeadEnds,
+		Pool: r.pool, Host: host, Log: opts.Logger}
 	r.families = []family{newCars(r), &sites{r: r}}
 	return r
 }
@@ -28,11 +30,11 @@ func New(opts Options, api FleetAPI, host Host) *Registry {
 // Discover reads the products of the account, adds the devices it finds
 // and removes those that left the account (removal.go).
 func (r *Registry) Discover(ctx context.Context) error {
-	if now := r.now(); r.accountBlocked(now) {
+	if now := r.now(); r.reads.Blocked(now) {
 		return fmt.Errorf("list products: %w", errAccountBlocked)
 	}
 	products, err := r.fleet.Products(ctx)
-	r.accountOutcome(err, r.now())
+	r.reads.Outcome(err, r.now())
 	if err != nil {
 		return fmt.Errorf("list products: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device/readgate"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
@@ -131,14 +132,15 @@ type Options struct {
 // of device, how each is read, and what each knows. It tells its Host what
 // to publish.
 type Registry struct {
-	opts   Options
-	fleet  FleetAPI
-	send   command.Sender
-	cmdr   command.Commander
-	host   Host
-	log    zerolog.Logger
-	gates  *economy.Gates
-	pauser economy.Pauser
+	opts  Options
+	fleet FleetAPI
+	send  command.Sender
+	cmdr  command.Commander
+	host  Host
+	log   zerolog.Logger
+	// reads gates every read on the polling economy and the account's
+	// dead ends (readgate).
+	reads *readgate.Gate
 	// pool reads the devices of a round on a few workers, one lane per
 	// device (pool.go).
 	pool *pool

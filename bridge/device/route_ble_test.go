@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device/route"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -29,11 +30,11 @@ func TestFallbackAfterBluetooth(t *testing.T) {
 		{fleet.BLEOnly, fleet.ErrBLEOutOfRange, ""},
 		{fleet.BLEOnly, fleet.ErrBLENeedsFleetAPI, ""},
 	} {
-		c := &car{cs: &cars{fleet: fleetRoute{}}, ble: &bleRoute{policy: tc.policy}}
+		c := &car{cs: &cars{fleet: route.Fleet{}}, ble: &route.BLE{Policy: tc.policy}}
 		next := c.fallback(c.ble, tc.err)
 		got := ""
 		if next != nil {
-			got = next.via()
+			got = next.Via()
 		}
 		if got != tc.want {
 			t.Errorf("%s after %v: next %q, want %q", tc.policy, tc.err, got, tc.want)
@@ -42,7 +43,7 @@ func TestFallbackAfterBluetooth(t *testing.T) {
 			t.Errorf("%s: a Fleet API failure (%v) falls back", tc.policy, tc.err)
 		}
 	}
-	only := &car{cs: &cars{fleet: fleetRoute{}}, ble: &bleRoute{policy: fleet.BLEOnly}}
+	only := &car{cs: &cars{fleet: route.Fleet{}}, ble: &route.BLE{Policy: fleet.BLEOnly}}
 	if err := only.unreachable(only.ble, fleet.ErrBLEOutOfRange); !errors.Is(err, fleet.ErrOffline) {
 		t.Errorf("only, out of range: %v, want offline", err)
 	}

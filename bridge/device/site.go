@@ -182,10 +182,10 @@ func (s *site) publish() {
 func (s *site) gate(call string) (ok bool, done func(error)) {
 	r := s.r
 	key := s.d.uid + "/" + call
-	if !r.readAllowed(key, r.now()) {
+	if !r.reads.Allowed(key, r.now()) {
 		return false, nil
 	}
-	return true, func(err error) { r.readDone(key, s.d.name, err, r.now()) }
+	return true, func(err error) { r.reads.Done(key, s.d.name, err, r.now()) }
 }
 
 func (s *site) readLiveStatus(ctx context.Context) {
@@ -201,7 +201,7 @@ func (s *site) readLiveStatus(ctx context.Context) {
 	defer r.mu.Unlock()
 	if err != nil {
 		s.d.lastError = err.Error()
-		r.readLog(err).Err(err).Str("device", s.d.name).Msg("live_status failed; keeping the last values")
+		r.reads.LogFor(err).Err(err).Str("device", s.d.name).Msg("live_status failed; keeping the last values")
 		return
 	}
 	if ls != nil {
@@ -223,7 +223,7 @@ func (s *site) readSiteInfo(ctx context.Context) {
 	defer r.mu.Unlock()
 	if err != nil {
 		s.d.lastError = err.Error()
-		r.readLog(err).Err(err).Str("device", s.d.name).Msg("site_info failed; keeping the last values")
+		r.reads.LogFor(err).Err(err).Str("device", s.d.name).Msg("site_info failed; keeping the last values")
 		return
 	}
 	if info != nil {
@@ -258,7 +258,7 @@ func (s *site) readDay(ctx context.Context, day time.Time, tz string) bool {
 		Start: day, End: day.AddDate(0, 0, 1).Add(-time.Second),
 	})
 	if err != nil {
-		r.readLog(err).Err(err).Str("device", s.d.name).Msg("calendar_history failed; keeping the last totals")
+		r.reads.LogFor(err).Err(err).Str("device", s.d.name).Msg("calendar_history failed; keeping the last totals")
 		return false
 	}
 	r.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device/route"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
@@ -16,7 +17,7 @@ import (
 // which of those to read on which schedule; fleet_status tells their key
 // pairing (vehicle_pairing.go) and Fleet Telemetry streams their data
 // (vehicle_stream.go). Checks, reads, commands and wakes go through a
-// route (route.go, route_ble.go), chosen per request.
+// route (package route), chosen per request.
 
 // cars is the car family.
 type cars struct {
@@ -26,8 +27,8 @@ type cars struct {
 	policies map[string]*economy.Car
 	// fleet is the Fleet API route, the one every car has; ble are the
 	// Bluetooth routes of the cars with [vehicle.ble], by VIN.
-	fleet route
-	ble   map[string]*bleRoute
+	fleet route.Route
+	ble   map[string]*route.BLE
 }
 
 // car is one car: its view and what the bridge keeps about it.
@@ -46,7 +47,7 @@ type car struct {
 	// ble is the car's Bluetooth route, nil without [vehicle.ble];
 	// completedAt is when the blocks Bluetooth lacks were last read from
 	// the Fleet API for it, or when the bridge met the car (vehicle_ble.go).
-	ble         *bleRoute
+	ble         *route.BLE
 	completedAt time.Time
 }
 
@@ -135,11 +136,11 @@ func (c *car) online() bool {
 
 // route is the route of the car's next request: Bluetooth while its link
 // is up (always, for route = "only"), the Fleet API otherwise.
-func (c *car) route() route {
+func (c *car) route() route.Route {
 	switch {
-	case c.ble == nil || c.ble.policy == fleet.BLEOff:
+	case c.ble == nil || c.ble.Policy == fleet.BLEOff:
 		return c.cs.fleet
-	case c.ble.policy == fleet.BLEOnly || c.ble.car.Status().Connected:
+	case c.ble.Policy == fleet.BLEOnly || c.ble.Car.Status().Connected:
 		return c.ble
 	}
 	return c.cs.fleet
@@ -150,9 +151,9 @@ func (c *car) route() route {
 // down, so nothing reached the car, or the command exists only in the
 // Fleet API) and the car's policy is "prefer"; nil otherwise. A command
 // that may have run is never sent again, on either route.
-func (c *car) fallback(rt route, err error) route {
+func (c *car) fallback(rt route.Route, err error) route.Route {
 	switch {
-	case rt.via() != entity.ViaBLE || c.ble.policy != fleet.BLEPrefer, fleet.MayHaveRun(err):
+	case rt.Via() != entity.ViaBLE || c.ble.Policy != fleet.BLEPrefer, fleet.MayHaveRun(err):
 		return nil
 	case errors.Is(err, fleet.ErrBLEOutOfRange), errors.Is(err, fleet.ErrBLENeedsFleetAPI):
 		return c.cs.fleet
@@ -162,8 +163,8 @@ func (c *car) fallback(rt route, err error) route {
 
 // unreachable turns a car that route = "only" keeps off the Fleet API, and
 // that is out of Bluetooth range, into an offline car: no route reaches it.
-func (c *car) unreachable(rt route, err error) error {
-	if rt.via() == entity.ViaBLE && c.ble.policy == fleet.BLEOnly && !fleet.MayHaveRun(err) &&
+func (c *car) unreachable(rt route.Route, err error) error {
+	if rt.Via() == entity.ViaBLE && c.ble.Policy == fleet.BLEOnly && !fleet.MayHaveRun(err) &&
 		errors.Is(err, fleet.ErrBLEOutOfRange) {
 		return fmt.Errorf("%w: %w", fleet.ErrOffline, err)
 	}

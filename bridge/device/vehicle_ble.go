@@ -5,16 +5,24 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device/route"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
+
+// BLECar is a car the bridge also reaches over Bluetooth: its session
+// (whose Run the caller runs beside the bridge) and its [vehicle.ble] route.
+type BLECar struct {
+	Vehicle fleet.BLEVehicle
+	Route   fleet.BLERoute
+}
 
 // The car kind over Bluetooth, for cars with [vehicle.ble]: the links are
 // opened at start, the body controller replaces the cloud's connectivity
 // check while a car is in range, a read over Bluetooth is completed once
 // from the Fleet API with what the car does not send that way, and the
 // sessions' status (link, RSSI) lands in the car's view. The routes
-// themselves are route_ble.go; pairing over a running bridge is
+// themselves are package route; pairing over a running bridge is
 // vehicle_ble_pairing.go.
 
 // linkBLE opens the link of every car whose route uses Bluetooth, so that
@@ -22,10 +30,10 @@ import (
 // of range costs one scan here; its session's Run looks for it from then on.
 func (cs *cars) linkBLE(ctx context.Context) {
 	for _, c := range cs.all() {
-		if c.ble == nil || c.ble.policy == fleet.BLEOff {
+		if c.ble == nil || c.ble.Policy == fleet.BLEOff {
 			continue
 		}
-		if err := c.ble.car.Connect(ctx); err != nil {
+		if err := c.ble.Car.Connect(ctx); err != nil {
 			cs.r.log.Info().Str("device", c.d.name).Err(err).Msg("not in bluetooth range at start")
 		}
 	}
@@ -40,7 +48,7 @@ func (cs *cars) checkBLE(ctx context.Context, now time.Time, read map[*Device]bo
 		return nil, 0
 	}
 	for _, c := range cs.all() {
-		body, own, err := c.route().check(ctx, c.d.uid)
+		body, own, err := c.route().Check(ctx, c.d.uid)
 		switch {
 		case !own:
 			cloud = append(cloud, c)
@@ -50,7 +58,7 @@ func (cs *cars) checkBLE(ctx context.Context, now time.Time, read map[*Device]bo
 				c.read(ctx)
 				read[c.d] = true
 			}
-		case c.ble.policy == fleet.BLEOnly:
+		case c.ble.Policy == fleet.BLEOnly:
 			answered++
 			cs.outOfReach(c, err, now)
 		default:
@@ -109,7 +117,7 @@ const completeEvery = 24 * time.Hour
 func (c *car) incompleteLocked(now time.Time) bool {
 	d := c.v.Data
 	lacks := d.Config == nil || d.Vehicle == nil || d.Vehicle.CarVersion == nil
-	if c.ble.policy != fleet.BLEPrefer || !lacks || now.Sub(c.completedAt) < completeEvery {
+	if c.ble.Policy != fleet.BLEPrefer || !lacks || now.Sub(c.completedAt) < completeEvery {
 		return false
 	}
 	c.completedAt = now
@@ -125,13 +133,13 @@ func (c *car) complete(ctx context.Context, eps []fleet.Endpoint) bool {
 	r, d := c.cs.r, c.d
 	want := append(fleet.BLEUnavailable(eps), fleet.VehicleState)
 	gate := d.uid + "/" + fleet.CallVehicleData
-	if !r.readAllowed(gate, r.now()) {
+	if !r.reads.Allowed(gate, r.now()) {
 		return false
 	}
-	data, err := c.cs.fleet.read(ctx, d.uid, want)
-	r.readDone(gate, d.name, err, r.now())
+	data, err := c.cs.fleet.Read(ctx, d.uid, want)
+	r.reads.Done(gate, d.name, err, r.now())
 	if err != nil {
-		r.readLog(err).Err(err).Str("device", d.name).Msg("cannot read what bluetooth does not send (vehicle_config, firmware)")
+		r.reads.LogFor(err).Err(err).Str("device", d.name).Msg("cannot read what bluetooth does not send (vehicle_config, firmware)")
 		return false
 	}
 	r.mu.Lock()
@@ -152,7 +160,7 @@ func (r *Registry) BLEStatus(vin string, st fleet.BLEStatus) {
 		return
 	}
 	was := c.v.BLE
-	c.v.BLE = linkOf(st, was)
+	c.v.BLE = route.LinkOf(st, was)
 	changed := was.Connected != c.v.BLE.Connected || !equalRSSI(was.RSSI, c.v.BLE.RSSI)
 	r.mu.Unlock()
 	if changed {

@@ -35,45 +35,23 @@ func (r *Registry) PairBLE(ctx context.Context, name string, timeout, poll time.
 	case c.ble == nil:
 		return c.d.uid, false, ErrNoBLE
 	}
-	vin, car := c.d.uid, c.ble.car
-	if c.ble.policy == fleet.BLEOff {
+	vin, car := c.d.uid, c.ble.Car
+	if c.ble.Policy == fleet.BLEOff {
 		if err := car.Connect(ctx); err != nil {
 			return vin, false, err
 		}
 		defer car.Close()
 	}
-	already, err = car.StartPairing(ctx)
-	if err != nil || already {
-		if already {
-			c.pairedOverBLE()
+	already, err = c.ble.Pair(ctx, r.opts.Clock, timeout, poll, func() {
+		r.log.Info().Str("device", c.d.name).Msg("bluetooth pairing: add-key request sent; waiting for the key card")
+		if prompt != nil {
+			prompt(vin)
 		}
-		return vin, already, err
+	})
+	if already || err == nil {
+		c.pairedOverBLE()
 	}
-	r.log.Info().Str("device", c.d.name).Msg("bluetooth pairing: add-key request sent; waiting for the key card")
-	if prompt != nil {
-		prompt(vin)
-	}
-	deadline := r.now().Add(timeout)
-	for {
-		if !r.now().Before(deadline) {
-			return vin, false, fleet.ErrBLEPairTimeout
-		}
-		t := r.opts.Clock.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return vin, false, ctx.Err()
-		case <-t.C():
-		}
-		ok, err := car.KeyPaired(ctx)
-		if err != nil {
-			return vin, false, err
-		}
-		if ok {
-			c.pairedOverBLE()
-			return vin, false, nil
-		}
-	}
+	return vin, already, err
 }
 
 // carNamed returns the car whose topic name or VIN is name, or nil.
@@ -112,15 +90,15 @@ func (c *car) pairedOverBLE() {
 // off the Fleet API is never returned.
 func (cs *cars) checkPairingBLE(ctx context.Context, cars []*car) (fleetCars []*car) {
 	for _, c := range cars {
-		if c.ble == nil || c.route().via() != entity.ViaBLE {
-			if c.ble == nil || c.ble.policy != fleet.BLEOnly {
+		if c.ble == nil || c.route().Via() != entity.ViaBLE {
+			if c.ble == nil || c.ble.Policy != fleet.BLEOnly {
 				fleetCars = append(fleetCars, c)
 			}
 			continue
 		}
-		ok, err := c.ble.car.KeyPaired(ctx)
+		ok, err := c.ble.Car.KeyPaired(ctx)
 		switch {
-		case err != nil && c.ble.policy != fleet.BLEOnly:
+		case err != nil && c.ble.Policy != fleet.BLEOnly:
 			fleetCars = append(fleetCars, c)
 		case err != nil:
 		case ok:

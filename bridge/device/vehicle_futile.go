@@ -3,6 +3,7 @@ package device
 import (
 	"fmt"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device/route"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
@@ -24,12 +25,12 @@ import (
 // unpaired key stays futile there, with the Bluetooth remedy. A car the
 // cloud calls offline (no cellular connection, as in a garage with poor
 // coverage) is still in reach over Bluetooth.
-func (c *car) futileWake(cmd fleet.Command, rt route) error {
+func (c *car) futileWake(cmd fleet.Command, rt route.Route) error {
 	r := c.cs.r
 	r.mu.Lock()
 	state, signing, paired := c.v.State, c.v.CommandSigning, c.v.KeyPaired
 	r.mu.Unlock()
-	ble := rt.via() == entity.ViaBLE
+	ble := rt.Via() == entity.ViaBLE
 	if state == fleet.StateOffline && !ble {
 		return fmt.Errorf("%w; no wake_up sent: a wake cannot reach a car without a connection", fleet.ErrOffline)
 	}

@@ -42,13 +42,13 @@ func (cs *cars) pollConnectivity(ctx context.Context) (read map[*Device]bool) {
 // /api/1/vehicles for all of them.
 func (cs *cars) checkCloud(ctx context.Context, now time.Time, cars []*car, read map[*Device]bool) {
 	r := cs.r
-	if !r.readAllowed(connectivityGate, now) {
+	if !r.reads.Allowed(connectivityGate, now) {
 		return
 	}
 	vs, err := r.fleet.Vehicles(ctx)
-	r.readDone(connectivityGate, "", err, now)
+	r.reads.Done(connectivityGate, "", err, now)
 	if err != nil {
-		r.readLog(err).Err(err).Msg("connectivity check failed")
+		r.reads.LogFor(err).Err(err).Msg("connectivity check failed")
 		return
 	}
 	type change struct {
@@ -156,12 +156,12 @@ func (c *car) read(ctx context.Context) {
 	eps := entity.Endpoints(d.rows)
 	r.mu.Unlock()
 	rt := c.route()
-	ble := rt.via() == entity.ViaBLE
+	ble := rt.Via() == entity.ViaBLE
 	gate := vin + "/" + fleet.CallVehicleData
-	if start := r.now(); !ble && !r.readAllowed(gate, start) {
+	if start := r.now(); !ble && !r.reads.Allowed(gate, start) {
 		return
 	}
-	data, err := rt.read(ctx, vin, eps)
+	data, err := rt.Read(ctx, vin, eps)
 	now := r.now()
 	if ble && errors.Is(err, fleet.ErrBLEOutOfRange) {
 		// The link went down: nothing is known that was not known before,
@@ -171,7 +171,7 @@ func (c *car) read(ctx context.Context) {
 		return
 	}
 	if !ble {
-		r.readDone(gate, d.name, err, now)
+		r.reads.Done(gate, d.name, err, now)
 	}
 	r.mu.Lock()
 	var rediscover, complete bool
@@ -189,7 +189,7 @@ func (c *car) read(ctx context.Context) {
 			c.v.Merge(data)
 		}
 		c.v.State = fleet.StateOnline
-		c.v.LastSeen, c.v.ReadVia = now, rt.via()
+		c.v.LastSeen, c.v.ReadVia = now, rt.Via()
 		d.updatedAt = now
 		d.lastError = ""
 		p.Observe(&c.v.Data, now, r.opts.Policy)
@@ -204,7 +204,7 @@ func (c *car) read(ctx context.Context) {
 	r.mu.Unlock()
 	// A 429 is logged once, by the gate.
 	if err != nil && !errors.Is(err, fleet.ErrAsleep) && !errors.Is(err, fleet.ErrRateLimited) {
-		r.readLog(err).Err(err).Str("device", d.name).Str("via", rt.via()).Msg("vehicle_data failed; keeping the last values")
+		r.reads.LogFor(err).Err(err).Str("device", d.name).Str("via", rt.Via()).Msg("vehicle_data failed; keeping the last values")
 	}
 	if complete {
 		rediscover = c.complete(ctx, eps) || rediscover

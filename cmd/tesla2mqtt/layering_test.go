@@ -25,6 +25,10 @@ func TestLayering(t *testing.T) {
 		device    = mod + "bridge/device"
 		lanes     = mod + "bridge/lanes"
 		contract  = mod + "bridge/contract"
+		readgate  = mod + "bridge/device/readgate"
+		memory    = mod + "bridge/device/memory"
+		route     = mod + "bridge/device/route"
+		pace      = mod + "bridge/device/pace"
 	)
 	// plugins sit on the core: the core never imports them.
 	plugins := []string{mod + "bridge/metrics", mod + "bridge/teslamate", mod + "bridge/web"}
@@ -61,6 +65,11 @@ func TestLayering(t *testing.T) {
 		// device reads and keeps the devices; it publishes nothing itself
 		// (the telemetry ingest it starts subscribes through its Host's client).
 		{pkg: "./bridge/device", forbidden: []string{bridge}, allowed: []string{device, entity, economy, command, schedule, telemetry, lanes}},
+		// device's own leaves sit below it: they never import device.
+		{pkg: "./bridge/device/readgate", forbidden: []string{bridge}, allowed: []string{readgate, economy, entity, mod + "mqtt/hass"}},
+		{pkg: "./bridge/device/memory", forbidden: []string{bridge}, allowed: []string{memory, entity, mod + "mqtt/hass"}},
+		{pkg: "./bridge/device/route", forbidden: []string{bridge}, allowed: []string{route, command, entity, economy, mod + "mqtt/hass"}},
+		{pkg: "./bridge/device/pace", forbidden: []string{bridge}, allowed: []string{pace, economy, entity, mod + "mqtt/hass"}},
 		{pkg: "./bridge/device", direct: true, forbidden: []string{mod + "mqtt"}, allowed: []string{mod + "mqtt/hass"}},
 		{pkg: "./bridge", forbidden: plugins},
 	}
