@@ -11,23 +11,25 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/coalesce"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/discovery"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/ratelog"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // Bridge joins the Fleet API and MQTT: its registry keeps the devices and
 // reads them; the bridge publishes them, routes what arrives over MQTT, and
 // runs it all.
 type Bridge struct {
-	opts   Options
-	pub    Publisher
-	log    zerolog.Logger
-	origin hass.Origin
-	reg    *device.Registry
-	exec   *command.Executor
+	opts Options
+	pub  Publisher
+	log  zerolog.Logger
+	reg  *device.Registry
+	exec *command.Executor
+	// disc is the Home Assistant discovery offered and its memory, behind
+	// a lock of its own.
+	disc *discovery.Offers
 	// pauser is the EXCEEDED_LIMIT pause the registry keeps; the jobs and
 	// bridge/info read it.
 	pauser economy.Pauser
@@ -65,9 +67,6 @@ type Bridge struct {
 	acks acks
 	// savedMemory is the devices' memory as last read or written (memory.go).
 	savedMemory []byte
-	// migrated are the devices (uids, and the bridge device) whose
-	// discovery is device-based on the broker (devicediscovery.go).
-	migrated map[string]bool
 	// starting holds discovery back until the first reads are done, so a
 	// device's config goes out once, with its firmware, not once without
 	// and again with it.
@@ -95,8 +94,6 @@ type published struct {
 	state   uint64
 	stateAt time.Time
 	sent    bool
-	// discovered are the rows whose discovery configs were published last.
-	discovered []*entity.Spec
 	// gone: the device left the account; its availability is offline.
 	gone bool
 	// lastResult is the last command result, for the status page.
@@ -227,7 +224,7 @@ func (b *Bridge) granted() map[string]bool {
 
 // bridgeDevice describes the "tesla2mqtt bridge" HA device.
 func (b *Bridge) bridgeDevice() entity.BridgeDevice {
-	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
+	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: b.disc.Origin()}
 }
 
 // bridgeTopic is one of this instance's own bridge topics.

@@ -1,7 +1,5 @@
 package bridge
 
-import "github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
-
 // Forget clears every retained message the bridge published: each device's
 // discovery configs (an empty retained payload makes Home Assistant delete
 // the entities) and state, the bridge device's configs,
@@ -12,32 +10,17 @@ import "github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 // client closes.
 func (b *Bridge) Forget() {
 	for _, d := range b.reg.Devices() {
-		b.mu.Lock()
-		t := b.topics(d)
-		memo := b.memo(d)
-		topics := b.discoveryTopics(d, memo.discovered)
-		if len(topics) == 0 {
-			topics = b.discoveryTopics(d, d.All())
-		}
-		memo.discovered = nil
-		b.mu.Unlock()
-		for _, topic := range topics {
+		s := b.subject(d)
+		for _, topic := range b.disc.Drop(s, true) {
 			b.publish(topic, nil, true)
 		}
-		b.publish(t.State, nil, true)
-		if b.deviceMode() {
-			b.publish(b.deviceTopic(deviceObjectID(d)), nil, true)
-		}
-	}
-	if b.deviceMode() {
-		b.publish(b.deviceTopic(bridgeDeviceID), nil, true)
-	}
-	bd := b.bridgeDevice()
-	comps := append(bd.AccountComponents(problemSensors), bd.BudgetComponents()...)
-	for _, c := range comps {
-		if topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID); err == nil {
+		b.publish(s.Topics.State, nil, true)
+		if topic := b.disc.ConfigTopic(s.UID); topic != "" {
 			b.publish(topic, nil, true)
 		}
+	}
+	for _, topic := range b.disc.BridgeTopics(b.bridgeDevice(), problemSensors) {
+		b.publish(topic, nil, true)
 	}
 	for _, topic := range []string{"info", "status"} {
 		b.publish(b.bridgeTopic(topic), nil, true)

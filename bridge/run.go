@@ -10,12 +10,12 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/coalesce"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/discovery"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // Run discovers the account's devices, reads them once, then polls on the
@@ -220,7 +220,6 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		opts:         opts,
 		pub:          pub,
 		log:          opts.Logger.With().Str("component", "bridge").Logger(),
-		origin:       hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
 		calls:        make(chan call),
 		births:       make(chan struct{}, 1),
 		republishes:  coalesce.New(),
@@ -234,8 +233,9 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		rejects:      newRejects(opts),
 		clearing:     map[string]int{},
 		deadEnds:     &economy.DeadEnds{Register: opts.RegisterCommand},
-		migrated:     map[string]bool{},
 	}
+	b.disc = discovery.New(discovery.Settings{Prefix: opts.DiscoveryPrefix, Mode: opts.DiscoveryMode, Units: opts.Units,
+		Names: opts.EntityNames, Version: opts.Version, Log: b.log})
 	send, cmdr := command.Sender(api), opts.Commander
 	var canSign func() bool
 	if s, ok := cmdr.(interface{ CanSign() bool }); ok {
