@@ -27,8 +27,7 @@ type Bridge struct {
 	log  zerolog.Logger
 	reg  *device.Registry
 	exec *command.Executor
-	// disc is the Home Assistant discovery offered and its memory, behind
-	// a lock of its own.
+	// disc offers Home Assistant discovery and remembers it (own lock).
 	disc *discovery.Offers
 	// pauser is the EXCEEDED_LIMIT pause the registry keeps; the jobs and
 	// bridge/info read it.
@@ -67,10 +66,6 @@ type Bridge struct {
 	acks acks
 	// savedMemory is the devices' memory as last read or written (memory.go).
 	savedMemory []byte
-	// starting holds discovery back until the first reads are done, so a
-	// device's config goes out once, with its firmware, not once without
-	// and again with it.
-	starting bool
 	// retainedSeen holds the retained command messages already answered
 	// (intake.go); rejects limits the warnings about rejected messages.
 	retainedSeen map[[sha256.Size]byte]bool
@@ -78,13 +73,6 @@ type Bridge struct {
 	// clearing counts, per topic, the empty publishes of ours that the
 	// broker will hand back.
 	clearing map[string]int
-}
-
-// holdingDiscovery reports whether discovery waits for the first reads.
-func (b *Bridge) holdingDiscovery() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.starting
 }
 
 // published is the bridge's memory of one device on MQTT.
@@ -181,6 +169,16 @@ func (b *Bridge) publish(topic string, payload []byte, retained bool) {
 	}
 }
 
+// clearRetained publishes an empty retained message on each topic but "":
+// Home Assistant deletes what a cleared config described.
+func (b *Bridge) clearRetained(topics ...string) {
+	for _, t := range topics {
+		if t != "" {
+			b.publish(t, nil, true)
+		}
+	}
+}
+
 // asyncPublisher is the MQTT client's pipelined publish
 // (mqtt.Client.PublishAsync), which keeps the order of the calls.
 type asyncPublisher interface {
@@ -220,11 +218,6 @@ func (b *Bridge) granted() map[string]bool {
 		set[s] = true
 	}
 	return set
-}
-
-// bridgeDevice describes the "tesla2mqtt bridge" HA device.
-func (b *Bridge) bridgeDevice() entity.BridgeDevice {
-	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: b.disc.Origin()}
 }
 
 // bridgeTopic is one of this instance's own bridge topics.

@@ -5,15 +5,6 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/discovery"
 )
 
-// Home Assistant discovery is package discovery's: the core decides when
-// it goes out and hands it each device as a copy taken under b.mu.
-
-// Discovery modes (Options.DiscoveryMode).
-const (
-	DiscoveryDevice = discovery.Device
-	DiscoveryEntity = discovery.Entity
-)
-
 // publishDevice publishes everything about a new device, pipelined.
 func (b *Bridge) publishDevice(d *device.Device) {
 	o := b.newOutbox()
@@ -30,7 +21,7 @@ func (b *Bridge) queueDevice(o *outbox, d *device.Device, force bool) {
 }
 
 // publishDiscovery publishes the device's Home Assistant discovery in the
-// configured layout (nothing while the first reads run, see starting).
+// configured layout (nothing while the first reads run, see Offers.Hold).
 func (b *Bridge) publishDiscovery(d *device.Device) {
 	o := b.newOutbox()
 	b.queueDiscovery(o, d)
@@ -39,7 +30,7 @@ func (b *Bridge) publishDiscovery(d *device.Device) {
 
 // queueDiscovery adds the device's discovery to o.
 func (b *Bridge) queueDiscovery(o *outbox, d *device.Device) {
-	if b.opts.Discovery && !b.holdingDiscovery() {
+	if b.opts.Discovery {
 		b.disc.Offer(o.add, b.subject(d))
 	}
 }
@@ -49,12 +40,13 @@ func (b *Bridge) queueDiscovery(o *outbox, d *device.Device) {
 func (b *Bridge) publishBridgeDiscovery() {
 	if b.opts.Discovery && b.answersUnknown() {
 		o := b.newOutbox()
-		b.disc.OfferBridge(o.add, b.bridgeDevice(), problemSensors, b.opts.Budget != nil)
+		b.disc.OfferBridge(o.add, b.opts.Budget != nil)
 		o.flush()
 	}
 }
 
-// subject is d as discovery reads it, copied under b.mu, which guards it.
+// subject is d as package discovery reads it: copied under b.mu, which
+// guards it, so discovery never needs the core's lock.
 func (b *Bridge) subject(d *device.Device) discovery.Subject {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -11,19 +11,10 @@ package bridge
 func (b *Bridge) Forget() {
 	for _, d := range b.reg.Devices() {
 		s := b.subject(d)
-		for _, topic := range b.disc.Drop(s, true) {
-			b.publish(topic, nil, true)
-		}
-		b.publish(s.Topics.State, nil, true)
-		if topic := b.disc.ConfigTopic(s.UID); topic != "" {
-			b.publish(topic, nil, true)
-		}
+		b.clearRetained(b.disc.Drop(s, true)...)
+		b.clearRetained(s.Topics.State, b.disc.ConfigTopic(s.UID))
 	}
-	for _, topic := range b.disc.BridgeTopics(b.bridgeDevice(), problemSensors) {
-		b.publish(topic, nil, true)
-	}
-	for _, topic := range []string{"info", "status"} {
-		b.publish(b.bridgeTopic(topic), nil, true)
-	}
+	b.clearRetained(b.disc.BridgeTopics()...)
+	b.clearRetained(b.bridgeTopic("info"), b.bridgeTopic("status"))
 	b.log.Info().Msg("retained topics cleared")
 }

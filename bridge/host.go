@@ -51,19 +51,14 @@ func (h host) Removed(d *device.Device) {
 	s := b.subject(d)
 	topics := b.disc.Drop(s, false)
 	b.mu.Lock()
-	t := b.topics(d)
 	b.memo(d).gone = true
 	delete(b.lastRefresh, d.Name())
 	b.mu.Unlock()
 	b.log.Info().Str("device", d.Name()).Str("id", d.UID()).Msg("device removed: no longer in the account")
-	b.publish(t.Availability, []byte("offline"), true)
-	for _, topic := range topics {
-		b.publish(topic, nil, true)
-	}
-	if topic := b.disc.ConfigTopic(d.UID()); topic != "" {
-		b.publish(topic, nil, true)
-	}
-	b.publish(t.State, nil, true)
+	b.publish(s.Topics.Availability, []byte("offline"), true)
+	b.clearRetained(topics...)
+	// An empty device config removes the device and all its entities.
+	b.clearRetained(b.disc.ConfigTopic(d.UID()), s.Topics.State)
 	b.publishDeviceEvent(contract.EventDeviceRemoved, d)
 }
 

@@ -57,7 +57,9 @@ func (b *Bridge) publishInfo() {
 	}
 	b.publish(b.bridgeTopic("info"), payload, true)
 	b.publishAccount(inf.Account)
-	b.publishBudgetDiscovery()
+	if b.opts.Discovery && b.opts.Budget != nil && b.answersUnknown() {
+		b.disc.OfferBudget(b.publish) // in device mode, OfferBridge's config has them
+	}
 }
 
 // publishInfoOnly republishes bridge/info alone (no discovery): the budget
@@ -104,12 +106,5 @@ func (b *Bridge) budgetTick(now time.Time) {
 func (b *Bridge) publishBudgetEvent(ev economy.BudgetEvent) {
 	if payload, err := json.Marshal(ev); err == nil {
 		b.publish(b.opts.BaseTopic+"/bridge/event", payload, false)
-	}
-}
-
-// publishBudgetDiscovery offers the budget sensors of the bridge device.
-func (b *Bridge) publishBudgetDiscovery() {
-	if b.opts.Discovery && b.opts.Budget != nil && b.answersUnknown() {
-		b.disc.OfferBudget(b.publish, b.bridgeDevice())
 	}
 }

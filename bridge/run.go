@@ -14,6 +14,7 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
 )
@@ -30,9 +31,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer halt()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b.mu.Lock()
-	b.starting = true
-	b.mu.Unlock()
+	b.disc.Hold(true)
 	execDone := make(chan struct{})
 	go func() {
 		defer close(execDone)
@@ -60,9 +59,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 	}
 	b.reg.Start(ctx)
-	b.mu.Lock()
-	b.starting = false
-	b.mu.Unlock()
+	b.disc.Hold(false)
 	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {
 		b.queueDiscovery(o, d)
@@ -172,9 +169,9 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		opts.DiscoveryPrefix = "homeassistant"
 	}
 	if opts.DiscoveryMode == "" {
-		opts.DiscoveryMode = DiscoveryEntity
+		opts.DiscoveryMode = discovery.Entity
 	}
-	if opts.DiscoveryMode != DiscoveryEntity && opts.DiscoveryMode != DiscoveryDevice {
+	if opts.DiscoveryMode != discovery.Entity && opts.DiscoveryMode != discovery.Device {
 		return nil, errors.New(`bridge: DiscoveryMode must be "device" or "entity"`)
 	}
 	if opts.Units == "" {
@@ -235,7 +232,8 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		deadEnds:     &economy.DeadEnds{Register: opts.RegisterCommand},
 	}
 	b.disc = discovery.New(discovery.Settings{Prefix: opts.DiscoveryPrefix, Mode: opts.DiscoveryMode, Units: opts.Units,
-		Names: opts.EntityNames, Version: opts.Version, Log: b.log})
+		Names: opts.EntityNames, Version: opts.Version, Log: b.log,
+		Bridge: entity.BridgeDevice{Base: opts.BaseTopic, Topics: sharding.BridgeTopics(opts.BaseTopic, opts.Shard), Version: opts.Version}})
 	send, cmdr := command.Sender(api), opts.Commander
 	var canSign func() bool
 	if s, ok := cmdr.(interface{ CanSign() bool }); ok {

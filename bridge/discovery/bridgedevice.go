@@ -3,16 +3,28 @@ package discovery
 import (
 	"encoding/json"
 
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
+// problemSensors name the bridge device's problem sensors, one per
+// account dead end that bridge/status can report.
+var problemSensors = []entity.ProblemSensor{
+	{Code: economy.ProblemNotRegistered, Name: "App not registered in region"},
+	{Code: economy.ProblemWrongRegion, Name: "Wrong region"},
+	{Code: economy.ProblemBillingLimit, Name: "Billing limit reached"},
+	{Code: economy.ProblemAppDisabled, Name: "App disabled"},
+	{Code: economy.ProblemPaymentRequired, Name: "Payment required"},
+}
+
 // OfferBridge sends the bridge device's discovery: its account entities
-// (problems names the problem sensors) and, in device mode with a budget,
-// the spend sensors, which entity mode offers apart (OfferBudget).
-func (o *Offers) OfferBridge(send Send, bd entity.BridgeDevice, problems []entity.ProblemSensor, budget bool) {
+// and, in device mode with a budget, the spend sensors, which entity mode
+// offers apart (OfferBudget).
+func (o *Offers) OfferBridge(send Send, budget bool) {
+	bd := o.set.Bridge
 	if o.DeviceMode() {
-		o.offerBridgeDevice(send, bd, problems, budget)
+		o.offerBridgeDevice(send, bd, budget)
 		return
 	}
 	o.mu.Lock()
@@ -22,25 +34,26 @@ func (o *Offers) OfferBridge(send Send, bd entity.BridgeDevice, problems []entit
 		send(back, hass.MigratePayload, true)
 		defer send(back, nil, true)
 	}
-	o.sendConfigs(send, bd.AccountComponents(problems))
+	o.sendConfigs(send, bd.AccountComponents(problemSensors))
 }
 
 // OfferBudget sends the budget sensors' per-entity configs; in device
 // mode the bridge device's config carries them (OfferBridge).
-func (o *Offers) OfferBudget(send Send, bd entity.BridgeDevice) {
+func (o *Offers) OfferBudget(send Send) {
 	if !o.DeviceMode() {
-		o.sendConfigs(send, bd.BudgetComponents())
+		o.sendConfigs(send, o.set.Bridge.BudgetComponents())
 	}
 }
 
 // BridgeTopics are every retained config of the bridge device, in either
 // layout, for a caller that clears them all.
-func (o *Offers) BridgeTopics(bd entity.BridgeDevice, problems []entity.ProblemSensor) []string {
+func (o *Offers) BridgeTopics() []string {
+	bd := o.set.Bridge
 	var out []string
 	if o.DeviceMode() {
 		out = append(out, o.deviceTopic(bridgeID))
 	}
-	for _, c := range append(bd.AccountComponents(problems), bd.BudgetComponents()...) {
+	for _, c := range append(bd.AccountComponents(problemSensors), bd.BudgetComponents()...) {
 		if topic, err := hass.ConfigTopic(o.set.Prefix, c.Platform, c.UniqueID); err == nil {
 			out = append(out, topic)
 		}
@@ -64,8 +77,8 @@ func (o *Offers) sendConfigs(send Send, cs []hass.Component) {
 // offerBridgeDevice sends the bridge device's config: the account's
 // entities and, with a budget, the spend sensors; the first time, their
 // per-entity configs are migrated into it.
-func (o *Offers) offerBridgeDevice(send Send, bd entity.BridgeDevice, problems []entity.ProblemSensor, budget bool) {
-	cs := bd.AccountComponents(problems)
+func (o *Offers) offerBridgeDevice(send Send, bd entity.BridgeDevice, budget bool) {
+	cs := bd.AccountComponents(problemSensors)
 	if budget {
 		cs = append(cs, bd.BudgetComponents()...)
 	}

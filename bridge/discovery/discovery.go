@@ -45,6 +45,8 @@ type Settings struct {
 	Names map[string]string
 	// Version is the bridge's, named in every config's origin.
 	Version string
+	// Bridge is the bridge's own HA device; New sets its Origin.
+	Bridge entity.BridgeDevice
 	// Log is where a config that cannot be encoded is reported instead of
 	// sent.
 	Log zerolog.Logger
@@ -56,8 +58,10 @@ type Settings struct {
 type Subject struct {
 	// Name is the device's topic segment; UID its VIN or site id.
 	Name, UID string
-	Device    hass.Device
-	Topics    entity.Topics
+	// Device is the HA device its configs name; Topics are where its
+	// entities read and write.
+	Device hass.Device
+	Topics entity.Topics
 	// Rows are the rows the device offers now.
 	Rows []*entity.Spec
 }
@@ -73,6 +77,8 @@ type Offers struct {
 	set    Settings
 	origin hass.Origin
 	mu     sync.Mutex
+	// holding holds the devices' discovery back (Hold).
+	holding bool
 	// offered are, by uid, the rows whose configs were published last.
 	offered map[string][]*entity.Spec
 	// migrated are the devices (uids, and the bridge device) whose
@@ -83,28 +89,41 @@ type Offers struct {
 // New returns the discovery state of a bridge that has offered nothing
 // yet; Restore adds the migrations an earlier run made.
 func New(s Settings) *Offers {
-	return &Offers{set: s, offered: map[string][]*entity.Spec{}, migrated: map[string]bool{},
+	o := &Offers{set: s, offered: map[string][]*entity.Spec{}, migrated: map[string]bool{},
 		origin: hass.Origin{Name: "tesla2mqtt", SWVersion: s.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"}}
+	o.set.Bridge.Origin = &o.origin
+	return o
 }
 
-// Origin is the origin every config names; the bridge device carries it
-// too.
-func (o *Offers) Origin() *hass.Origin { return &o.origin }
+// Hold holds the devices' discovery back (on) or lets it go: while the
+// first reads run, so that a device's config goes out once, with its
+// firmware, not once without and again with it.
+func (o *Offers) Hold(on bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.holding = on
+}
 
 // DeviceMode reports whether discovery is device-based.
 func (o *Offers) DeviceMode() bool { return o.set.Mode == Device }
 
 // Offer sends s's discovery in the configured layout, with removals for
-// the rows it offered before and no longer does.
+// the rows it offered before and no longer does; nothing while held.
 func (o *Offers) Offer(send Send, s Subject) {
-	if o.DeviceMode() {
-		o.offerDevice(send, s)
-		return
-	}
 	o.mu.Lock()
-	back := o.leaveDeviceMode(objectID(s.UID), s.UID)
+	holding := o.holding
+	var back string
+	if !holding && !o.DeviceMode() {
+		back = o.leaveDeviceMode(objectID(s.UID), s.UID)
+	}
 	o.mu.Unlock()
-	o.offerEntities(send, s, back)
+	switch {
+	case holding:
+	case o.DeviceMode():
+		o.offerDevice(send, s)
+	default:
+		o.offerEntities(send, s, back)
+	}
 }
 
 // Drop forgets what s was offered and returns the per-entity config
