@@ -11,23 +11,24 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/coalesce"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/discovery"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/ratelog"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // Bridge joins the Fleet API and MQTT: its registry keeps the devices and
 // reads them; the bridge publishes them, routes what arrives over MQTT, and
 // runs it all.
 type Bridge struct {
-	opts   Options
-	pub    Publisher
-	log    zerolog.Logger
-	origin hass.Origin
-	reg    *device.Registry
-	exec   *command.Executor
+	opts Options
+	pub  Publisher
+	log  zerolog.Logger
+	reg  *device.Registry
+	exec *command.Executor
+	// disc offers Home Assistant discovery and remembers it (own lock).
+	disc *discovery.Offers
 	// pauser is the EXCEEDED_LIMIT pause the registry keeps; the jobs and
 	// bridge/info read it.
 	pauser economy.Pauser
@@ -65,13 +66,6 @@ type Bridge struct {
 	acks acks
 	// savedMemory is the devices' memory as last read or written (memory.go).
 	savedMemory []byte
-	// migrated are the devices (uids, and the bridge device) whose
-	// discovery is device-based on the broker (devicediscovery.go).
-	migrated map[string]bool
-	// starting holds discovery back until the first reads are done, so a
-	// device's config goes out once, with its firmware, not once without
-	// and again with it.
-	starting bool
 	// retainedSeen holds the retained command messages already answered
 	// (intake.go); rejects limits the warnings about rejected messages.
 	retainedSeen map[[sha256.Size]byte]bool
@@ -81,13 +75,6 @@ type Bridge struct {
 	clearing map[string]int
 }
 
-// holdingDiscovery reports whether discovery waits for the first reads.
-func (b *Bridge) holdingDiscovery() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.starting
-}
-
 // published is the bridge's memory of one device on MQTT.
 type published struct {
 	// state is the hash of the last state published, without updated_at
@@ -95,8 +82,6 @@ type published struct {
 	state   uint64
 	stateAt time.Time
 	sent    bool
-	// discovered are the rows whose discovery configs were published last.
-	discovered []*entity.Spec
 	// gone: the device left the account; its availability is offline.
 	gone bool
 	// lastResult is the last command result, for the status page.
@@ -184,6 +169,16 @@ func (b *Bridge) publish(topic string, payload []byte, retained bool) {
 	}
 }
 
+// clearRetained publishes an empty retained message on each topic but "":
+// Home Assistant deletes what a cleared config described.
+func (b *Bridge) clearRetained(topics ...string) {
+	for _, t := range topics {
+		if t != "" {
+			b.publish(t, nil, true)
+		}
+	}
+}
+
 // asyncPublisher is the MQTT client's pipelined publish
 // (mqtt.Client.PublishAsync), which keeps the order of the calls.
 type asyncPublisher interface {
@@ -223,11 +218,6 @@ func (b *Bridge) granted() map[string]bool {
 		set[s] = true
 	}
 	return set
-}
-
-// bridgeDevice describes the "tesla2mqtt bridge" HA device.
-func (b *Bridge) bridgeDevice() entity.BridgeDevice {
-	return entity.BridgeDevice{Base: b.opts.BaseTopic, Topics: sharding.BridgeTopics(b.opts.BaseTopic, b.opts.Shard), Version: b.opts.Version, Origin: &b.origin}
 }
 
 // bridgeTopic is one of this instance's own bridge topics.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"path/filepath"
 	"testing"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/discovery"
 )
 
 // Device mode migrates the per-entity configs an earlier version left:
@@ -41,7 +43,7 @@ func TestDeviceDiscoveryMigratesOnceAndBack(t *testing.T) {
 		return func(tp string, p []byte) bool { return tp == topic && len(p) == 0 }
 	}
 	t.Run("first start in device mode", func(t *testing.T) {
-		_, _, pub, _ := newTestBridge(t, func(o *Options) { o.DiscoveryMode, o.MemoryPath = DiscoveryDevice, mem })
+		_, _, pub, _ := newTestBridge(t, func(o *Options) { o.DiscoveryMode, o.MemoryPath = discovery.Device, mem })
 		got := order(pub, migrate(oldTopic), config(devTopic), cleared(oldTopic))
 		if got[0] < 0 || got[1] < got[0] || got[2] < got[1] {
 			t.Fatalf("migrate, device config, clear at %v; want in that order", got)
@@ -51,14 +53,14 @@ func TestDeviceDiscoveryMigratesOnceAndBack(t *testing.T) {
 		}
 	})
 	t.Run("restart", func(t *testing.T) {
-		_, _, pub, _ := newTestBridge(t, func(o *Options) { o.DiscoveryMode, o.MemoryPath = DiscoveryDevice, mem })
+		_, _, pub, _ := newTestBridge(t, func(o *Options) { o.DiscoveryMode, o.MemoryPath = discovery.Device, mem })
 		got := order(pub, migrate(oldTopic), config(devTopic))
 		if got[0] >= 0 || got[1] < 0 {
 			t.Fatalf("after a restart: migrate at %d, device config at %d; want no migration", got[0], got[1])
 		}
 	})
 	t.Run("back to entity mode", func(t *testing.T) {
-		_, _, pub, _ := newTestBridge(t, func(o *Options) { o.DiscoveryMode, o.MemoryPath = DiscoveryEntity, mem })
+		_, _, pub, _ := newTestBridge(t, func(o *Options) { o.DiscoveryMode, o.MemoryPath = discovery.Entity, mem })
 		got := order(pub, migrate(devTopic), config(oldTopic), cleared(devTopic))
 		if got[0] < 0 || got[1] < got[0] || got[2] < got[1] {
 			t.Fatalf("migrate device config, entity config, clear at %v; want in that order", got)

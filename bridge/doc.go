@@ -10,8 +10,8 @@
 // time), lanes (the polling pool), entity (the tables, as data), schedule
 // (cron on the injected clock), economy (what a read may cost), command
 // (set messages to results), telemetry (the Fleet Telemetry ingest),
-// device (the devices, their kinds and their reads); metrics, teslamate
-// and web sit on top as hooks and readers of Status.
+// device (the devices and their reads), discovery (HA's configs);
+// metrics, teslamate and web sit on top as hooks and readers of Status.
 //
 // Inside, the files stand on each other, bottom to top, and refer only
 // downwards: payloads.go (its requests' and events' own payloads),
@@ -19,8 +19,8 @@
 // target.go, shard.go (several instances: which devices are this one's,
 // who answers what), unknown.go (sets and gets for no device), memory.go
 // (what the devices knew, across restarts), problems.go (the account's
-// dead ends on bridge/status), devicediscovery.go (discovery per device or
-// per entity), sets.go, account.go, host.go (the registry's view of the
-// bridge), forget.go, info.go, status.go, republish.go, problemevents.go,
+// dead ends on bridge/status), discovery.go (when discovery goes out),
+// sets.go, account.go, host.go (the registry's view of the bridge),
+// forget.go, info.go, status.go, republish.go, problemevents.go,
 // and requests.go and run.go (New and Run) on top.
 package bridge

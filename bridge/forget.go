@@ -1,7 +1,5 @@
 package bridge
 
-import "github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
-
 // Forget clears every retained message the bridge published: each device's
 // discovery configs (an empty retained payload makes Home Assistant delete
 // the entities) and state, the bridge device's configs,
@@ -12,35 +10,11 @@ import "github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 // client closes.
 func (b *Bridge) Forget() {
 	for _, d := range b.reg.Devices() {
-		b.mu.Lock()
-		t := b.topics(d)
-		memo := b.memo(d)
-		topics := b.discoveryTopics(d, memo.discovered)
-		if len(topics) == 0 {
-			topics = b.discoveryTopics(d, d.All())
-		}
-		memo.discovered = nil
-		b.mu.Unlock()
-		for _, topic := range topics {
-			b.publish(topic, nil, true)
-		}
-		b.publish(t.State, nil, true)
-		if b.deviceMode() {
-			b.publish(b.deviceTopic(deviceObjectID(d)), nil, true)
-		}
+		s := b.subject(d)
+		b.clearRetained(b.disc.Drop(s, true)...)
+		b.clearRetained(s.Topics.State, b.disc.ConfigTopic(s.UID))
 	}
-	if b.deviceMode() {
-		b.publish(b.deviceTopic(bridgeDeviceID), nil, true)
-	}
-	bd := b.bridgeDevice()
-	comps := append(bd.AccountComponents(problemSensors), bd.BudgetComponents()...)
-	for _, c := range comps {
-		if topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID); err == nil {
-			b.publish(topic, nil, true)
-		}
-	}
-	for _, topic := range []string{"info", "status"} {
-		b.publish(b.bridgeTopic(topic), nil, true)
-	}
+	b.clearRetained(b.disc.BridgeTopics()...)
+	b.clearRetained(b.bridgeTopic("info"), b.bridgeTopic("status"))
 	b.log.Info().Msg("retained topics cleared")
 }

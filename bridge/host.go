@@ -48,23 +48,17 @@ func (h host) Within(fn func(ctx context.Context)) bool { return h.b.within(fn) 
 func (h host) Removed(d *device.Device) {
 	b := h.b
 	b.exec.Remove(target{b, d})
+	s := b.subject(d)
+	topics := b.disc.Drop(s, false)
 	b.mu.Lock()
-	t := b.topics(d)
-	memo := b.memo(d)
-	topics := b.discoveryTopics(d, memo.discovered)
-	memo.discovered, memo.gone = nil, true
+	b.memo(d).gone = true
 	delete(b.lastRefresh, d.Name())
 	b.mu.Unlock()
 	b.log.Info().Str("device", d.Name()).Str("id", d.UID()).Msg("device removed: no longer in the account")
-	b.publish(t.Availability, []byte("offline"), true)
-	for _, topic := range topics {
-		b.publish(topic, nil, true)
-	}
-	if b.deviceMode() {
-		// An empty device config removes the device and all its entities.
-		b.publish(b.deviceTopic(deviceObjectID(d)), nil, true)
-	}
-	b.publish(t.State, nil, true)
+	b.publish(s.Topics.Availability, []byte("offline"), true)
+	b.clearRetained(topics...)
+	// An empty device config removes the device and all its entities.
+	b.clearRetained(b.disc.ConfigTopic(d.UID()), s.Topics.State)
 	b.publishDeviceEvent(contract.EventDeviceRemoved, d)
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // info builds the bridge/info payload.
@@ -58,7 +57,9 @@ func (b *Bridge) publishInfo() {
 	}
 	b.publish(b.bridgeTopic("info"), payload, true)
 	b.publishAccount(inf.Account)
-	b.publishBudgetDiscovery()
+	if b.opts.Discovery && b.opts.Budget != nil && b.answersUnknown() {
+		b.disc.OfferBudget(b.publish) // in device mode, OfferBridge's config has them
+	}
 }
 
 // publishInfoOnly republishes bridge/info alone (no discovery): the budget
@@ -105,21 +106,5 @@ func (b *Bridge) budgetTick(now time.Time) {
 func (b *Bridge) publishBudgetEvent(ev economy.BudgetEvent) {
 	if payload, err := json.Marshal(ev); err == nil {
 		b.publish(b.opts.BaseTopic+"/bridge/event", payload, false)
-	}
-}
-
-// publishBudgetDiscovery offers the budget sensors of the bridge device.
-func (b *Bridge) publishBudgetDiscovery() {
-	if !b.opts.Discovery || b.opts.Budget == nil || b.deviceMode() || !b.answersUnknown() {
-		return // device mode: the bridge device's config carries them
-	}
-	for _, c := range b.bridgeDevice().BudgetComponents() {
-		topic, err := hass.ConfigTopic(b.opts.DiscoveryPrefix, c.Platform, c.UniqueID)
-		if err != nil {
-			continue
-		}
-		if payload, err := json.Marshal(c); err == nil {
-			b.publish(topic, payload, true)
-		}
 	}
 }

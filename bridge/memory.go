@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/atomicfile"
@@ -27,7 +26,7 @@ type memoryFile struct {
 	Version int                      `json:"version"`
 	Devices map[string]device.Memory `json:"devices"`
 	// DeviceDiscovery lists the devices whose discovery was moved to a
-	// device config (devicediscovery.go).
+	// device config (package discovery).
 	DeviceDiscovery []string `json:"device_discovery,omitempty"`
 }
 
@@ -61,10 +60,8 @@ func (b *Bridge) loadMemory() map[string]device.Memory {
 	}
 	b.mu.Lock()
 	b.savedMemory = raw
-	for _, id := range mf.DeviceDiscovery {
-		b.migrated[id] = true
-	}
 	b.mu.Unlock()
+	b.disc.Restore(mf.DeviceDiscovery)
 	return mf.Devices
 }
 
@@ -84,14 +81,7 @@ func (b *Bridge) saveMemory() {
 	if path == "" {
 		return
 	}
-	b.mu.Lock()
-	moved := make([]string, 0, len(b.migrated))
-	for id := range b.migrated {
-		moved = append(moved, id)
-	}
-	b.mu.Unlock()
-	slices.Sort(moved)
-	raw, err := json.Marshal(memoryFile{Version: 1, Devices: b.reg.Memories(), DeviceDiscovery: moved})
+	raw, err := json.Marshal(memoryFile{Version: 1, Devices: b.reg.Memories(), DeviceDiscovery: b.disc.Migrated()})
 	if err != nil {
 		b.log.Warn().Err(err).Msg("cannot encode the devices' memory")
 		return

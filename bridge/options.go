@@ -96,8 +96,8 @@ type Options struct {
 	DiscoveryPrefix string
 	// Discovery turns Home Assistant discovery on.
 	Discovery bool
-	// DiscoveryMode is DiscoveryDevice (one config per device, HA
-	// 2024.12+) or DiscoveryEntity (one per entity; the default here, cmd
+	// DiscoveryMode is discovery.Device (one config per device, HA
+	// 2024.12+) or discovery.Entity (one per entity; the default here, cmd
 	// defaults to device).
 	DiscoveryMode string
 	// Units is entity.UnitsNative, UnitsMetric or UnitsImperial.

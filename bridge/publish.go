@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"hash/fnv"
-	"slices"
 	"time"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/contract"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // DefaultHeartbeat is how long an unchanged state goes without a publish
@@ -122,77 +120,6 @@ func (b *Bridge) queueAvailability(o *outbox, d *device.Device) {
 	}
 	b.mu.Unlock()
 	o.add(topic, []byte(payload), true)
-}
-
-// discovery is what the device and the bridge's settings add to its rows'
-// discovery payloads. Callers hold b.mu.
-func (b *Bridge) discovery(d *device.Device) entity.Discovery {
-	hd := d.HassDevice()
-	return entity.Discovery{Prefix: b.opts.DiscoveryPrefix, Name: d.Name(), UID: d.UID(), Topics: b.topics(d),
-		Device: &hd, Origin: &b.origin, Units: b.opts.Units, Names: b.opts.EntityNames}
-}
-
-// discoveryTopics are the config topics of rows of d. Callers hold b.mu.
-func (b *Bridge) discoveryTopics(d *device.Device, rows []*entity.Spec) []string {
-	disc := b.discovery(d)
-	out := make([]string, 0, len(rows))
-	for _, e := range rows {
-		if topic, err := e.ConfigTopic(disc); err == nil {
-			out = append(out, topic)
-		}
-	}
-	return out
-}
-
-// queueEntityConfigs adds the device's per-entity discovery configs to o,
-// and clears (empty retained payload) configs it published before but no
-// longer offers. back, when set, is the device config they migrate out
-// of: it is told to migrate first and cleared last.
-func (b *Bridge) queueEntityConfigs(o *outbox, d *device.Device, back string) {
-	type msg struct {
-		topic   string
-		payload []byte
-	}
-	var out []msg
-	if back != "" {
-		out = append(out, msg{back, hass.MigratePayload})
-	}
-	b.mu.Lock()
-	disc := b.discovery(d)
-	all := d.All()
-	offered := make([]*entity.Spec, 0, len(all))
-	for _, e := range all {
-		topic, err := e.ConfigTopic(disc)
-		if err != nil {
-			b.log.Error().Err(err).Msg("skipping entity")
-			continue
-		}
-		payload, err := json.Marshal(e.Component(disc))
-		if err != nil {
-			b.log.Error().Err(err).Str("key", e.Key).Msg("cannot encode discovery")
-			continue
-		}
-		offered = append(offered, e)
-		out = append(out, msg{topic, payload})
-	}
-	memo := b.memo(d)
-	var gone []*entity.Spec
-	for _, e := range memo.discovered {
-		if !slices.Contains(offered, e) {
-			gone = append(gone, e)
-		}
-	}
-	for _, topic := range b.discoveryTopics(d, gone) {
-		out = append(out, msg{topic, nil})
-	}
-	memo.discovered = offered
-	if back != "" {
-		out = append(out, msg{back, nil})
-	}
-	b.mu.Unlock()
-	for _, m := range out {
-		o.add(m.topic, m.payload, true)
-	}
 }
 
 // setAllAvailability sets every device's availability, used on shutdown.

@@ -10,12 +10,13 @@ import (
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/coalesce"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/command"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/discovery"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/economy"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/schedule"
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/sharding"
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/telemetry"
 	"github.com/tesla2mqtt/tesla2mqtt/internal/clock"
-	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
 )
 
 // Run discovers the account's devices, reads them once, then polls on the
@@ -30,9 +31,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer halt()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	b.mu.Lock()
-	b.starting = true
-	b.mu.Unlock()
+	b.disc.Hold(true)
 	execDone := make(chan struct{})
 	go func() {
 		defer close(execDone)
@@ -60,9 +59,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 	}
 	b.reg.Start(ctx)
-	b.mu.Lock()
-	b.starting = false
-	b.mu.Unlock()
+	b.disc.Hold(false)
 	o := b.newOutbox()
 	for _, d := range b.reg.Devices() {
 		b.queueDiscovery(o, d)
@@ -172,9 +169,9 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		opts.DiscoveryPrefix = "homeassistant"
 	}
 	if opts.DiscoveryMode == "" {
-		opts.DiscoveryMode = DiscoveryEntity
+		opts.DiscoveryMode = discovery.Entity
 	}
-	if opts.DiscoveryMode != DiscoveryEntity && opts.DiscoveryMode != DiscoveryDevice {
+	if opts.DiscoveryMode != discovery.Entity && opts.DiscoveryMode != discovery.Device {
 		return nil, errors.New(`bridge: DiscoveryMode must be "device" or "entity"`)
 	}
 	if opts.Units == "" {
@@ -220,7 +217,6 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		opts:         opts,
 		pub:          pub,
 		log:          opts.Logger.With().Str("component", "bridge").Logger(),
-		origin:       hass.Origin{Name: "tesla2mqtt", SWVersion: opts.Version, SupportURL: "https://github.com/tesla2mqtt/tesla2mqtt"},
 		calls:        make(chan call),
 		births:       make(chan struct{}, 1),
 		republishes:  coalesce.New(),
@@ -234,8 +230,10 @@ func New(opts Options, api device.FleetAPI, pub Publisher) (*Bridge, error) {
 		rejects:      newRejects(opts),
 		clearing:     map[string]int{},
 		deadEnds:     &economy.DeadEnds{Register: opts.RegisterCommand},
-		migrated:     map[string]bool{},
 	}
+	b.disc = discovery.New(discovery.Settings{Prefix: opts.DiscoveryPrefix, Mode: opts.DiscoveryMode, Units: opts.Units,
+		Names: opts.EntityNames, Version: opts.Version, Log: b.log,
+		Bridge: entity.BridgeDevice{Base: opts.BaseTopic, Topics: sharding.BridgeTopics(opts.BaseTopic, opts.Shard), Version: opts.Version}})
 	send, cmdr := command.Sender(api), opts.Commander
 	var canSign func() bool
 	if s, ok := cmdr.(interface{ CanSign() bool }); ok {

@@ -11,8 +11,8 @@ import (
 // and inside bridge the sub-packages depend only downward: entity (pure
 // data) and the leaves that know no other project package (lanes,
 // coalesce, sharding) at the bottom, then schedule, economy, telemetry,
-// command, contract, the core, and the hooks and readers (metrics,
-// teslamate, web) on top.
+// command, contract, discovery, the core, and the hooks and readers
+// (metrics, teslamate, web) on top.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/tesla2mqtt/tesla2mqtt/"
 	const (
@@ -29,6 +29,7 @@ func TestLayering(t *testing.T) {
 		memory    = mod + "bridge/device/memory"
 		route     = mod + "bridge/device/route"
 		pace      = mod + "bridge/device/pace"
+		discovery = mod + "bridge/discovery"
 	)
 	// plugins sit on the core: the core never imports them.
 	plugins := []string{mod + "bridge/metrics", mod + "bridge/teslamate", mod + "bridge/web"}
@@ -60,6 +61,9 @@ func TestLayering(t *testing.T) {
 		{pkg: "./bridge/coalesce", forbidden: []string{mod}},
 		{pkg: "./bridge/sharding", forbidden: []string{mod}},
 		{pkg: "./bridge/contract", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{contract, entity, economy, command, mod + "mqtt/hass"}},
+		// discovery builds and remembers Home Assistant's configs from the
+		// rows and topics the core hands it; it sends through the core.
+		{pkg: "./bridge/discovery", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{discovery, entity, economy, mod + "mqtt/hass"}},
 		{pkg: "./bridge/telemetry", forbidden: []string{bridge}, allowed: []string{telemetry, entity}},
 		{pkg: "./bridge/command", forbidden: []string{bridge, mod + "mqtt"}, allowed: []string{command, entity, economy, mod + "mqtt/hass"}},
 		// device reads and keeps the devices; it publishes nothing itself
