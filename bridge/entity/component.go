@@ -69,27 +69,25 @@ func (s *Spec) Component(d Discovery) hass.Component {
 		c.EnabledByDefault = hass.Ptr(false)
 	}
 	unit := UnitFor(s.Quantity, d.Units, s.Unit)
-	switch s.Platform {
-	case hass.Sensor:
+	// Every platform but a button (no state) and a tracker (attributes)
+	// reads its value from the device's state object.
+	if s.Platform != hass.Button && s.Platform != hass.DeviceTracker {
 		c.StateTopic = t.State
 		c.ValueTemplate = valueTemplate(s.Key)
+	}
+	switch s.Platform {
+	case hass.Sensor:
 		c.Unit = unit
 		if s.DeviceClass == hass.DCEnum {
 			c.Options = s.Options
 		}
 	case hass.BinarySensor:
-		c.StateTopic = t.State
-		c.ValueTemplate = valueTemplate(s.Key)
 		c.PayloadOn, c.PayloadOff = "True", "False"
 	case hass.Switch:
-		c.StateTopic = t.State
-		c.ValueTemplate = valueTemplate(s.Key)
 		c.CommandTopic = t.SetTopic(s.Key)
 		c.PayloadOn, c.PayloadOff = "ON", "OFF"
 		c.StateOn, c.StateOff = "True", "False"
 	case hass.Number:
-		c.StateTopic = t.State
-		c.ValueTemplate = valueTemplate(s.Key)
 		c.CommandTopic = t.SetTopic(s.Key)
 		c.Unit = unit
 		if s.Number != nil {
@@ -97,16 +95,12 @@ func (s *Spec) Component(d Discovery) hass.Component {
 			c.Mode = s.Number.Mode
 		}
 	case hass.Select:
-		c.StateTopic = t.State
-		c.ValueTemplate = valueTemplate(s.Key)
 		c.CommandTopic = t.SetTopic(s.Key)
 		c.Options = s.Options
 	case hass.Button:
 		c.CommandTopic = t.SetTopic(s.Key)
 		c.PayloadPress = "PRESS"
 	case hass.Lock:
-		c.StateTopic = t.State
-		c.ValueTemplate = valueTemplate(s.Key)
 		c.CommandTopic = t.SetTopic(s.Key)
 		c.PayloadLock, c.PayloadUnlock = "LOCK", "UNLOCK"
 		c.StateLocked, c.StateUnlocked = "True", "False"
@@ -115,8 +109,6 @@ func (s *Spec) Component(d Discovery) hass.Component {
 		c.JSONAttrTemplate = trackerTemplate
 		c.SourceType = "gps"
 	default:
-		c.StateTopic = t.State
-		c.ValueTemplate = valueTemplate(s.Key)
 		if s.Writable() {
 			c.CommandTopic = t.SetTopic(s.Key)
 		}
