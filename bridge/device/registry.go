@@ -2,6 +2,8 @@ package device
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -201,12 +203,7 @@ func (r *Registry) Discovered() bool { return r.discovered }
 func (r *Registry) Elsewhere() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.elsewhere))
-	for n := range r.elsewhere {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(r.elsewhere))
 }
 
 // register adds a device. Callers hold the lock.

@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 
 	"github.com/robfig/cron/v3"
@@ -63,9 +64,5 @@ func (m *Manual) Fire(name string) {
 func (m *Manual) Names() map[string]string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string]string, len(m.specs))
-	for k, v := range m.specs {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(m.specs)
 }

@@ -14,6 +14,7 @@ package fleetsim
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -162,11 +163,7 @@ func (s *Sim) advanceLocked(now time.Time) {
 func (s *Sim) Counts() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, n := range s.counts {
-		out[k] = n
-	}
-	return out
+	return maps.Clone(s.counts)
 }
 
 // CommandsByDevice returns how many REST commands each car (by VIN) and
@@ -177,11 +174,7 @@ func (s *Sim) Counts() map[string]int {
 func (s *Sim) CommandsByDevice() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.executed))
-	for k, n := range s.executed {
-		out[k] = n
-	}
-	return out
+	return maps.Clone(s.executed)
 }
 
 // Billable returns the number of billable responses (status < 500, as Tesla
@@ -189,11 +182,7 @@ func (s *Sim) CommandsByDevice() map[string]int {
 func (s *Sim) Billable() map[fleet.Category]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[fleet.Category]int, len(s.billable))
-	for k, n := range s.billable {
-		out[k] = n
-	}
-	return out
+	return maps.Clone(s.billable)
 }
 
 // ResetCounts clears Counts and Billable.
