@@ -2,7 +2,8 @@ package bridge
 
 import (
 	"strconv"
-	"strings"
+
+	"github.com/tesla2mqtt/tesla2mqtt/bridge/device"
 )
 
 // Several instances, one account (README "Several instances"). Each
@@ -27,19 +28,14 @@ func (b *Bridge) answersUnknown() bool { return b.opts.Shard.Index == 0 }
 // name that is no device is answered (unknown_device) by the instance its
 // hash falls to, once. A single instance handles everything.
 func (b *Bridge) notMine(name string) bool {
-	if !b.opts.Shard.Sharded() {
-		return false
-	}
-	return !b.opts.Shard.Owns(b.uidOf(name))
+	return !b.opts.Shard.Owns(b.uidOf(name)) // a single instance owns every uid
 }
 
 // uidOf is the VIN or site id behind a topic name: a configured name's,
 // else the name itself (unnamed devices are named by their id); a Wall
 // Connector's is its site's, which owns it.
 func (b *Bridge) uidOf(name string) string {
-	if i := strings.LastIndex(name, "-wc-"); i > 0 {
-		name = name[:i]
-	}
+	name = device.SiteNameOf(name)
 	for _, v := range b.opts.Vehicles {
 		if v.Name == name {
 			return v.VIN

@@ -287,10 +287,10 @@ func (s *site) syncWallConnectors() (added, existing []*Device) {
 	sort.Strings(fresh)
 	for _, din := range fresh {
 		n := strconv.Itoa(len(s.wallConnectors) + 1)
-		name := d.name + "-wc-" + n
+		name := d.name + wcSep + n
 		uid := entity.Sanitize(din)
 		if r.devices[name] != nil {
-			name = d.name + "-wc-" + uid
+			name = d.name + wcSep + uid
 		}
 		if r.devices[name] != nil || r.byUID[uid] != nil {
 			r.log.Warn().Str("din", din).Str("device", name).Msg("wall connector name taken; not bridged")

@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/tesla2mqtt/tesla2mqtt/bridge/entity"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/hass"
@@ -40,4 +41,17 @@ func (w *wallConnector) refresh(ctx context.Context, rf *refreshing) {
 	if !slices.Contains(rf.due, w.parent) {
 		w.readLive(ctx)
 	}
+}
+
+// wcSep joins a site's name and a Wall Connector's id in the connector's
+// topic name ("<site>-wc-<n>"), so the name alone says which site owns it.
+const wcSep = "-wc-"
+
+// SiteNameOf is the owning site's topic name for a Wall Connector's topic
+// name, and name itself for every other device.
+func SiteNameOf(name string) string {
+	if i := strings.LastIndex(name, wcSep); i > 0 {
+		return name[:i]
+	}
+	return name
 }
