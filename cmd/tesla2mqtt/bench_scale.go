@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -93,6 +94,13 @@ func runScale(ctx context.Context, p scaleParams) (_ *scaleReport, err error) {
 	if p.limit <= 0 {
 		p.limit = 15 * time.Minute
 	}
+	// The heap shares come from the heap profile. At the default rate, one
+	// sample per 512 KiB, a small run's daemon (a MiB or two) was now and
+	// then not sampled at all and reported as 0. The run starts with only
+	// this goroutine allocating, so the rate changes before anything the
+	// shares count is allocated.
+	defer func(rate int) { runtime.MemProfileRate = rate }(runtime.MemProfileRate)
+	runtime.MemProfileRate = 16 << 10
 	r := &scaleRun{p: p, wall: clock.Real(), rep: &scaleReport{Cars: p.cars, Sites: p.sites, Latency: p.latency,
 		Duration: p.duration, Broker: "embedded", HeapShares: map[string]int64{}}}
 	if p.mqttURL != "" {
