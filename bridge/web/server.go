@@ -231,5 +231,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if srv == nil {
 		return nil
 	}
-	return srv.Shutdown(ctx)
+	// A connection still new or busy when ctx ends is closed, not left
+	// to serve on after the bridge has stopped.
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		_ = srv.Close()
+	}
+	return err
 }
