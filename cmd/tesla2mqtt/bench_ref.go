@@ -209,13 +209,11 @@ type benchRow struct {
 // commands and the wakes they needed.
 func (r benchRow) ReadUSD() float64 { return r.CarUSD - r.CommandUSD }
 
-// CarBillable is the car's billable requests of the day.
+// CarBillable is the car's billable requests of the day: data, commands
+// and wakes. Streamed signals are billed too, per signal at a 300th of a
+// data request's price; they are a column of their own.
 func (r benchRow) CarBillable() int {
-	n := 0
-	for _, v := range r.Car {
-		n += v
-	}
-	return n
+	return r.Car[fleet.CategoryData] + r.Car[fleet.CategoryCommand] + r.Car[fleet.CategoryWake]
 }
 
 func summarize(name string, e *benchEnv, hasSite bool) benchRow {
@@ -232,7 +230,7 @@ func summarize(name string, e *benchEnv, hasSite bool) benchRow {
 		case !q.Billable() || q.Category == fleet.CategoryFree:
 		case q.Device == benchVIN:
 			r.Car[q.Category]++
-			if benchAtHome(q.At) {
+			if q.Category != fleet.CategoryStreaming && benchAtHome(q.At) {
 				r.HomeBillable++
 			}
 			r.CarUSD += price.Of(q)
@@ -283,7 +281,8 @@ func runEconomy(ctx context.Context) (*economyReport, error) {
 		{"HA tesla_fleet (600 s)", runHADay, true},
 		{"TeslaMate defaults (no stream)", runTeslaMateDay, false},
 		{"tesla2mqtt + Fleet Telemetry (balanced)", runBridgeTelemetryDay, true},
-		{benchBLERow, runBridgeBLEDay, true},
+		{benchBLERow, runBridgeBLEDay(false), true},
+		{benchBLEStreamRow, runBridgeBLEDay(true), true},
 	} {
 		e, err := p.run(ctx)
 		if err != nil {
@@ -304,11 +303,11 @@ func fmtStale(v [2]float64) string {
 // write prints the markdown table, the site rows, where the streamed
 // signals went, and the targets.
 func (rep *economyReport) write(w io.Writer) {
-	fmt.Fprintln(w, "| Policy | data | command | wake | billable/car-day | free checks | USD/day | USD/day, checks billed as data | of which reading | wakes by bridge | battery driving p50/p95 | location driving p50/p95 | battery charging p50/p95 | location charging p50/p95 | awake beyond idle timer | longest activity→sleep |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| Policy | data | command | wake | billable requests/car-day | streamed signals | free checks | USD/day | USD/day, checks billed as data | of which reading | wakes by bridge | battery driving p50/p95 | location driving p50/p95 | battery charging p50/p95 | location charging p50/p95 | awake beyond idle timer | longest activity→sleep |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rep.Rows {
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | $%.3f | $%.3f | $%.3f | %d | %s | %s | %s | %s | %.0f min | %.0f min |\n",
-			r.Name, r.Car[fleet.CategoryData], r.Car[fleet.CategoryCommand], r.Car[fleet.CategoryWake], r.CarBillable(), r.Checks, r.CarUSD,
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d | $%.3f | $%.3f | $%.3f | %d | %s | %s | %s | %s | %.0f min | %.0f min |\n",
+			r.Name, r.Car[fleet.CategoryData], r.Car[fleet.CategoryCommand], r.Car[fleet.CategoryWake], r.CarBillable(), r.Car[fleet.CategoryStreaming], r.Checks, r.CarUSD,
 			r.CarUSD+r.CheckUSD, r.ReadUSD(), r.BridgeWake, fmtStale(r.Stale["drive_battery"]), fmtStale(r.Stale["drive_location"]),
 			fmtStale(r.Stale["charge_battery"]), fmtStale(r.Stale["charge_location"]), r.ExtraAwake.Minutes(), r.MaxToSleep.Minutes())
 	}
@@ -320,7 +319,7 @@ func (rep *economyReport) write(w io.Writer) {
 		for _, v := range r.Site {
 			n += v
 		}
-		fmt.Fprintf(w, "| site: %s | %d | %d | 0 | %d (site) | – | $%.3f | $%.3f | $%.3f | – | – | – | – | – | – | – |\n",
+		fmt.Fprintf(w, "| site: %s | %d | %d | 0 | %d (site) | – | – | $%.3f | $%.3f | $%.3f | – | – | – | – | – | – | – |\n",
 			r.Name, r.Site[fleet.CategoryData], r.Site[fleet.CategoryCommand], n, r.SiteUSD, r.SiteUSD, r.SiteUSD)
 	}
 	fmt.Fprintln(w, "\nUSD/day is the car's day at [prices] defaults, where the once-a-minute connectivity check is free; the next column bills each check as a data request (UNCONFIRMED either way, see [prices] connectivity). \"Of which reading\" leaves out the day's two user commands and the wake the first one needs ($0.022 under every policy).")
@@ -338,7 +337,7 @@ func (rep *economyReport) write(w io.Writer) {
 	fmt.Fprintf(w, "- p95 staleness at most 5 min charging: %s (%.0f s)\n", check(r.Stale["charge_battery"][1] <= 300), r.Stale["charge_battery"][1])
 	fmt.Fprintf(w, "- asleep within 40 min of the last activity: %s (%.0f min)\n", check(r.MaxToSleep <= 40*time.Minute), r.MaxToSleep.Minutes())
 	for _, t := range rep.Rows {
-		if len(t.Signals) == 0 {
+		if len(t.Signals) == 0 || t.Name == benchBLEStreamRow {
 			continue
 		}
 		fmt.Fprintf(w, "\nTargets for %s:\n", t.Name)
@@ -353,6 +352,7 @@ func (rep *economyReport) write(w io.Writer) {
 // went: the fields by count, with what they cost.
 func (rep *economyReport) writeSignals(w io.Writer) {
 	streaming := fleet.DefaultPrices().Streaming
+	var shown map[string]int
 	for _, r := range rep.Rows {
 		if len(r.Signals) == 0 {
 			continue
@@ -363,7 +363,13 @@ func (rep *economyReport) writeSignals(w io.Writer) {
 		for _, f := range fields {
 			total += r.Signals[f]
 		}
-		fmt.Fprintf(w, "\nStreamed signals, %s: %d a day, $%.4f\n\n| Field | signals | USD/day |\n|---|---:|---:|\n", r.Name, total, float64(total)*streaming)
+		fmt.Fprintf(w, "\nStreamed signals, %s: %d a day, $%.4f\n", r.Name, total, float64(total)*streaming)
+		if maps.Equal(shown, r.Signals) {
+			fmt.Fprintln(w, "(field by field as in the table above)")
+			continue
+		}
+		shown = r.Signals
+		fmt.Fprintf(w, "\n| Field | signals | USD/day |\n|---|---:|---:|\n")
 		for _, f := range fields {
 			fmt.Fprintf(w, "| %s | %d | $%.4f |\n", f, r.Signals[f], float64(r.Signals[f])*streaming)
 		}

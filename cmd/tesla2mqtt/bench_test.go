@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tesla2mqtt/tesla2mqtt/fleet"
 )
 
 // TestBenchEconomy replays the reference day (the same code as `tesla2mqtt
@@ -54,18 +56,32 @@ func TestBenchEconomy(t *testing.T) {
 	// billable request (the commands and the 06:50 wake go over Bluetooth),
 	// the away hours cost what the default row's do, and the data is as
 	// fresh as polling's.
-	ble := rep.Rows[4]
-	if ble.Name != benchBLERow || ble.HomeBillable > 10 || ble.Car["command"] != 0 || ble.Car["wake"] != 0 ||
-		ble.BLEWakes != 1 || ble.BLE["command"] != 2 || ble.BLE["get_state"] == 0 {
-		t.Errorf("BLE at home: %s, home billable %d, car %v, Bluetooth %v, BLE wakes %d", ble.Name, ble.HomeBillable, ble.Car, ble.BLE, ble.BLEWakes)
+	ble, bleStream := rep.row(benchBLERow), rep.row(benchBLEStreamRow)
+	if ble == nil || bleStream == nil {
+		t.Fatalf("no Bluetooth rows in %v", rep.Rows)
 	}
-	if ble.CarBillable() >= bridge.CarBillable() || ble.ExtraAwake > bridge.ExtraAwake {
-		t.Errorf("BLE at home: %d billable, awake beyond idle %s; default %d, %s", ble.CarBillable(), ble.ExtraAwake, bridge.CarBillable(), bridge.ExtraAwake)
-	}
-	for k, v := range bridge.Stale {
-		if ble.Stale[k][1] > v[1] {
-			t.Errorf("BLE at home: p95 %s %v s, polling %v s", k, ble.Stale[k][1], v[1])
+	for _, r := range []*benchRow{ble, bleStream} {
+		if r.HomeBillable > 10 || r.Car["command"] != 0 || r.Car["wake"] != 0 || r.BridgeWake != 0 ||
+			r.BLEWakes != 1 || r.BLE["command"] != 2 || r.BLE["get_state"] == 0 {
+			t.Errorf("%s: home billable %d, car %v, Bluetooth %v, BLE wakes %d, bridge wakes %d", r.Name, r.HomeBillable, r.Car, r.BLE, r.BLEWakes, r.BridgeWake)
 		}
+		if r.CarBillable() >= bridge.CarBillable() || r.ExtraAwake > bridge.ExtraAwake {
+			t.Errorf("%s: %d billable, awake beyond idle %s; default %d, %s", r.Name, r.CarBillable(), r.ExtraAwake, bridge.CarBillable(), bridge.ExtraAwake)
+		}
+		for k, v := range bridge.Stale {
+			if r.Stale[k][1] > v[1] {
+				t.Errorf("%s: p95 %s %v s, polling %v s", r.Name, k, r.Stale[k][1], v[1])
+			}
+		}
+	}
+	// Polled away, the day's hour of driving costs a read a minute; with
+	// Fleet Telemetry away the whole day is at most 10 billable requests
+	// (the signals are billed per signal, $0.0055 for the day's 827).
+	if away := ble.CarBillable() - ble.HomeBillable; away != bridge.CarBillable()-bridge.HomeBillable {
+		t.Errorf("polled away: %d billable requests away, default row %d", away, bridge.CarBillable()-bridge.HomeBillable)
+	}
+	if bleStream.CarBillable() > 10 || bleStream.Car[fleet.CategoryStreaming] == 0 || bleStream.ReadUSD() > stream.ReadUSD() {
+		t.Errorf("%s: %d billable requests, %v, reading $%.4f (telemetry alone $%.4f)", bleStream.Name, bleStream.CarBillable(), bleStream.Car, bleStream.ReadUSD(), stream.ReadUSD())
 	}
 	// The pricing uncertainty is visible: the checks billed as data cost
 	// each policy its checks' worth more.
