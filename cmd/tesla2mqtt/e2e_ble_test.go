@@ -69,6 +69,11 @@ func (l *fleetLog) take() []string {
 
 type bleE2E struct {
 	*e2e
+	st    *stack
+	ctx   context.Context
+	cfg   *config.Config
+	wired wiring // the tokens and key the stack runs with
+	url   string // the simulator's
 	set   *mqtt.Client
 	fleet *fleetLog
 	n     int
@@ -76,8 +81,9 @@ type bleE2E struct {
 
 // startBLEE2E runs the bridge with vin on [vehicle.ble] route; rssi 0
 // leaves the car out of range at start. The demo's signed setup: Blue Y
-// (asleep) is paired with the bridge's key, Grey Y is not.
-func startBLEE2E(t *testing.T, vin, route string, rssi int) *bleE2E {
+// (asleep) is paired with the bridge's key, Grey Y is not. with changes
+// the config before the bridge starts.
+func startBLEE2E(t *testing.T, vin, route string, rssi int, with ...func(*config.Config)) *bleE2E {
 	t.Helper()
 	clock := clocktest.Manual(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 	sim := fleetsim.New(fleetsim.Options{Clock: clock})
@@ -98,8 +104,12 @@ func startBLEE2E(t *testing.T, vin, route string, rssi int) *bleE2E {
 	cfg.MQTT.URL = url
 	cfg.Tesla.Domain = "example.com"
 	cfg.Vehicles = []config.Vehicle{{VIN: vin, BLE: config.VehicleBLE{Enabled: true, Route: route}}}
+	for _, f := range with {
+		f(&cfg)
+	}
 	tokens := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: sim.MintToken(config.DefaultScopes, 24*time.Hour)})
-	_, ctx, sched, stopStack := e2eStack(t, &cfg, clock, srv.URL, wiring{tokens: tokens, signingKey: key, bleRadio: sim.BLERadio()})
+	wired := wiring{tokens: tokens, signingKey: key, bleRadio: sim.BLERadio()}
+	st, ctx, sched, stopStack := e2eStack(t, &cfg, clock, srv.URL, wired)
 	setter := mqtt.New(mqtt.Options{URL: url, ClientID: "e2e-ble-setter", Logger: zerolog.Nop()})
 	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
 	defer ccancel()
@@ -109,7 +119,8 @@ func startBLEE2E(t *testing.T, vin, route string, rssi int) *bleE2E {
 	var once sync.Once
 	stop := func() { once.Do(func() { _ = setter.Close(context.Background()); stopStack() }) }
 	t.Cleanup(stop)
-	return &bleE2E{e2e: &e2e{sim: sim, clock: clock, sched: sched, w: w, stop: stop}, set: setter, fleet: log}
+	return &bleE2E{e2e: &e2e{sim: sim, clock: clock, sched: sched, w: w, stop: stop}, st: st, ctx: ctx,
+		cfg: &cfg, wired: wired, url: srv.URL, set: setter, fleet: log}
 }
 
 // command sends {"<key>": value} to vin's set topic and returns its result.
