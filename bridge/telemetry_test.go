@@ -55,8 +55,8 @@ const carTopic = "t2m/" + testVIN
 
 func TestTelemetryFieldsLandInTheCarsEntities(t *testing.T) {
 	b, _, pub, _, clk, rec := newStreamBridge(t, "")
-	if got := pub.state(t, carTopic)["data_source"]; got != "poll" {
-		t.Fatalf("data_source after the first poll = %v, want poll", got)
+	if got := pub.state(t, carTopic)["data_source"]; got != "fleet" {
+		t.Fatalf("data_source after the first poll = %v, want fleet", got)
 	}
 	clk.Advance(time.Minute)
 	in := func(field, payload string) { pub.Send("ft/"+testVIN+"/v/"+field, payload) }
@@ -121,7 +121,7 @@ func TestPollAndStreamMergeNewestWins(t *testing.T) {
 	ff.set(func() { ff.data[testVIN].Charge.BatteryLevel = entity.Ptr(71.0) })
 	b.reg.Device(testVIN).Confirm(context.Background()) // the car is online: one read
 	s := pub.state(t, carTopic)
-	if s["battery_level"] != 71.0 || s["data_source"] != "poll" || s["telemetry_at"] != testAt(time.Minute) {
+	if s["battery_level"] != 71.0 || s["data_source"] != "fleet" || s["telemetry_at"] != testAt(time.Minute) {
 		t.Errorf("after the poll: battery %v source %v telemetry_at %v", s["battery_level"], s["data_source"], s["telemetry_at"])
 	}
 	// A datum after the poll wins its one field; the others keep the poll's values.

@@ -18,7 +18,7 @@ var bleEntities = []Entity[*VehicleView]{
 		Source: SourceBridge},
 		Value: func(v *VehicleView) any { return v.BLE.RSSI }},
 	{Meta: Meta{Key: "data_source", Platform: hass.Sensor, Name: "Data source", DeviceClass: hass.DCEnum,
-		Options:  []string{SourceBLE, SourcePoll, SourceTelemetry},
+		Options:  []string{SourceBLE, SourceFleet, SourceTelemetry},
 		Category: hass.CategoryDiagnostic, Icon: "mdi:database-arrow-down", Source: SourceBridge},
 		Value: func(v *VehicleView) any {
 			s, _ := v.SourceKeys()

@@ -45,10 +45,10 @@ func TestSourceKeysNameTheNewestWay(t *testing.T) {
 		want any
 	}{
 		{"nothing yet", VehicleView{}, nil},
-		{"Fleet API read", VehicleView{LastSeen: at, ReadVia: ViaFleet}, SourcePoll},
+		{"Fleet API read", VehicleView{LastSeen: at, ReadVia: ViaFleet}, SourceFleet},
 		{"Bluetooth read", VehicleView{LastSeen: at, ReadVia: ViaBLE}, SourceBLE},
 		{"body controller after a Fleet read", VehicleView{LastSeen: at, ReadVia: ViaFleet, BLE: BLELink{BodyAt: at.Add(time.Minute)}}, SourceBLE},
-		{"Fleet read after the body controller", VehicleView{LastSeen: at.Add(time.Minute), ReadVia: ViaFleet, BLE: BLELink{BodyAt: at}}, SourcePoll},
+		{"Fleet read after the body controller", VehicleView{LastSeen: at.Add(time.Minute), ReadVia: ViaFleet, BLE: BLELink{BodyAt: at}}, SourceFleet},
 		{"stream, same second", VehicleView{LastSeen: at, ReadVia: ViaBLE, Stream: StreamState{At: at}}, SourceTelemetry},
 	} {
 		if got, _ := c.v.SourceKeys(); got != c.want {

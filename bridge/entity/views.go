@@ -167,21 +167,22 @@ func (s StreamState) Alive(now time.Time, quiet time.Duration) bool {
 }
 
 // The state JSON's data_source values: which way the car's data came last.
-// "poll" (a Fleet API vehicle_data read) predates Bluetooth and keeps its
-// name, so automations that test it go on working.
+// A Fleet API read is "fleet", the word a command result's "via" uses for
+// the same way (it was "poll" before Bluetooth, when the Fleet API was the
+// only way to read).
 const (
-	SourcePoll      = "poll"
+	SourceFleet     = "fleet"
 	SourceBLE       = "ble"
 	SourceTelemetry = "telemetry"
 )
 
-// SourceKeys are the state JSON's data_source (SourcePoll, SourceBLE or
+// SourceKeys are the state JSON's data_source (SourceFleet, SourceBLE or
 // SourceTelemetry: which one updated the car's data last; a stream datum
 // wins a tie) and telemetry_at (the last datum).
 func (v *VehicleView) SourceKeys() (source, at any) {
 	var newest time.Time
 	if !v.LastSeen.IsZero() {
-		source, newest = SourcePoll, v.LastSeen
+		source, newest = SourceFleet, v.LastSeen
 		if v.ReadVia == ViaBLE {
 			source = SourceBLE
 		}

@@ -34,7 +34,7 @@ func TestEndToEndBLEReadEqualsFleetRead(t *testing.T) {
 	if err := e.set.Publish("tesla2mqtt/"+modelY+"/get", []byte(""), false); err != nil {
 		t.Fatal(err)
 	}
-	viaFleet := e.state(t, modelY, func(m map[string]any) bool { return m["data_source"] == "poll" })
+	viaFleet := e.state(t, modelY, func(m map[string]any) bool { return m["data_source"] == "fleet" })
 
 	skip := map[string]bool{"data_source": true, "updated_at": true, "last_seen": true, "ble_connected": true,
 		"ble_rssi": true, "telemetry_at": true, "last_command": true}

@@ -256,7 +256,7 @@ func TestEndToEndBLEInRangeIsFree(t *testing.T) {
 
 // The car drives off: the next command finds the link gone and goes over
 // the Fleet API at once (run once, not lost), the state stays the car's
-// (never a state made up from the broken link), and data_source says poll
+// (never a state made up from the broken link), and data_source says fleet
 // after a Fleet API read. It comes home: after the back-off the session
 // links again, the checks and reads go over Bluetooth, and the Fleet API
 // requests about the car stop.
@@ -294,8 +294,8 @@ func TestEndToEndBLELeavesAndReturns(t *testing.T) {
 	s := e.state(t, modelY, func(m map[string]any) bool {
 		return m["ble_connected"] == false && m["charge_limit"] == 71.0
 	})
-	if s["state"] != "online" || s["data_source"] != "poll" {
-		t.Errorf("away: state %v, data_source %v; want online, poll", s["state"], s["data_source"])
+	if s["state"] != "online" || s["data_source"] != "fleet" {
+		t.Errorf("away: state %v, data_source %v; want online, fleet", s["state"], s["data_source"])
 	}
 	// The checks go to the cloud while it is away.
 	e.clock.Advance(time.Minute)

@@ -64,7 +64,7 @@ func TestEndToEndTelemetryStream(t *testing.T) {
 	if c := sim.TelemetryConfig(model3); c == nil || c.Fields["Location"].IntervalSeconds == 0 {
 		t.Fatalf("config on the car = %+v", c)
 	}
-	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["data_source"] == "poll" })
+	w.waitJSON(t, "tesla2mqtt/"+model3, func(m map[string]any) bool { return m["data_source"] == "fleet" })
 
 	// The car is unlocked at the car: only the stream can tell the bridge.
 	if err := sim.Update(model3, func(s *fleetsim.VehicleSnapshot) { s.Locked = false }); err != nil {
