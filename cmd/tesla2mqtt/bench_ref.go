@@ -369,7 +369,7 @@ func (rep *economyReport) writeSignals(w io.Writer) {
 			continue
 		}
 		shown = r.Signals
-		fmt.Fprintf(w, "\n| Field | signals | USD/day |\n|---|---:|---:|\n")
+		fmt.Fprint(w, "\n| Field | signals | USD/day |\n|---|---:|---:|\n")
 		for _, f := range fields {
 			fmt.Fprintf(w, "| %s | %d | $%.4f |\n", f, r.Signals[f], float64(r.Signals[f])*streaming)
 		}

@@ -58,13 +58,7 @@ func startSimulator(addr string, speed float64, log zerolog.Logger, tune ...func
 // close stops the simulator once the bridge has stopped (a command in
 // flight at shutdown still reaches it) and waits for its serving goroutine.
 func (s *simulator) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	// A connection that had only just been opened (the server counts
-	// it busy) would outlive Shutdown's second: Close ends it.
-	if s.srv.Shutdown(ctx) != nil {
-		_ = s.srv.Close()
-	}
+	stopHTTP(context.Background(), s.srv, time.Second)
 	<-s.served
 }
 

@@ -202,11 +202,7 @@ func awaitCallback(ctx context.Context, redirectURI string, req *fleet.AuthReque
 		}
 	})}
 	go func() { _ = srv.Serve(ln) }()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
+	defer stopHTTP(ctx, srv, time.Second)
 
 	authURL := req.URL()
 	fmt.Fprintf(p.out, "Open this URL in a browser and sign in to Tesla:\n\n  %s\n\nWaiting for Tesla to send the browser back to %s …\n", authURL, redirectURI)

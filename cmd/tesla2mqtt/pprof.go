@@ -45,9 +45,7 @@ func startPprof(addr string, allowRemote bool, log zerolog.Logger) (stop func(),
 	bound = ln.Addr().String()
 	log.Info().Str("addr", "http://"+bound+"/debug/pprof/").Msg("pprof listening")
 	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
+		stopHTTP(context.Background(), srv, time.Second)
 		<-done
 	}, bound, nil
 }
