@@ -13,6 +13,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt"
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 	"github.com/tesla2mqtt/tesla2mqtt/mqtt/mqtttest"
 )
 
@@ -52,7 +53,7 @@ func startBroker(t testing.TB, addr string) *testBroker {
 func (b *testBroker) URL() string { return "tcp://" + b.addr }
 
 // Close stops the broker once; mochi panics on a second Close.
-func (b *testBroker) Close() { b.once.Do(func() { _ = b.srv.Close() }) }
+func (b *testBroker) Close() { b.once.Do(func() { _ = broker.CloseServer(b.srv) }) }
 
 type allowAll struct{ mochi.HookBase }
 

@@ -10,6 +10,8 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"github.com/tesla2mqtt/tesla2mqtt/mqtt/broker"
 )
 
 // Another client overwrites the will topic with "offline" while the
@@ -29,7 +31,7 @@ func TestPublishOnlineRepairsTheWillTopic(t *testing.T) {
 	if err := srv.Serve(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Close() })
+	t.Cleanup(func() { _ = broker.CloseServer(srv) })
 	url := "tcp://" + ln.Addr().String()
 	connect := func(o Options) *Client {
 		o.URL = url

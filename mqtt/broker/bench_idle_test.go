@@ -46,7 +46,7 @@ func BenchmarkIdleRetained(b *testing.B) {
 			if err := srv.Serve(); err != nil {
 				b.Fatal(err)
 			}
-			return ln.Addr().String(), func() { _ = srv.Close() }
+			return ln.Addr().String(), func() { _ = CloseServer(srv) }
 		})
 	})
 	b.Run("tesla2mqtt", func(b *testing.B) {

@@ -163,7 +163,7 @@ func (b *Broker) Start() error {
 		}
 	}
 	if err := srv.Serve(); err != nil { // returns at once; serving runs in goroutines
-		_ = srv.Close()
+		_ = CloseServer(srv)
 		return fmt.Errorf("broker: serve: %w", err)
 	}
 	b.srv = srv
@@ -248,7 +248,7 @@ func (b *Broker) Close() error {
 	var err error
 	b.closeOnce.Do(func() {
 		if b.srv != nil {
-			err = b.srv.Close()
+			err = CloseServer(b.srv)
 			b.expiry.stop()
 		}
 	})
